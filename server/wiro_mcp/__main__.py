@@ -1,0 +1,3 @@
+from wiro_mcp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""The model spec: one JSON file per Wiro model, close to Wiro's own Tool/Detail fields.
+
+A spec has two parts. Everything but `curation` is imported from a Wiro page or a Tool/Detail
+answer and is rewritten on every re-import; `curation` is written by hand and is never touched
+by the importer, so a correction survives a re-import.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SPEC_VERSION = 1
+
+InputType = Literal[
+    "text", "textarea", "select", "number", "range", "checkbox", "fileinput", "multifileinput", "combinefileinput"
+]
+FILE_TYPES: frozenset[str] = frozenset({"fileinput", "multifileinput", "combinefileinput"})
+Media = Literal["image", "video", "audio", "text"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Option(_Strict):
+    value: str
+    label: str = ""
+
+
+class Input(_Strict):
+    """One input as Wiro publishes it. `id` is the Run parameter name."""
+
+    id: str = Field(min_length=1)
+    type: InputType
+    label: str = ""
+    help: str = ""
+    default: Any = None
+    options: tuple[Option, ...] = ()
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+
+
+class Source(_Strict):
+    kind: Literal["page", "tool_detail"]
+    dialect: Literal["tool", "model", "detail"]
+    url: str = ""
+
+
+class InputCuration(_Strict):
+    """Hand corrections of one input; a field left unset keeps the imported fact."""
+
+    required: bool | None = None
+    help: str | None = None
+    label: str | None = None
+
+
+class Curation(_Strict):
+    description: str | None = None
+    media: Media | None = None
+    inputs: dict[str, InputCuration] = Field(default_factory=dict[str, InputCuration])
+    note: str = ""
+
+
+class ModelSpec(_Strict):
+    spec_version: Literal[1] = SPEC_VERSION
+    owner: str = Field(min_length=1)
+    project: str = Field(min_length=1)
+    title: str
+    description: str = ""
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    cover: str = ""
+    media: Media
+    inputs: tuple[Input, ...]
+    examples: tuple[dict[str, Any], ...] = ()
+    source: Source
+    curation: Curation = Field(default_factory=Curation)
+
+    @property
+    def slug(self) -> str:
+        return f"{self.owner}/{self.project}"
+
+    @property
+    def effective_media(self) -> Media:
+        return self.curation.media or self.media
+
+    @property
+    def effective_description(self) -> str:
+        return self.curation.description or self.description
+
+    def imported_part(self) -> dict[str, Any]:
+        """The facts the importer owns, as JSON data (everything but the curation)."""
+        return self.model_dump(mode="json", exclude={"curation"})

@@ -1,0 +1,155 @@
+"""Agent arguments → Wiro parameters, checked against the same field rules the schema shows.
+
+Forgiving only where it cannot change meaning: `duration: 5` is the option "5", a number for a
+text seed becomes its digits, and a case-only difference is accepted when exactly one option matches.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from wiro_mcp.catalog.fields import FieldRule
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    value: Any
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Validated:
+    params: dict[str, Any]
+    errors: tuple[FieldError, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _norm(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def suggest(name: str, known: Sequence[str]) -> list[str]:
+    """Close known names: same letters ignoring case and separators, containment, or a near spelling."""
+    wanted = _norm(name)
+    by_norm = {_norm(k): k for k in known}
+    if wanted in by_norm:
+        return [by_norm[wanted]]
+    hits = [k for k in known if len(_norm(k)) >= 3 and (_norm(k) in wanted or wanted in _norm(k))]
+    hits += [by_norm[n] for n in difflib.get_close_matches(wanted, list(by_norm), n=3, cutoff=0.6)]
+    return list(dict.fromkeys(hits))
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _as_number_text(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return str(int(value)) if float(value).is_integer() else repr(value)
+
+
+def _check_enum(rule: FieldRule, value: Any) -> str | FieldError:
+    allowed = ", ".join(repr(v) for v in rule.enum)
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, int | float):
+        text = _as_number_text(value) or ""
+    elif isinstance(value, str):
+        text = value
+    else:
+        return FieldError(rule.name, value, f"{_short(value)} is not allowed; use one of {allowed}")
+    if text in rule.enum:
+        return text
+    folded = [v for v in rule.enum if v.lower() == text.lower()]
+    if len(folded) == 1:
+        return folded[0]
+    return FieldError(rule.name, value, f"{_short(value)} is not allowed; use one of {allowed}")
+
+
+def _check_number(rule: FieldRule, value: Any) -> float | int | FieldError:
+    number: float | int | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str):
+        try:
+            parsed = float(value.strip())
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            number = int(parsed) if parsed.is_integer() else parsed
+    if number is None or not math.isfinite(number):
+        return FieldError(rule.name, value, f"{_short(value)} is not a number")
+    if (rule.minimum is not None and number < rule.minimum) or (
+        rule.maximum is not None and number > rule.maximum
+    ):
+        return FieldError(rule.name, value, f"{number} is outside {rule.minimum}..{rule.maximum}")
+    return number
+
+
+def _check_string(rule: FieldRule, value: Any) -> str | FieldError:
+    if isinstance(value, str):
+        return value
+    text = _as_number_text(value)
+    if text is not None:
+        return text
+    return FieldError(rule.name, value, f"{_short(value)} is not text")
+
+
+def _check_file(rule: FieldRule, value: Any) -> str | FieldError:
+    items: list[Any] = list(value) if rule.multiple and isinstance(value, list) else [value]  # pyright: ignore[reportUnknownArgumentType]
+    if not items or not all(isinstance(v, str) and v.strip() for v in items):
+        return FieldError(rule.name, value, "must be a URL or a local file path (a non-empty string)")
+    return ",".join(str(v).strip() for v in items)
+
+
+def check_value(rule: FieldRule, value: Any) -> Any:
+    """The Wiro value for `value`, or a FieldError."""
+    match rule.kind:
+        case "enum":
+            return _check_enum(rule, value)
+        case "number":
+            return _check_number(rule, value)
+        case "file":
+            return _check_file(rule, value)
+        case "string":
+            return _check_string(rule, value)
+
+
+def validate_arguments(rules: Sequence[FieldRule], arguments: Mapping[str, Any] | None) -> Validated:
+    by_name = {r.name: r for r in rules}
+    params: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    given = dict(arguments or {})
+    for name, value in given.items():
+        rule = by_name.get(name)
+        if rule is None:
+            hint = suggest(name, list(by_name))
+            did_you_mean = f"; did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""
+            errors.append(
+                FieldError(name, value, f"unknown field{did_you_mean} (fields: {', '.join(by_name)})")
+            )
+            continue
+        if value is None:
+            continue
+        checked = check_value(rule, value)
+        if isinstance(checked, FieldError):
+            errors.append(checked)
+        else:
+            params[name] = checked
+    for rule in rules:
+        if rule.required and rule.name not in params and not any(e.field == rule.name for e in errors):
+            errors.append(FieldError(rule.name, None, "is required"))
+    return Validated(params=params, errors=tuple(errors))

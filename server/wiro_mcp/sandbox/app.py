@@ -1,0 +1,317 @@
+"""The Wiro emulator: Wiro's endpoints, request and answer shapes, on a Starlette app.
+
+Used by `wiro-mcp sandbox` (standalone), by `--sandbox` (in-process) and by the tests.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from wiro_mcp.catalog.spec import FILE_TYPES, ModelSpec
+from wiro_mcp.sandbox.media import output_file
+from wiro_mcp.sandbox.state import Fault, LoggedRequest, SandboxState, SandboxTask
+from wiro_mcp.wiro.auth import signature
+
+SIGNATURE_REQUIRED = "Project requires signature authentication. x-signature and x-nonce headers are required."
+
+
+def _fail(code: int, message: str, status: int = 200) -> JSONResponse:
+    return JSONResponse({"result": False, "errors": [{"code": code, "message": message}]}, status_code=status)
+
+
+class _DropAfter(Response):
+    """An answer cut short: headers promise a body that never fully arrives."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"400")]})
+        await send({"type": "http.response.body", "body": b'{"result": true, "err', "more_body": False})
+
+
+class Emulator:
+    """A faithful-enough Wiro for trying the server and for testing it."""
+
+    def __init__(
+        self,
+        specs: list[ModelSpec],
+        *,
+        api_key: str = "sandbox-key",
+        api_secret: str | None = None,
+        seconds: dict[str, float] | None = None,
+    ) -> None:
+        self.state = SandboxState(specs, seconds)
+        self._api_key = api_key
+        self._api_secret = api_secret
+        self.app = Starlette(
+            routes=[
+                Route("/v1/Run/{owner}/{project}", self._run, methods=["POST"]),
+                Route("/v1/Task/Detail", self._detail, methods=["POST"]),
+                Route("/v1/Task/Kill", self._kill, methods=["POST"]),
+                Route("/v1/Task/Cancel", self._cancel, methods=["POST"]),
+                Route("/v1/File/Upload", self._upload, methods=["POST"]),
+                Route("/v1/Tool/List", self._tool_list, methods=["POST"]),
+                Route("/v1/Tool/Detail", self._tool_detail, methods=["POST"]),
+                Route("/files/{uuid}/{name}", self._file, methods=["GET", "HEAD"]),
+            ]
+        )
+
+    def __repr__(self) -> str:
+        return f"Emulator(models={len(self.state.models)})"
+
+    # ----- plumbing shared by every API endpoint
+    async def _read(self, request: Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+        kind = request.headers.get("content-type", "")
+        if kind.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            form = await request.form()
+            body: dict[str, Any] = {}
+            files: dict[str, bytes] = {}
+            for key, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    files[key] = await value.read()
+                else:
+                    body[key] = value
+            return body, files
+        raw = await request.body()
+        if not raw:
+            return {}, {}
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return {"__invalid__": True}, {}
+        return (data if isinstance(data, dict) else {"__invalid__": True}), {}  # pyright: ignore[reportUnknownVariableType]
+
+    def _auth_error(self, request: Request) -> JSONResponse | None:
+        key = request.headers.get("x-api-key", "")
+        if not hmac.compare_digest(key, self._api_key):
+            return _fail(0, "Invalid API key", 401)
+        if self._api_secret is None:
+            return None
+        nonce, sig = request.headers.get("x-nonce"), request.headers.get("x-signature")
+        if not nonce or not sig:
+            return _fail(0, SIGNATURE_REQUIRED, 401)
+        if not hmac.compare_digest(sig, signature(self._api_key, self._api_secret, nonce)):
+            return _fail(0, "Invalid signature", 401)
+        return None
+
+    async def _enter(
+        self, request: Request, endpoint: str
+    ) -> tuple[dict[str, Any], dict[str, bytes], Response | None, Fault | None]:
+        body, files = await self._read(request)
+        denied = self._auth_error(request)
+        self.state.log.append(LoggedRequest(endpoint, body, files, signed=denied is None, time=time.monotonic()))
+        if denied is not None:
+            return body, files, denied, None
+        fault = self.state.take_fault(endpoint)
+        if fault is None or fault.kind == "drop":
+            return body, files, None, fault
+        if fault.kind == "slow":
+            await anyio.sleep(fault.seconds)
+            return body, files, None, None
+        if fault.kind == "http":
+            reason = {429: "Too Many Requests", 503: "Service Unavailable"}.get(fault.status, "Server error")
+            answer = _fail(0, reason, fault.status)
+            if fault.retry_after is not None:
+                answer.headers["retry-after"] = f"{fault.retry_after:g}"
+            return body, files, answer, None
+        if fault.kind == "wiro":
+            return body, files, _fail(fault.code, fault.message or "Injected error"), None
+        return body, files, None, None
+
+    @staticmethod
+    def _finish(answer: Response, fault: Fault | None) -> Response:
+        return _DropAfter() if fault is not None and fault.kind == "drop" else answer
+
+    # ----- endpoints
+    async def _run(self, request: Request) -> Response:
+        body, files, early, fault = await self._enter(request, "Run")
+        if early is not None:
+            return early
+        if body.get("__invalid__"):
+            return _fail(0, "Request body is not valid JSON")
+        owner, project = request.path_params["owner"], request.path_params["project"]
+        spec = self.state.find_model(owner, project)
+        if spec is None:
+            return _fail(1, "slug-owner-project-not-exist")
+        problem = _check_params(spec, body, files)
+        if problem:
+            return _fail(0, problem)
+        params = {k: v for k, v in body.items() if k not in ("callbackUrl", "projectid")}
+        for part, data in files.items():
+            params[part] = f"sandbox-upload:{part}:{len(data)} bytes"
+        task = self.state.create_task(spec, params)
+        answer = {"errors": [], "taskid": task.id, "socketaccesstoken": task.token, "result": True}
+        return self._finish(JSONResponse(answer), fault)
+
+    def _task_or_error(self, body: dict[str, Any]) -> SandboxTask | JSONResponse:
+        taskid = str(body.get("taskid") or "") or None
+        token = str(body.get("tasktoken") or body.get("socketaccesstoken") or "") or None
+        if not taskid and not token:
+            return _fail(0, "Request parameter [taskid] required")
+        task = self.state.find_task(taskid, token)
+        return task if task is not None else _fail(1, "task-not-exist")
+
+    async def _detail(self, request: Request) -> Response:
+        return await self._task_endpoint(request, "Task/Detail", None)
+
+    async def _kill(self, request: Request) -> Response:
+        return await self._task_endpoint(request, "Task/Kill", "kill")
+
+    async def _cancel(self, request: Request) -> Response:
+        return await self._task_endpoint(request, "Task/Cancel", "cancel")
+
+    async def _task_endpoint(self, request: Request, endpoint: str, action: str | None) -> Response:
+        body, _files, early, fault = await self._enter(request, endpoint)
+        if early is not None:
+            return early
+        found = self._task_or_error(body)
+        if isinstance(found, JSONResponse):
+            return found
+        now = time.monotonic()
+        status = found.status(now)
+        if action is not None:
+            if status in ("task_postprocess_end", "task_cancel"):
+                return _fail(0, f"Task is already finished ({status})")
+            if action == "cancel" and status not in ("task_queue", "task_accept"):
+                return _fail(0, "Only queued tasks can be cancelled; use Task/Kill for a running task")
+            found.stopped_at = now
+        answer: dict[str, Any] = {"total": "1", "errors": [], "tasklist": [self._task_json(found, request, now)]}
+        answer["result"] = True
+        return self._finish(JSONResponse(answer), fault)
+
+    async def _upload(self, request: Request) -> Response:
+        _body, files, early, fault = await self._enter(request, "File/Upload")
+        if early is not None:
+            return early
+        if "file" not in files:
+            return _fail(0, "Request parameter [file] required")
+        data = files["file"]
+        key = f"upload-{len(self.state.files) + 1}"
+        self.state.files[f"{key}/file"] = ("application/octet-stream", data)
+        url = str(request.base_url).rstrip("/") + f"/files/{key}/file"
+        item = {"id": key, "name": "file", "contenttype": "application/octet-stream", "size": str(len(data)), "url": url}
+        return self._finish(JSONResponse({"result": True, "errors": [], "list": [item]}), fault)
+
+    async def _tool_list(self, request: Request) -> Response:
+        body, _files, early, fault = await self._enter(request, "Tool/List")
+        if early is not None:
+            return early
+        search = str(body.get("search") or "").lower()
+        tools = [_tool_summary(s) for s in self.state.models.values() if search in s.slug.lower()]
+        return self._finish(JSONResponse({"result": True, "errors": [], "total": str(len(tools)), "tool": tools}), fault)
+
+    async def _tool_detail(self, request: Request) -> Response:
+        body, _files, early, fault = await self._enter(request, "Tool/Detail")
+        if early is not None:
+            return early
+        spec = self.state.find_model(str(body.get("slugowner", "")), str(body.get("slugproject", "")))
+        if spec is None:
+            return _fail(1, "slug-owner-project-not-exist")
+        detail = {**_tool_summary(spec), "parameters": [{"title": "Inputs", "items": _detail_items(spec)}]}
+        return self._finish(JSONResponse({"result": True, "errors": [], "tool": [detail]}), fault)
+
+    async def _file(self, request: Request) -> Response:
+        key = f"{request.path_params['uuid']}/{request.path_params['name']}"
+        found = self.state.files.get(key)
+        if found is None:
+            return Response(status_code=404)
+        contenttype, data = found
+        return Response(data, media_type=contenttype)
+
+    # ----- task rendering
+    def _task_json(self, task: SandboxTask, request: Request, now: float) -> dict[str, Any]:
+        status = task.status(now)
+        elapsed = min(task.elapsed(now), task.seconds)
+        done = status == "task_postprocess_end"
+        failed = done and task.fail is not None
+        if done and not failed and not task.outputs:
+            task.outputs = [self._make_output(task, request)]
+        stamp = str(task.created_epoch)
+        began = task.created_epoch + int(task.seconds * 0.3)
+        return {
+            "id": task.id,
+            "uuid": task.uuid,
+            "socketaccesstoken": task.token,
+            "parameters": task.params,
+            "status": status,
+            "pexit": ("1" if failed else "0") if done else "",
+            "debugoutput": "",
+            "debugerror": task.fail or "" if done else "",
+            "createtime": stamp,
+            "accepttime": stamp,
+            "starttime": str(began) if elapsed >= task.seconds * 0.3 else "0",
+            "endtime": str(task.created_epoch + int(task.seconds * 0.85)) if done else "0",
+            "canceltime": str(int(time.time())) if status == "task_cancel" else "0",
+            "elapsedseconds": f"{elapsed:.4f}",
+            "cps": "0.000585000000",
+            "totalcost": "0" if failed or not done else f"{0.000585 * max(task.seconds, 1):.12f}",
+            "modelslugowner": task.spec.owner,
+            "modelslugproject": task.spec.project,
+            "outputs": task.outputs if done and not failed else [],
+        }
+
+    def _make_output(self, task: SandboxTask, request: Request) -> dict[str, Any]:
+        name, contenttype, data = output_file(task.spec.effective_media, f"{task.id}:{task.params}")
+        self.state.files[f"{task.uuid}/{name}"] = (contenttype, data)
+        url = str(request.base_url).rstrip("/") + f"/files/{task.uuid}/{name}"
+        return {
+            "id": task.uuid.replace("-", "")[:32],
+            "name": name,
+            "contenttype": contenttype,
+            "uuid": task.uuid,
+            "size": str(len(data)),
+            "addedtime": str(int(time.time())),
+            "url": url,
+        }
+
+
+def _check_params(spec: ModelSpec, body: dict[str, Any], files: dict[str, bytes]) -> str | None:
+    """Wiro's own checks: required inputs present and select values among the options."""
+    for item in spec.inputs:
+        value = body.get(item.id)
+        is_file = item.type in FILE_TYPES or item.id.endswith("Url")
+        part = item.id.removesuffix("Url") if item.id.endswith("Url") else item.id
+        if item.required and value in (None, "") and not (is_file and part in files):
+            return f"Request parameter [{item.id}] required"
+        if item.type == "select" and value not in (None, "") and str(value) not in {o.value for o in item.options}:
+            return f"Request parameter [{item.id}] is not valid"
+    return None
+
+
+def _tool_summary(spec: ModelSpec) -> dict[str, Any]:
+    return {
+        "id": str(abs(hash(spec.slug)) % 100000),
+        "title": spec.title,
+        "slugowner": spec.owner,
+        "slugproject": spec.project,
+        "cleanslugowner": spec.owner.lower(),
+        "cleanslugproject": spec.project.lower(),
+        "description": spec.description,
+        "categories": list(spec.categories),
+        "cover": spec.cover,
+    }
+
+
+def _detail_items(spec: ModelSpec) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": item.id,
+            "type": item.type,
+            "label": item.label,
+            "description": item.help,
+            "required": item.required,
+            "default": "" if item.default is None else item.default,
+            "options": [{"label": o.label, "value": o.value} for o in item.options],
+            **{k: v for k, v in (("min", item.min), ("max", item.max), ("step", item.step)) if v is not None},
+        }
+        for item in spec.inputs
+    ]

@@ -1,0 +1,151 @@
+"""The emulator's memory: tasks on a timeline, injected faults, and the log of requests received."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from wiro_mcp.catalog.spec import ModelSpec
+from wiro_mcp.wiro.models import STATUS_ORDER
+
+# Where in a task's duration each status begins (fractions of the whole).
+STATUS_STARTS: tuple[tuple[float, str], ...] = (
+    (0.00, "task_queue"),
+    (0.10, "task_accept"),
+    (0.15, "task_preprocess_start"),
+    (0.20, "task_preprocess_end"),
+    (0.25, "task_assign"),
+    (0.30, "task_start"),
+    (0.35, "task_output"),
+    (0.80, "task_output_full"),
+    (0.85, "task_end"),
+    (0.90, "task_postprocess_start"),
+)
+assert tuple(s for _, s in STATUS_STARTS) == STATUS_ORDER[:-1]
+
+DEFAULT_SECONDS = {"image": 3.0, "video": 6.0, "audio": 3.0, "text": 1.0}
+
+FaultKind = Literal["http", "wiro", "slow", "drop"]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected behaviour, used up by one request to its endpoint.
+
+    http: answer HTTP `status` (with Retry-After when given); wiro: `result:false` with `code` and
+    `message`; slow: wait `seconds` first, then answer normally; drop: handle the request, then
+    break the connection before the answer is complete.
+    """
+
+    kind: FaultKind
+    status: int = 500
+    retry_after: float | None = None
+    code: int = 0
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    endpoint: str
+    body: dict[str, Any]
+    files: dict[str, bytes]
+    signed: bool
+    time: float
+
+
+@dataclass
+class RunPlan:
+    seconds: float | None = None
+    fail: str | None = None
+
+
+@dataclass
+class SandboxTask:
+    id: str
+    uuid: str
+    token: str
+    spec: ModelSpec
+    params: dict[str, Any]
+    started: float  # monotonic
+    created_epoch: int
+    seconds: float
+    fail: str | None
+    stopped_at: float | None = None
+    outputs: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+
+    def elapsed(self, now: float) -> float:
+        return (self.stopped_at if self.stopped_at is not None else now) - self.started
+
+    def status(self, now: float) -> str:
+        if self.stopped_at is not None:
+            return "task_cancel"
+        fraction = (now - self.started) / self.seconds if self.seconds > 0 else 1.0
+        if fraction >= 1.0:
+            return "task_postprocess_end"
+        current = "task_queue"
+        for start, status in STATUS_STARTS:
+            if fraction >= start:
+                current = status
+        return current
+
+
+class SandboxState:
+    def __init__(self, specs: list[ModelSpec], seconds: dict[str, float] | None = None) -> None:
+        self.models = {spec.slug.lower(): spec for spec in specs}
+        self.seconds = dict(seconds or {})
+        self.tasks: dict[str, SandboxTask] = {}
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.log: list[LoggedRequest] = []
+        self.faults: dict[str, deque[Fault]] = defaultdict(deque)
+        self.plans: deque[RunPlan] = deque()
+        self._next_id = 1000
+
+    # ----- test and control surface
+    def inject(self, endpoint: str, *faults: Fault) -> None:
+        self.faults[endpoint].extend(faults)
+
+    def plan_next_run(self, seconds: float | None = None, fail: str | None = None) -> None:
+        self.plans.append(RunPlan(seconds=seconds, fail=fail))
+
+    def requests(self, endpoint: str) -> list[LoggedRequest]:
+        return [r for r in self.log if r.endpoint == endpoint]
+
+    def take_fault(self, endpoint: str) -> Fault | None:
+        queue = self.faults.get(endpoint)
+        return queue.popleft() if queue else None
+
+    # ----- task lifecycle
+    def find_model(self, owner: str, project: str) -> ModelSpec | None:
+        return self.models.get(f"{owner}/{project}".lower())
+
+    def create_task(self, spec: ModelSpec, params: dict[str, Any]) -> SandboxTask:
+        plan = self.plans.popleft() if self.plans else RunPlan()
+        seconds = plan.seconds
+        if seconds is None:
+            seconds = self.seconds.get(spec.slug, self.seconds.get("*", DEFAULT_SECONDS[spec.effective_media]))
+        self._next_id += 1
+        task = SandboxTask(
+            id=str(self._next_id),
+            uuid=str(uuid.uuid4()),
+            token=secrets.token_urlsafe(22)[:30],
+            spec=spec,
+            params=params,
+            started=time.monotonic(),
+            created_epoch=int(time.time()),
+            seconds=seconds,
+            fail=plan.fail,
+        )
+        self.tasks[task.id] = task
+        return task
+
+    def find_task(self, taskid: str | None, token: str | None) -> SandboxTask | None:
+        if taskid and taskid in self.tasks:
+            return self.tasks[taskid]
+        if token:
+            return next((t for t in self.tasks.values() if t.token == token), None)
+        return None

@@ -1,0 +1,86 @@
+"""Settings, read once at start-up by the CLI and passed down. Secrets are SecretStr."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_BASE_URL = "https://api.wiro.ai/v1"
+
+
+def default_data_dir() -> Path:
+    """The user's data directory for wiro-mcp (XDG on Linux, the platform's usual place elsewhere)."""
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "wiro-mcp"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "wiro-mcp"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "wiro-mcp"
+
+
+def _split(text: str, sep: str = ",") -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(sep) if p.strip())
+
+
+class Settings(BaseSettings):
+    """Every setting; the table in the README lists the same names."""
+
+    model_config = SettingsConfigDict(env_prefix="WIRO_MCP_", extra="ignore", populate_by_name=True)
+
+    api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("WIRO_API_KEY", "api_key"))
+    api_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("WIRO_API_SECRET", "api_secret")
+    )
+    api_base_url: str = Field(
+        default=DEFAULT_BASE_URL, validation_alias=AliasChoices("WIRO_API_BASE_URL", "api_base_url")
+    )
+
+    wait_seconds: float = Field(default=45.0, ge=0, le=3600)
+    on_cancel: Literal["kill", "detach"] = "kill"
+    poll_initial_seconds: float = Field(default=0.2, gt=0)
+    poll_max_seconds: float = Field(default=3.0, gt=0)
+    request_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    catalog_dirs: str = ""
+    tools: str = ""
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8765, ge=0, le=65535)
+    http_token: SecretStr | None = None
+
+    image_preview: bool = True
+    preview_max_bytes: int = Field(default=1_000_000, ge=0)
+
+    journal: str = ""
+    file_roots: str = ""
+    max_file_mb: float = Field(default=100.0, gt=0)
+    download_dir: str = ""
+
+    sandbox_seconds: float | None = Field(default=None, ge=0)
+    log_level: str = "INFO"
+
+    @property
+    def catalog_paths(self) -> tuple[Path, ...]:
+        return tuple(Path(p).expanduser() for p in _split(self.catalog_dirs, os.pathsep))
+
+    @property
+    def tool_patterns(self) -> tuple[str, ...]:
+        return _split(self.tools)
+
+    @property
+    def journal_path(self) -> Path | None:
+        if self.journal.lower() in ("off", "none", "0", "false"):
+            return None
+        return Path(self.journal).expanduser() if self.journal else default_data_dir() / "tasks.sqlite3"
+
+    @property
+    def file_root_paths(self) -> tuple[Path, ...]:
+        return tuple(Path(p).expanduser() for p in _split(self.file_roots, os.pathsep))
+
+    @property
+    def download_path(self) -> Path | None:
+        return Path(self.download_dir).expanduser() if self.download_dir else None

@@ -1,0 +1,242 @@
+"""The Wiro REST client: one shared httpx2.AsyncClient, signed requests, errors mapped to one tree."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx2
+
+from wiro_mcp import __version__
+from wiro_mcp.errors import (
+    WiroAuthError,
+    WiroBalanceError,
+    WiroConcurrencyError,
+    WiroError,
+    WiroNotFoundError,
+    WiroRateLimitError,
+    WiroServerError,
+    WiroTransportError,
+    WiroValidationError,
+)
+from wiro_mcp.wiro.models import RunAnswer, Task, UploadedFile
+from wiro_mcp.wiro.retry import RetryPolicy, retry_delay, should_retry
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx2.Timeout(connect=10.0, read=30.0, write=60.0, pool=10.0)
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """A file sent inside a multipart Run: `part` is the Wiro parameter id (`inputImage`)."""
+
+    part: str
+    filename: str
+    data: bytes
+    contenttype: str
+
+
+def _first_error(body: Mapping[str, Any]) -> tuple[int | None, str]:
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        first: dict[str, Any] = errors[0]  # pyright: ignore[reportUnknownVariableType]
+        code = first.get("code")
+        try:
+            number = int(code) if code is not None else None
+        except (TypeError, ValueError):
+            number = None
+        return number, str(first.get("message") or "Wiro reported an error")
+    if isinstance(errors, list) and errors and isinstance(errors[0], str):
+        return None, str(errors[0])  # pyright: ignore[reportUnknownArgumentType]
+    return None, str(body.get("message") or body.get("error") or "Wiro reported an error")
+
+
+def _retry_after(response: httpx2.Response) -> float | None:
+    raw = response.headers.get("retry-after")
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def error_for(response: httpx2.Response) -> WiroError | None:
+    """The error an answer means, or None when it is a success."""
+    status = response.status_code
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    mapping: Mapping[str, Any] = body if isinstance(body, dict) else {}  # pyright: ignore[reportUnknownVariableType]
+    code, message = _first_error(mapping) if mapping else (None, response.reason_phrase or f"HTTP {status}")
+    if status == 429:
+        return WiroRateLimitError(message, code=code, http_status=status, retry_after=_retry_after(response))
+    if status in (401, 403):
+        return WiroAuthError(message, code=code, http_status=status)
+    if status == 404:
+        return WiroNotFoundError(message, code=code, http_status=status)
+    if status == 408 or status >= 500:
+        return WiroServerError(message, code=code, http_status=status)
+    if status >= 400:
+        return WiroValidationError(message, code=code, http_status=status)
+    if not mapping:
+        return WiroServerError("Wiro answered with something that is not JSON", http_status=status)
+    if mapping.get("result") in (True, "true"):
+        return None
+    return _error_for_code(code, message, status)
+
+
+def _error_for_code(code: int | None, message: str, status: int) -> WiroError:
+    if code == 96:
+        return WiroConcurrencyError(message, code=code, http_status=status)
+    if code == 97:
+        return WiroBalanceError(message, code=code, http_status=status)
+    if code in (98, 99):
+        return WiroAuthError(message, code=code, http_status=status)
+    if code == 1 or "not-exist" in message or "not found" in message.lower():
+        return WiroNotFoundError(message, code=code, http_status=status)
+    return WiroValidationError(message, code=code, http_status=status)
+
+
+def _form_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class WiroClient:
+    """Async client for Wiro's REST API. Only this module speaks HTTP to Wiro."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: httpx2.Auth,
+        *,
+        timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._retry = retry or RetryPolicy()
+        self._http = httpx2.AsyncClient(
+            base_url=self.base_url + "/",
+            auth=auth,
+            timeout=timeout,
+            transport=transport,
+            headers={"user-agent": f"wiro-mcp/{__version__}"},
+        )
+
+    def __repr__(self) -> str:
+        return f"WiroClient(base_url={self.base_url!r})"
+
+    @property
+    def http(self) -> httpx2.AsyncClient:
+        """The shared HTTP client, for fetching output files Wiro returned."""
+        return self._http
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> WiroClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _send_once(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = await self._http.post(path, **kwargs)
+        except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
+            raise WiroTransportError(f"could not connect to Wiro: {type(exc).__name__}", sent_maybe=False) from None
+        except httpx2.TransportError as exc:
+            raise WiroTransportError(
+                f"no answer from Wiro ({type(exc).__name__}); the request may have been received",
+                sent_maybe=True,
+            ) from None
+        error = error_for(response)
+        if error is not None:
+            raise error
+        return response.json()
+
+    async def _post(self, path: str, *, creates: bool, **kwargs: Any) -> dict[str, Any]:
+        attempt = 0
+        while True:
+            try:
+                return await self._send_once(path, **kwargs)
+            except WiroError as error:
+                if attempt + 1 >= self._retry.attempts or not should_retry(error, creates=creates):
+                    raise
+                delay = retry_delay(error, attempt, self._retry)
+                log.info("retrying %s in %.2fs after %s", path, delay, error.kind)
+                await anyio.sleep(delay)
+                attempt += 1
+
+    async def run(
+        self, owner: str, project: str, params: Mapping[str, Any], files: Sequence[FilePart] = ()
+    ) -> RunAnswer:
+        """Start a task. Never retried once the request may have reached Wiro."""
+        path = f"Run/{owner}/{project}"
+        if files:
+            data = {k: _form_value(v) for k, v in params.items()}
+            for part in files:
+                data[f"{part.part}Url"] = ""  # the bytes travel in `{id}`; `{id}Url` stays empty
+            multipart = [(p.part, (p.filename, p.data, p.contenttype)) for p in files]
+            body = await self._post(path, creates=True, data=data, files=multipart)
+        else:
+            body = await self._post(path, creates=True, json=dict(params))
+        if not body.get("taskid"):
+            raise WiroServerError("Wiro accepted the Run but gave no taskid")
+        return RunAnswer.model_validate(body)
+
+    @staticmethod
+    def _ids(taskid: str | None, tasktoken: str | None) -> dict[str, str]:
+        if not taskid and not tasktoken:
+            raise ValueError("a taskid or a tasktoken is needed")
+        ids: dict[str, str] = {}
+        if taskid:
+            ids["taskid"] = taskid
+        if tasktoken:
+            ids["tasktoken"] = tasktoken
+        return ids
+
+    async def detail(self, *, taskid: str | None = None, tasktoken: str | None = None) -> Task:
+        # Detail takes one identifier; the task id is the stable one.
+        ids = {"taskid": taskid} if taskid else self._ids(None, tasktoken)
+        body = await self._post("Task/Detail", creates=False, json=ids)
+        tasks = body.get("tasklist")
+        if not isinstance(tasks, list) or not tasks:
+            raise WiroNotFoundError(f"no task {taskid or tasktoken}", code=1)
+        return Task.model_validate(tasks[0])
+
+    async def _stop(self, path: str, taskid: str | None, tasktoken: str | None) -> Task | None:
+        ids = self._ids(taskid, tasktoken)
+        if tasktoken:
+            ids["socketaccesstoken"] = tasktoken  # sources disagree on the field name: send every one held
+        body = await self._post(path, creates=False, json=ids)
+        tasks = body.get("tasklist")
+        return Task.model_validate(tasks[0]) if isinstance(tasks, list) and tasks else None
+
+    async def kill(self, *, taskid: str | None = None, tasktoken: str | None = None) -> Task | None:
+        """Stop a running task."""
+        return await self._stop("Task/Kill", taskid, tasktoken)
+
+    async def cancel(self, *, taskid: str | None = None, tasktoken: str | None = None) -> Task | None:
+        """Take a task out of the queue before it runs."""
+        return await self._stop("Task/Cancel", taskid, tasktoken)
+
+    async def upload(self, filename: str, data: bytes, contenttype: str) -> UploadedFile:
+        body = await self._post("File/Upload", creates=True, files=[("file", (filename, data, contenttype))])
+        files = body.get("list")
+        if not isinstance(files, list) or not files:
+            raise WiroServerError("Wiro accepted the upload but listed no file")
+        return UploadedFile.model_validate(files[0])
+
+    async def tool_list(self, **filters: Any) -> dict[str, Any]:
+        payload = {"start": "0", "limit": "20", **{k: v for k, v in filters.items() if v is not None}}
+        return await self._post("Tool/List", creates=False, json=payload)
+
+    async def tool_detail(self, owner: str, project: str) -> dict[str, Any]:
+        return await self._post("Tool/Detail", creates=False, json={"slugowner": owner, "slugproject": project})
