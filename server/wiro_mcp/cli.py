@@ -1,0 +1,157 @@
+"""The `wiro-mcp` command. The only module that reads the environment (through Settings)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+from pydantic import SecretStr, ValidationError
+
+from wiro_mcp import __version__
+from wiro_mcp.errors import ConfigError, SpecError
+from wiro_mcp.settings import Settings
+
+EPILOG = """\
+commands:
+  (none)           serve MCP over stdio (or --http)
+  tools            list the tools this server offers
+  call TOOL k=v …  call one tool from the terminal, with a progress bar
+  import PAGE …    turn Wiro model pages (or Tool/Detail JSON) into catalog spec files
+  sandbox          run the Wiro emulator alone, for curl or another client
+  journal          list or clear the local task journal
+
+examples:
+  wiro-mcp --sandbox                       try every tool with no account (stdio)
+  wiro-mcp --http --port 8765              streamable HTTP at http://127.0.0.1:8765/mcp
+  wiro-mcp call reve_generate prompt="a koala in a red shirt" --sandbox
+  wiro-mcp import page.txt --into tools/
+
+settings come from the environment: WIRO_API_KEY, WIRO_API_SECRET, WIRO_API_BASE_URL and
+WIRO_MCP_* (see the README's table)."""
+
+
+def _serve_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sandbox", action="store_true", help="use the built-in Wiro emulator (no account, no cost)")
+    parser.add_argument("--tools", metavar="GLOBS", help="only these tools (comma-separated globs, e.g. 'runway_*')")
+    parser.add_argument("--catalog-dir", metavar="DIR", action="append", help="an extra folder of spec files")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="wiro-mcp",
+        description="An MCP server that gives AI assistants every Wiro model as a typed tool.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.add_argument("--version", action="version", version=f"wiro-mcp {__version__}")
+    top.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp instead of stdio")
+    top.add_argument("--host", help="HTTP address (default 127.0.0.1; off loopback needs WIRO_MCP_HTTP_TOKEN)")
+    top.add_argument("--port", type=int, help="HTTP port (default 8765)")
+    _serve_flags(top)
+    sub = top.add_subparsers(dest="command", metavar="")
+
+    tools = sub.add_parser("tools", help="list the tools")
+    _serve_flags(tools)
+    tools.add_argument("--json", action="store_true", help="print the MCP tool list as JSON")
+
+    call = sub.add_parser("call", help="call a tool from the terminal")
+    call.add_argument("tool")
+    call.add_argument("args", nargs="*", metavar="key=value", help="arguments; values are JSON when they parse")
+    call.add_argument("--json", action="store_true", help="print the structured result as JSON")
+    _serve_flags(call)
+
+    imp = sub.add_parser("import", help="turn Wiro model pages into spec files")
+    imp.add_argument("pages", nargs="+", type=Path, help="page text/markdown files or Tool/Detail JSON answers")
+    imp.add_argument("--into", type=Path, help="write DIR/<tool>.json (keeping any curation there); default: stdout")
+
+    sandbox = sub.add_parser("sandbox", help="run the Wiro emulator alone")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8790)
+    sandbox.add_argument("--seconds", type=float, help="how long every task takes (default: 3 s images, 6 s videos)")
+    sandbox.add_argument("--api-key", default="sandbox-key", help="the key clients must send (default sandbox-key)")
+    sandbox.add_argument("--api-secret", help="require signatures made with this secret (default: key-only mode)")
+
+    journal = sub.add_parser("journal", help="list or clear the task journal")
+    journal.add_argument("action", choices=["list", "clear", "path"])
+    journal.add_argument("--sandbox", action="store_true", help="the sandbox's journal")
+    return top
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "tools", None):
+        overrides["tools"] = args.tools
+    if getattr(args, "catalog_dir", None):
+        import os
+
+        overrides["catalog_dirs"] = os.pathsep.join(args.catalog_dir)
+    if getattr(args, "host", None) and args.command is None:
+        overrides["http_host"] = args.host
+    if getattr(args, "port", None) is not None and args.command is None:
+        overrides["http_port"] = args.port
+    return Settings(**overrides)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("httpx2", "httpcore", "httpcore2", "uvicorn.error", "mcp"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "import":
+            from wiro_mcp.commands import import_pages
+
+            return import_pages(args.pages, args.into)
+        settings = _settings(args)
+        _logging(settings.log_level)
+        from wiro_mcp import commands
+
+        match args.command:
+            case None:
+                anyio.run(commands.serve, settings, args.sandbox, args.http)
+            case "tools":
+                anyio.run(commands.list_tools, settings, args.sandbox, args.json)
+            case "call":
+                return anyio.run(commands.call_tool, settings, args.sandbox, args.tool, args.args, args.json)
+            case "sandbox":
+                secret = SecretStr(args.api_secret) if args.api_secret else None
+                anyio.run(commands.run_sandbox, settings, args.host, args.port, args.seconds, args.api_key, secret)
+            case "journal":
+                return anyio.run(commands.journal, settings, args.action, args.sandbox)
+            case _:
+                raise AssertionError(args.command)
+    except (ConfigError, SpecError) as exc:
+        print(f"wiro-mcp: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        print(f"wiro-mcp: bad setting: {problems}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def parse_pairs(pairs: Sequence[str]) -> dict[str, Any]:
+    """`key=value` words → arguments; a value that parses as JSON (5, true, "x") is taken as JSON."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"argument {pair!r} is not key=value")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out

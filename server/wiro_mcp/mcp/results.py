@@ -1,0 +1,166 @@
+"""What a task becomes for the agent: text it can relay, resource links, structured content,
+and for images an inline preview the chat can show."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx2
+import mcp_types as types
+
+from wiro_mcp.catalog.validate import FieldError
+from wiro_mcp.service import Rejected, TaskReport
+from wiro_mcp.wiro.models import STATUS_WORDS
+
+OUTPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "taskid": {"type": "string", "description": "Wiro's task id; pass it to task_wait/task_status."},
+        "tasktoken": {"type": "string", "description": "Wiro's socket access token for the task."},
+        "model": {"type": "string", "description": "The Wiro model slug, owner/project."},
+        "tool": {"type": "string", "description": "The tool that started the task."},
+        "status": {"type": "string", "description": "Wiro's own status, e.g. task_postprocess_end."},
+        "state": {"type": "string", "enum": ["queued", "running", "completed", "failed", "cancelled"]},
+        "outputs": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "url": {"type": "string"},
+                    "name": {"type": "string"},
+                    "contenttype": {"type": "string"},
+                    "size": {"type": "integer"},
+                    "path": {"type": "string", "description": "Where the file was saved locally, if it was."},
+                },
+                "required": ["url", "name", "contenttype", "size"],
+            },
+        },
+        "error": {"type": "string"},
+        "elapsed_seconds": {"type": "number"},
+        "cost_usd": {"type": "number"},
+        "next": {
+            "type": "object",
+            "description": "What to call to keep waiting for this task.",
+            "properties": {"tool": {"type": "string"}, "arguments": {"type": "object"}},
+        },
+    },
+    "required": ["taskid", "tasktoken", "model", "status", "state", "outputs"],
+}
+
+
+def _size_text(size: int) -> str:
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    return f"{size / 1000:.0f} KB" if size >= 1000 else f"{size} B"
+
+
+def structured(report: TaskReport) -> dict[str, Any]:
+    task = report.task
+    outputs: list[dict[str, Any]] = []
+    for out in task.file_outputs:
+        item: dict[str, Any] = {"url": out.url, "name": out.name, "contenttype": out.contenttype, "size": out.size}
+        if out.url in report.saved:
+            item["path"] = str(report.saved[out.url])
+        outputs.append(item)
+    data: dict[str, Any] = {
+        "taskid": task.id,
+        "tasktoken": task.socketaccesstoken,
+        "model": report.slug,
+        "tool": report.tool,
+        "status": task.status,
+        "state": task.state,
+        "outputs": outputs,
+    }
+    if task.state == "failed":
+        data["error"] = task.debugerror or "the task failed without a reason from Wiro"
+    if task.elapsed is not None:
+        data["elapsed_seconds"] = task.elapsed
+    if task.cost_usd is not None and task.state in ("completed", "failed", "cancelled"):
+        data["cost_usd"] = task.cost_usd
+    if not report.finished:
+        data["next"] = {"tool": "task_wait", "arguments": {"taskid": task.id}}
+    return data
+
+
+def summary(report: TaskReport, data: dict[str, Any]) -> str:
+    task = report.task
+    name = report.tool or report.slug or "task"
+    words = STATUS_WORDS.get(task.status, task.status)
+    ids = f"taskid {task.id}" + (f", tasktoken {task.socketaccesstoken}" if task.socketaccesstoken else "")
+    lines: list[str] = []
+    match task.state:
+        case "completed":
+            took = f" in {data['elapsed_seconds']:.1f} s" if "elapsed_seconds" in data else ""
+            cost = f", cost ${data['cost_usd']:.4f}" if "cost_usd" in data else ""
+            lines.append(f"{name}: completed{took}{cost} ({ids}).")
+            if data["outputs"]:
+                lines.append("Outputs:")
+            for out in data["outputs"]:
+                saved = f", saved to {out['path']}" if "path" in out else ""
+                lines.append(f"- {out['name']} ({out['contenttype']}, {_size_text(out['size'])}): {out['url']}{saved}")
+            if not data["outputs"]:
+                lines.append("Wiro returned no output files.")
+        case "failed":
+            lines.append(f"{name}: failed ({ids}). Reason from Wiro: {data['error']}")
+        case "cancelled":
+            lines.append(f"{name}: cancelled ({ids}).")
+        case "queued" | "running":
+            lines.append(f"{name}: still {task.state} ({task.status}: {words}) when the wait ended ({ids}).")
+            lines.append(
+                f'To keep waiting call task_wait with {{"taskid": "{task.id}"}}. Do not call {name} again for '
+                "this request: that would start, and bill, a second task."
+            )
+    if report.note:
+        lines.append(report.note)
+    return "\n".join(lines)
+
+
+async def task_result(
+    report: TaskReport, fetcher: httpx2.AsyncClient | None, preview_max_bytes: int
+) -> types.CallToolResult:
+    data = structured(report)
+    content: list[types.ContentBlock] = [types.TextContent(text=summary(report, data))]
+    for out in report.task.file_outputs:
+        content.append(
+            types.ResourceLink(name=out.name or out.url, uri=out.url, mime_type=out.contenttype or None, size=out.size or None)
+        )
+    if fetcher is not None and preview_max_bytes > 0:
+        for out in report.task.file_outputs:
+            if out.contenttype.startswith("image/") and 0 < out.size <= preview_max_bytes:
+                image = await _preview(fetcher, out.url, preview_max_bytes)
+                if image is not None:
+                    content.append(types.ImageContent(data=base64.b64encode(image).decode(), mime_type=out.contenttype))
+    return types.CallToolResult(content=content, structured_content=data, is_error=report.task.state == "failed")
+
+
+async def _preview(fetcher: httpx2.AsyncClient, url: str, limit: int) -> bytes | None:
+    """The image's bytes if they fit under the cap; a preview is a nicety, so failures are quiet."""
+    try:
+        async with fetcher.stream("GET", url) as response:
+            if response.status_code != 200:
+                return None
+            chunks = bytearray()
+            async for chunk in response.aiter_bytes():
+                chunks += chunk
+                if len(chunks) > limit:
+                    return None
+            return bytes(chunks)
+    except httpx2.HTTPError:
+        return None
+
+
+def error_result(message: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(text=message)], is_error=True)
+
+
+def rejected_result(tool: str, rejected: Rejected) -> types.CallToolResult:
+    if rejected.file_error:
+        return error_result(f"{tool}: nothing was sent to Wiro. {rejected.file_error}")
+    lines = [f"{tool}: invalid arguments, nothing was sent to Wiro:"]
+    lines += [f"- {_field_line(e)}" for e in rejected.errors]
+    return error_result("\n".join(lines))
+
+
+def _field_line(error: FieldError) -> str:
+    return str(error)

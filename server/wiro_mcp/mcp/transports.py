@@ -1,0 +1,143 @@
+"""Serving the MCP server: stdio, or streamable HTTP at /mcp with a bearer token and host checks."""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import ipaddress
+import logging
+import socket
+from collections.abc import AsyncIterator, Generator, Sequence
+from typing import Any
+
+import anyio
+import uvicorn
+from mcp.server import Server
+from mcp.server.stdio import stdio_server
+from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import SecretStr
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from wiro_mcp.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class BearerToken:
+    """ASGI middleware: every request must carry `Authorization: Bearer <token>`."""
+
+    def __init__(self, app: ASGIApp, token: SecretStr) -> None:
+        self.app = app
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "BearerToken(token=**********)"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(b"authorization", b"").decode("latin-1")
+        expected = f"Bearer {self._token.get_secret_value()}"
+        if hmac.compare_digest(given.encode(), expected.encode()):
+            await self.app(scope, receive, send)
+            return
+        body = b'{"error": "unauthorized", "error_description": "a valid bearer token is required"}'
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"www-authenticate", b'Bearer realm="wiro-mcp"'),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the program that runs it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def bound_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def serve_in_background(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    """Serve an ASGI app for the duration of the block; yields its base URL."""
+    sock = bound_socket(host, port)
+    bound_port = sock.getsockname()[1]
+    server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(server.serve, [sock])
+        while not server.started:
+            await anyio.sleep(0.01)
+        try:
+            yield f"http://{host}:{bound_port}"
+        finally:
+            server.should_exit = True
+
+
+async def run_stdio(server: Server[Any]) -> None:
+    async with stdio_server() as (read, write):
+        await server.run(read, write, server.create_initialization_options())
+
+
+def check_http_bind(host: str, token: SecretStr | None) -> None:
+    if not is_loopback(host) and token is None:
+        raise ConfigError(
+            f"refusing to serve HTTP on {host} (not loopback) without a bearer token: set WIRO_MCP_HTTP_TOKEN"
+        )
+
+
+def http_app(server: Server[Any], host: str, token: SecretStr | None, allowed_hosts: Sequence[str] = ()) -> ASGIApp:
+    check_http_bind(host, token)
+    security = None
+    if not is_loopback(host) or allowed_hosts:
+        hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", *(f"{h}:*" for h in allowed_hosts)]
+        if host not in ("0.0.0.0", "::"):
+            hosts.append(f"{host}:*")
+        security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=hosts,
+            allowed_origins=[f"http://{h}" for h in hosts] + [f"https://{h}" for h in hosts],
+        )
+    app: ASGIApp = server.streamable_http_app(streamable_http_path="/mcp", host=host, transport_security=security)
+    return BearerToken(app, token) if token is not None else app
+
+
+async def run_http(
+    server: Server[Any], host: str, port: int, token: SecretStr | None, allowed_hosts: Sequence[str] = ()
+) -> None:
+    app = http_app(server, host, token, allowed_hosts)
+    sock = bound_socket(host, port)
+    log.info("serving MCP over streamable HTTP at http://%s:%d/mcp", host, sock.getsockname()[1])
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+    await uvicorn.Server(config).serve([sock])

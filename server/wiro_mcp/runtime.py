@@ -1,0 +1,74 @@
+"""Putting the parts together from Settings: catalog, Wiro client (or the sandbox), journal, server."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import httpx2
+from pydantic import SecretStr
+
+from wiro_mcp.catalog.load import load_catalog
+from wiro_mcp.errors import ConfigError
+from wiro_mcp.files import FileAccess
+from wiro_mcp.journal import Journal
+from wiro_mcp.mcp.app import WiroMcp
+from wiro_mcp.mcp.transports import serve_in_background
+from wiro_mcp.sandbox.app import Emulator
+from wiro_mcp.service import ServiceConfig, TaskService
+from wiro_mcp.settings import Settings
+from wiro_mcp.wiro.auth import WiroAuth
+from wiro_mcp.wiro.client import WiroClient
+from wiro_mcp.wiro.watch import PollPolicy
+
+log = logging.getLogger(__name__)
+
+# The in-process emulator is a signature-mode project, so sandbox runs exercise request signing too.
+SANDBOX_KEY = "sandbox-key"
+SANDBOX_SECRET = "sandbox-secret"
+
+
+@contextlib.asynccontextmanager
+async def wiro_endpoint(settings: Settings, sandbox: bool) -> AsyncIterator[tuple[str, httpx2.Auth]]:
+    """The Wiro base URL and auth to use: the real API, or an emulator started for this process."""
+    if not sandbox:
+        if settings.api_key is None:
+            raise ConfigError("WIRO_API_KEY is not set. Set it (and WIRO_API_SECRET), or try --sandbox first.")
+        yield settings.api_base_url, WiroAuth(settings.api_key, settings.api_secret)
+        return
+    specs = [e.spec for e in load_catalog(settings.catalog_paths).values()]
+    seconds = {"*": settings.sandbox_seconds} if settings.sandbox_seconds is not None else None
+    emulator = Emulator(specs, api_key=SANDBOX_KEY, api_secret=SANDBOX_SECRET, seconds=seconds)
+    async with serve_in_background(emulator.app) as url:
+        log.info("sandbox: Wiro emulator at %s/v1 (no account, no cost)", url)
+        yield f"{url}/v1", WiroAuth(SecretStr(SANDBOX_KEY), SecretStr(SANDBOX_SECRET))
+
+
+def journal_for(settings: Settings, sandbox: bool) -> Journal | None:
+    path = settings.journal_path
+    if path is None:
+        return None
+    if sandbox and not settings.journal:
+        path = path.with_name("sandbox-tasks.sqlite3")  # sandbox tasks never mix with billed ones
+    return Journal(path)
+
+
+@contextlib.asynccontextmanager
+async def build_app(settings: Settings, sandbox: bool) -> AsyncIterator[WiroMcp]:
+    catalog = load_catalog(settings.catalog_paths, settings.tool_patterns)
+    async with wiro_endpoint(settings, sandbox) as (base_url, auth):
+        timeout = httpx2.Timeout(settings.request_timeout_seconds, connect=10.0, write=120.0)
+        async with WiroClient(base_url, auth, timeout=timeout) as client:
+            config = ServiceConfig(
+                wait_seconds=settings.wait_seconds,
+                on_cancel=settings.on_cancel,
+                poll=PollPolicy(initial=settings.poll_initial_seconds, cap=settings.poll_max_seconds),
+                download_dir=settings.download_path,
+            )
+            files = FileAccess(settings.file_root_paths, int(settings.max_file_mb * 1_000_000))
+            service = TaskService(client, catalog, config, journal=journal_for(settings, sandbox), files=files)
+            try:
+                yield WiroMcp(service, preview=settings.image_preview, preview_max_bytes=settings.preview_max_bytes)
+            finally:
+                await service.aclose()
