@@ -37,8 +37,12 @@ WIRO_MCP_* (see the README's table)."""
 
 
 def _serve_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sandbox", action="store_true", help="use the built-in Wiro emulator (no account, no cost)")
-    parser.add_argument("--tools", metavar="GLOBS", help="only these tools (comma-separated globs, e.g. 'runway_*')")
+    parser.add_argument(
+        "--sandbox", action="store_true", help="use the built-in Wiro emulator (no account, no cost)"
+    )
+    parser.add_argument(
+        "--tools", metavar="GLOBS", help="only these tools (comma-separated globs, e.g. 'runway_*')"
+    )
     parser.add_argument("--catalog-dir", metavar="DIR", action="append", help="an extra folder of spec files")
 
 
@@ -51,7 +55,9 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--version", action="version", version=f"wiro-mcp {__version__}")
     top.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp instead of stdio")
-    top.add_argument("--host", help="HTTP address (default 127.0.0.1; off loopback needs WIRO_MCP_HTTP_TOKEN)")
+    top.add_argument(
+        "--host", help="HTTP address (default 127.0.0.1; off loopback needs WIRO_MCP_HTTP_TOKEN)"
+    )
     top.add_argument("--port", type=int, help="HTTP port (default 8765)")
     _serve_flags(top)
     sub = top.add_subparsers(dest="command", metavar="")
@@ -62,20 +68,32 @@ def parser() -> argparse.ArgumentParser:
 
     call = sub.add_parser("call", help="call a tool from the terminal")
     call.add_argument("tool")
-    call.add_argument("args", nargs="*", metavar="key=value", help="arguments; values are JSON when they parse")
+    call.add_argument(
+        "args", nargs="*", metavar="key=value", help="arguments; values are JSON when they parse"
+    )
     call.add_argument("--json", action="store_true", help="print the structured result as JSON")
     _serve_flags(call)
 
     imp = sub.add_parser("import", help="turn Wiro model pages into spec files")
-    imp.add_argument("pages", nargs="+", type=Path, help="page text/markdown files or Tool/Detail JSON answers")
-    imp.add_argument("--into", type=Path, help="write DIR/<tool>.json (keeping any curation there); default: stdout")
+    imp.add_argument(
+        "pages", nargs="+", type=Path, help="page text/markdown files or Tool/Detail JSON answers"
+    )
+    imp.add_argument(
+        "--into", type=Path, help="write DIR/<tool>.json (keeping any curation there); default: stdout"
+    )
 
     sandbox = sub.add_parser("sandbox", help="run the Wiro emulator alone")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8790)
-    sandbox.add_argument("--seconds", type=float, help="how long every task takes (default: 3 s images, 6 s videos)")
-    sandbox.add_argument("--api-key", default="sandbox-key", help="the key clients must send (default sandbox-key)")
-    sandbox.add_argument("--api-secret", help="require signatures made with this secret (default: key-only mode)")
+    sandbox.add_argument(
+        "--seconds", type=float, help="how long every task takes (default: 3 s images, 6 s videos)"
+    )
+    sandbox.add_argument(
+        "--api-key", default="sandbox-key", help="the key clients must send (default sandbox-key)"
+    )
+    sandbox.add_argument(
+        "--api-secret", help="require signatures made with this secret (default: key-only mode)"
+    )
 
     journal = sub.add_parser("journal", help="list or clear the task journal")
     journal.add_argument("action", choices=["list", "clear", "path"])
@@ -126,7 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return anyio.run(commands.call_tool, settings, args.sandbox, args.tool, args.args, args.json)
             case "sandbox":
                 secret = SecretStr(args.api_secret) if args.api_secret else None
-                anyio.run(commands.run_sandbox, settings, args.host, args.port, args.seconds, args.api_key, secret)
+                anyio.run(
+                    commands.run_sandbox, settings, args.host, args.port, args.seconds, args.api_key, secret
+                )
             case "journal":
                 return anyio.run(commands.journal, settings, args.action, args.sandbox)
             case _:

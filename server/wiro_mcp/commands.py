@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
 import mcp_types as types
 from mcp import Client
 from pydantic import SecretStr
@@ -40,12 +41,17 @@ async def list_tools(settings: Settings, sandbox: bool, as_json: bool) -> None:
     async with build_app(settings, sandbox) as app, Client(app.server) as client:
         listed = await client.list_tools()
     if as_json:
-        print(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools], indent=2))
+        print(
+            json.dumps(
+                [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools], indent=2
+            )
+        )
         return
     for tool in listed.tools:
         entry = catalog.get(tool.name)
         args = ", ".join(
-            f"{n}{'*' if n in tool.input_schema.get('required', []) else ''}" for n in tool.input_schema.get("properties", {})
+            f"{n}{'*' if n in tool.input_schema.get('required', []) else ''}"
+            for n in tool.input_schema.get("properties", {})
         )
         kind = f"model {entry.spec.slug}" if entry else "task tool"
         print(f"{tool.name}  ({kind})\n    {args}")
@@ -84,16 +90,25 @@ async def call_tool(settings: Settings, sandbox: bool, tool: str, pairs: Sequenc
 
 
 async def run_sandbox(
-    settings: Settings, host: str, port: int, seconds: float | None, api_key: str, api_secret: SecretStr | None
+    settings: Settings,
+    host: str,
+    port: int,
+    seconds: float | None,
+    api_key: str,
+    api_secret: SecretStr | None,
 ) -> None:
     import anyio
 
     specs = [e.spec for e in load_catalog(settings.catalog_paths).values()]
     secret = api_secret.get_secret_value() if api_secret else None
-    emulator = Emulator(specs, api_key=api_key, api_secret=secret, seconds={"*": seconds} if seconds else None)
+    emulator = Emulator(
+        specs, api_key=api_key, api_secret=secret, seconds={"*": seconds} if seconds else None
+    )
     async with serve_in_background(emulator.app, host, port) as url:
         mode = "signature" if secret else "key-only"
-        _err(f"Wiro emulator at {url}/v1 ({len(specs)} models, {mode} mode, x-api-key: {api_key}). Ctrl-C stops it.")
+        _err(
+            f"Wiro emulator at {url}/v1 ({len(specs)} models, {mode} mode, x-api-key: {api_key}). Ctrl-C stops it."
+        )
         await anyio.sleep_forever()
 
 

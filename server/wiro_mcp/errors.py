@@ -48,7 +48,7 @@ class WiroError(WiroMcpError):
         self.http_status = http_status
 
     def __str__(self) -> str:
-        where = []
+        where: list[str] = []
         if self.code is not None:
             where.append(f"code {self.code}")
         if self.http_status is not None:

@@ -144,11 +144,26 @@ class Journal:
         finally:
             db.close()
         return [
-            JournalEntry(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), json.loads(r[7]), r[8], r[9], r[10], r[11])
+            JournalEntry(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                json.loads(r[6]),
+                json.loads(r[7]),
+                r[8],
+                r[9],
+                r[10],
+                r[11],
+            )
             for r in rows
         ]
 
-    async def recent(self, *, tool: str | None = None, state: str | None = None, limit: int = 20) -> list[JournalEntry]:
+    async def recent(
+        self, *, tool: str | None = None, state: str | None = None, limit: int = 20
+    ) -> list[JournalEntry]:
         clauses: list[str] = []
         args: list[Any] = []
         if tool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import httpx2
 from pydantic import SecretStr
@@ -30,11 +30,13 @@ SANDBOX_SECRET = "sandbox-secret"
 
 
 @contextlib.asynccontextmanager
-async def wiro_endpoint(settings: Settings, sandbox: bool) -> AsyncIterator[tuple[str, httpx2.Auth]]:
+async def wiro_endpoint(settings: Settings, sandbox: bool) -> AsyncGenerator[tuple[str, httpx2.Auth], None]:
     """The Wiro base URL and auth to use: the real API, or an emulator started for this process."""
     if not sandbox:
         if settings.api_key is None:
-            raise ConfigError("WIRO_API_KEY is not set. Set it (and WIRO_API_SECRET), or try --sandbox first.")
+            raise ConfigError(
+                "WIRO_API_KEY is not set. Set it (and WIRO_API_SECRET), or try --sandbox first."
+            )
         yield settings.api_base_url, WiroAuth(settings.api_key, settings.api_secret)
         return
     specs = [e.spec for e in load_catalog(settings.catalog_paths).values()]
@@ -55,7 +57,7 @@ def journal_for(settings: Settings, sandbox: bool) -> Journal | None:
 
 
 @contextlib.asynccontextmanager
-async def build_app(settings: Settings, sandbox: bool) -> AsyncIterator[WiroMcp]:
+async def build_app(settings: Settings, sandbox: bool) -> AsyncGenerator[WiroMcp, None]:
     catalog = load_catalog(settings.catalog_paths, settings.tool_patterns)
     async with wiro_endpoint(settings, sandbox) as (base_url, auth):
         timeout = httpx2.Timeout(settings.request_timeout_seconds, connect=10.0, write=120.0)
@@ -67,8 +69,12 @@ async def build_app(settings: Settings, sandbox: bool) -> AsyncIterator[WiroMcp]
                 download_dir=settings.download_path,
             )
             files = FileAccess(settings.file_root_paths, int(settings.max_file_mb * 1_000_000))
-            service = TaskService(client, catalog, config, journal=journal_for(settings, sandbox), files=files)
+            service = TaskService(
+                client, catalog, config, journal=journal_for(settings, sandbox), files=files
+            )
             try:
-                yield WiroMcp(service, preview=settings.image_preview, preview_max_bytes=settings.preview_max_bytes)
+                yield WiroMcp(
+                    service, preview=settings.image_preview, preview_max_bytes=settings.preview_max_bytes
+                )
             finally:
                 await service.aclose()

@@ -22,7 +22,7 @@ from wiro_mcp.errors import LocalFileError, WiroError, WiroTransportError
 from wiro_mcp.files import FileAccess, is_remote
 from wiro_mcp.journal import Journal
 from wiro_mcp.wiro.client import FilePart, WiroClient
-from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATES, Task
+from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATES, RunAnswer, Task
 from wiro_mcp.wiro.watch import PollPolicy, watch_task
 
 log = logging.getLogger(__name__)
@@ -119,26 +119,47 @@ class TaskService:
             params, parts = self._file_parts(entry.rules, checked.params, roots)
         except LocalFileError as exc:
             return Rejected(file_error=str(exc))
-        recorded = {**params, **{f"{p.part}Url": f"(local file {p.filename}, {len(p.data)} bytes)" for p in parts}}
+        recorded = {
+            **params,
+            **{f"{p.part}Url": f"(local file {p.filename}, {len(p.data)} bytes)" for p in parts},
+        }
         spec = entry.spec
-        # Shielded: once Run is on the wire its answer (the task id) must be read, or the task is lost.
+        # Shielded: once Run is on the wire its answer (the task id) must be read and recorded,
+        # or a task that is billed would be lost.
+        answer: RunAnswer | None = None
         with anyio.CancelScope(shield=True):
-            try:
-                answer = await self.client.run(spec.owner, spec.project, params, parts)
-            except WiroTransportError as exc:
-                if exc.sent_maybe and self.journal is not None:
-                    await self.journal.record_unknown(tool=entry.name, slug=spec.slug, arguments=recorded, error=str(exc))
-                raise
-            if self.journal is not None:
-                await self.journal.record_started(
-                    taskid=answer.taskid, tasktoken=answer.socketaccesstoken, tool=entry.name, slug=spec.slug,
-                    arguments=recorded,
-                )
+            answer = await self._run_and_record(entry, params, parts, recorded)
+        if answer is None:  # pyright cannot see that a shielded scope never swallows the call
+            raise AssertionError("unreachable: Run neither answered nor raised")
         first = Task(id=answer.taskid, socketaccesstoken=answer.socketaccesstoken, status="task_queue")
         first = first.model_copy(update={"modelslugowner": spec.owner, "modelslugproject": spec.project})
         if on_update is not None:
             await on_update(first)
-        return await self.follow(answer.taskid, answer.socketaccesstoken, on_update=on_update, last_known=first)
+        return await self.follow(
+            answer.taskid, answer.socketaccesstoken, on_update=on_update, last_known=first
+        )
+
+    async def _run_and_record(
+        self, entry: CatalogEntry, params: dict[str, Any], parts: list[FilePart], recorded: dict[str, Any]
+    ) -> RunAnswer:
+        spec = entry.spec
+        try:
+            answer = await self.client.run(spec.owner, spec.project, params, parts)
+        except WiroTransportError as exc:
+            if exc.sent_maybe and self.journal is not None:
+                await self.journal.record_unknown(
+                    tool=entry.name, slug=spec.slug, arguments=recorded, error=str(exc)
+                )
+            raise
+        if self.journal is not None:
+            await self.journal.record_started(
+                taskid=answer.taskid,
+                tasktoken=answer.socketaccesstoken,
+                tool=entry.name,
+                slug=spec.slug,
+                arguments=recorded,
+            )
+        return answer
 
     # ----- following, looking, stopping
     async def follow(
@@ -161,8 +182,13 @@ class TaskService:
         wait = self.config.wait_seconds if wait_seconds is None else wait_seconds
         try:
             outcome = await watch_task(
-                self.client, taskid=taskid, tasktoken=tasktoken, wait_seconds=wait,
-                policy=self.config.poll, on_update=remember, last_known=last_known,
+                self.client,
+                taskid=taskid,
+                tasktoken=tasktoken,
+                wait_seconds=wait,
+                policy=self.config.poll,
+                on_update=remember,
+                last_known=last_known,
             )
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
@@ -174,7 +200,10 @@ class TaskService:
             # The task exists even though Wiro stopped answering: hand back its ids, never lose them.
             report = await self._report(latest[-1], False)
             return TaskReport(
-                tool=report.tool, slug=report.slug, task=report.task, finished=False,
+                tool=report.tool,
+                slug=report.slug,
+                task=report.task,
+                finished=False,
                 note=f"Following the task failed ({exc}); it may still be running. Try task_wait later.",
             )
         return await self._report(outcome.task, outcome.finished)
@@ -202,10 +231,18 @@ class TaskService:
     async def _journal_update(self, task: Task) -> None:
         if self.journal is None or not task.id:
             return
-        outputs = [o.model_dump(mode="json", include={"url", "name", "contenttype", "size"}) for o in task.file_outputs]
+        outputs = [
+            o.model_dump(mode="json", include={"url", "name", "contenttype", "size"})
+            for o in task.file_outputs
+        ]
         error = task.debugerror if task.state == "failed" else ""
         await self.journal.record_update(
-            taskid=task.id, state=task.state, status=task.status, outputs=outputs, error=error, cost_usd=task.cost_usd
+            taskid=task.id,
+            state=task.state,
+            status=task.status,
+            outputs=outputs,
+            error=error,
+            cost_usd=task.cost_usd,
         )
 
     async def _report(self, task: Task, finished: bool) -> TaskReport:
@@ -216,7 +253,9 @@ class TaskService:
         folder = self.config.download_dir
         if folder is not None and task.state == "completed" and task.file_outputs:
             try:
-                saved = await save_outputs(self.fetcher, folder, tool or slug or "task", task.id, task.file_outputs)
+                saved = await save_outputs(
+                    self.fetcher, folder, tool or slug or "task", task.id, task.file_outputs
+                )
             except (httpx2.HTTPError, OSError) as exc:
                 note = f"Saving the outputs failed ({type(exc).__name__}); the URLs still work for a while."
         return TaskReport(tool=tool, slug=slug, task=task, finished=finished, saved=saved, note=note)
@@ -227,5 +266,7 @@ class TaskService:
 
     async def stop(self, taskid: str | None, tasktoken: str | None, *, kill: bool) -> TaskReport:
         stopped = await (self.client.kill if kill else self.client.cancel)(taskid=taskid, tasktoken=tasktoken)
-        task = stopped if stopped is not None else await self.client.detail(taskid=taskid, tasktoken=tasktoken)
+        task = (
+            stopped if stopped is not None else await self.client.detail(taskid=taskid, tasktoken=tasktoken)
+        )
         return await self._report(task, task.state in TERMINAL_STATES)

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from wiro_mcp.catalog.spec import FILE_TYPES, Curation, Input, Media, ModelSpec, Option, Source
 from wiro_mcp.errors import SpecError
+from wiro_mcp.jsonish import as_list, dicts
 
 # Where Wiro keeps the sample inputs that its request examples name by file name only.
 SAMPLE_INPUTS_URL = "https://cdn.wiro.ai/uploads/sampleinputs/"
@@ -89,7 +90,9 @@ def _parse_input(segment: str, page: str) -> Input:
         default = None  # an empty select default is a fact: "none of the options"
     elif kind in ("number", "range"):
         default = _number_or_word(default)
-    options = tuple(Option(value=v, label=lab.strip()) for v, lab in _OPTION.findall(fields.get("options", "")))
+    options = tuple(
+        Option(value=v, label=lab.strip()) for v, lab in _OPTION.findall(fields.get("options", ""))
+    )
     if kind == "select" and not options:
         raise SpecError(f"{page}: select input {name!r} lists no options")
     try:
@@ -241,8 +244,7 @@ def import_page(text: str, page: str = "page") -> ModelSpec:
 def _detail_input(item: dict[str, Any], origin: str) -> Input:
     options = tuple(
         Option(value=str(o.get("value", "")), label=str(o.get("label", "")))
-        for o in item.get("options") or []
-        if isinstance(o, dict)
+        for o in dicts(item.get("options"))
     )
     kind = str(item.get("type", ""))
     if not item.get("id") or not kind:
@@ -282,12 +284,12 @@ def import_tool_detail(data: dict[str, Any], origin: str = "Tool/Detail") -> Mod
         groups = json.loads(groups)
     if not isinstance(groups, list):
         raise SpecError(f"{origin}: tool[0].parameters is not a list of groups")
-    items = [i for g in groups if isinstance(g, dict) for i in g.get("items") or [] if isinstance(i, dict)]
-    categories = tool.get("categories") or []
+    items = [i for g in dicts(groups) for i in dicts(g.get("items"))]
+    categories: Any = tool.get("categories") or []
     if isinstance(categories, str):
         categories = json.loads(categories)
     cover = str(tool.get("cover") or "")
-    cats = tuple(str(c) for c in categories)
+    cats = tuple(str(c) for c in as_list(categories))
     inputs = tuple(_detail_input(i, origin) for i in items)
     if not any(i.type in FILE_TYPES or i.type for i in inputs):
         raise SpecError(f"{origin}: tool[0] has no parameters")

@@ -42,7 +42,9 @@ def parse_spec(text: str, origin: str) -> ModelSpec:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SpecError(f"{origin}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise SpecError(
+            f"{origin}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
     try:
         return ModelSpec.model_validate(data)
     except ValidationError as exc:

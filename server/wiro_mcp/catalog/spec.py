@@ -14,7 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field
 SPEC_VERSION = 1
 
 InputType = Literal[
-    "text", "textarea", "select", "number", "range", "checkbox", "fileinput", "multifileinput", "combinefileinput"
+    "text",
+    "textarea",
+    "select",
+    "number",
+    "range",
+    "checkbox",
+    "fileinput",
+    "multifileinput",
+    "combinefileinput",
 ]
 FILE_TYPES: frozenset[str] = frozenset({"fileinput", "multifileinput", "combinefileinput"})
 Media = Literal["image", "video", "audio", "text"]

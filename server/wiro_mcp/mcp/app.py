@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,9 @@ class Progress:
         step = STATUS_ORDER.index(task.status) + 1 if task.status in STATUS_ORDER else self._done
         self._done = max(self._done, step)
         words = STATUS_WORDS.get(task.status, task.status)
-        await self._ctx.session.report_progress(self._done, len(STATUS_ORDER), f"Wiro: {words} ({task.status})")
+        await self._ctx.session.report_progress(
+            self._done, len(STATUS_ORDER), f"Wiro: {words} ({task.status})"
+        )
 
 
 class WiroMcp:
@@ -94,7 +97,9 @@ class WiroMcp:
             return rejected_result(entry.name, outcome)
         return await task_result(outcome, self.service.fetcher, self.preview_max_bytes)
 
-    async def _task_call(self, ctx: ServerRequestContext[Any], name: str, args: dict[str, Any]) -> types.CallToolResult:
+    async def _task_call(
+        self, ctx: ServerRequestContext[Any], name: str, args: dict[str, Any]
+    ) -> types.CallToolResult:
         try:
             jsonschema.validate(args, self._schemas[name])
         except jsonschema.ValidationError as exc:
@@ -107,7 +112,10 @@ class WiroMcp:
             case "task_status":
                 report = await self.service.look(taskid, token)
             case "task_wait":
-                wait = min(float(args.get("wait_seconds", self.service.config.wait_seconds)), self.service.config.wait_seconds)
+                wait = min(
+                    float(args.get("wait_seconds", self.service.config.wait_seconds)),
+                    self.service.config.wait_seconds,
+                )
                 report = await self.service.follow(taskid, token, on_update=Progress(ctx), wait_seconds=wait)
             case "task_kill":
                 report = await self.service.stop(taskid, token, kill=True)
@@ -119,7 +127,9 @@ class WiroMcp:
         journal = self.service.journal
         if journal is None:
             return error_result("task_list: the task journal is off (WIRO_MCP_JOURNAL=off).")
-        entries = await journal.recent(tool=args.get("tool"), state=args.get("state"), limit=int(args.get("limit", 20)))
+        entries = await journal.recent(
+            tool=args.get("tool"), state=args.get("state"), limit=int(args.get("limit", 20))
+        )
         tasks = [e.as_json() for e in entries]
         lines = [f"{len(tasks)} task(s), newest first:"] + [
             f"- {t['created']} {t['tool']} taskid={t['taskid'] or '(unknown: Run answer lost)'} state={t['state']}"
@@ -136,11 +146,16 @@ class WiroMcp:
             return []
         try:
             with anyio.fail_after(5):
-                listed = await ctx.session.list_roots()
+                with warnings.catch_warnings():
+                    # Roots are deprecated in 2026-07-28 but still how 2025 clients share their folders.
+                    warnings.simplefilter("ignore")
+                    listed = await ctx.session.list_roots()  # pyright: ignore[reportDeprecated]
         except Exception as exc:  # a client that cannot answer roots must not break the call
             log.info("could not list the client's roots: %s", type(exc).__name__)
             return []
-        return [Path(unquote(urlparse(str(r.uri)).path)) for r in listed.roots if str(r.uri).startswith("file://")]
+        return [
+            Path(unquote(urlparse(str(r.uri)).path)) for r in listed.roots if str(r.uri).startswith("file://")
+        ]
 
 
 def _has_local_file(entry: CatalogEntry, args: dict[str, Any]) -> bool:

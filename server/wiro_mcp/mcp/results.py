@@ -59,7 +59,12 @@ def structured(report: TaskReport) -> dict[str, Any]:
     task = report.task
     outputs: list[dict[str, Any]] = []
     for out in task.file_outputs:
-        item: dict[str, Any] = {"url": out.url, "name": out.name, "contenttype": out.contenttype, "size": out.size}
+        item: dict[str, Any] = {
+            "url": out.url,
+            "name": out.name,
+            "contenttype": out.contenttype,
+            "size": out.size,
+        }
         if out.url in report.saved:
             item["path"] = str(report.saved[out.url])
         outputs.append(item)
@@ -98,7 +103,9 @@ def summary(report: TaskReport, data: dict[str, Any]) -> str:
                 lines.append("Outputs:")
             for out in data["outputs"]:
                 saved = f", saved to {out['path']}" if "path" in out else ""
-                lines.append(f"- {out['name']} ({out['contenttype']}, {_size_text(out['size'])}): {out['url']}{saved}")
+                lines.append(
+                    f"- {out['name']} ({out['contenttype']}, {_size_text(out['size'])}): {out['url']}{saved}"
+                )
             if not data["outputs"]:
                 lines.append("Wiro returned no output files.")
         case "failed":
@@ -123,15 +130,24 @@ async def task_result(
     content: list[types.ContentBlock] = [types.TextContent(text=summary(report, data))]
     for out in report.task.file_outputs:
         content.append(
-            types.ResourceLink(name=out.name or out.url, uri=out.url, mime_type=out.contenttype or None, size=out.size or None)
+            types.ResourceLink(
+                name=out.name or out.url,
+                uri=out.url,
+                mime_type=out.contenttype or None,
+                size=out.size or None,
+            )
         )
     if fetcher is not None and preview_max_bytes > 0:
         for out in report.task.file_outputs:
             if out.contenttype.startswith("image/") and 0 < out.size <= preview_max_bytes:
                 image = await _preview(fetcher, out.url, preview_max_bytes)
                 if image is not None:
-                    content.append(types.ImageContent(data=base64.b64encode(image).decode(), mime_type=out.contenttype))
-    return types.CallToolResult(content=content, structured_content=data, is_error=report.task.state == "failed")
+                    content.append(
+                        types.ImageContent(data=base64.b64encode(image).decode(), mime_type=out.contenttype)
+                    )
+    return types.CallToolResult(
+        content=content, structured_content=data, is_error=report.task.state == "failed"
+    )
 
 
 async def _preview(fetcher: httpx2.AsyncClient, url: str, limit: int) -> bytes | None:

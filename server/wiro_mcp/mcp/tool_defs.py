@@ -13,7 +13,10 @@ TASK_STATES = ["queued", "running", "completed", "failed", "cancelled", "unknown
 
 _TASK_IDS: dict[str, Any] = {
     "taskid": {"type": "string", "description": "Wiro's task id, as returned by a model tool."},
-    "tasktoken": {"type": "string", "description": "The task's token (socketaccesstoken), if you have it instead."},
+    "tasktoken": {
+        "type": "string",
+        "description": "The task's token (socketaccesstoken), if you have it instead.",
+    },
 }
 
 
@@ -45,7 +48,9 @@ def model_tool(entry: CatalogEntry) -> types.Tool:
 
 def task_tools(max_wait: float) -> list[types.Tool]:
     look = types.ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True)
-    stop = types.ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
+    stop = types.ToolAnnotations(
+        read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+    )
     wait_arg = {
         "wait_seconds": {
             "type": "number",
@@ -73,7 +78,9 @@ def task_tools(max_wait: float) -> list[types.Tool]:
             ),
             input_schema=_ids_schema(wait_arg),
             output_schema=OUTPUT_SCHEMA,
-            annotations=types.ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True),
+            annotations=types.ToolAnnotations(
+                read_only_hint=True, open_world_hint=True, idempotent_hint=True
+            ),
         ),
         types.Tool(
             name="task_kill",

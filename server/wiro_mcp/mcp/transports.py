@@ -7,7 +7,7 @@ import hmac
 import ipaddress
 import logging
 import socket
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import Any
 
 import anyio
@@ -90,14 +90,16 @@ def bound_socket(host: str, port: int) -> socket.socket:
 
 
 @contextlib.asynccontextmanager
-async def serve_in_background(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+async def serve_in_background(
+    app: ASGIApp, host: str = "127.0.0.1", port: int = 0
+) -> AsyncGenerator[str, None]:
     """Serve an ASGI app for the duration of the block; yields its base URL."""
     sock = bound_socket(host, port)
     bound_port = sock.getsockname()[1]
     server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve, [sock])
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110  (uvicorn offers no start event to wait on)
             await anyio.sleep(0.01)
         try:
             yield f"http://{host}:{bound_port}"
@@ -117,7 +119,9 @@ def check_http_bind(host: str, token: SecretStr | None) -> None:
         )
 
 
-def http_app(server: Server[Any], host: str, token: SecretStr | None, allowed_hosts: Sequence[str] = ()) -> ASGIApp:
+def http_app(
+    server: Server[Any], host: str, token: SecretStr | None, allowed_hosts: Sequence[str] = ()
+) -> ASGIApp:
     check_http_bind(host, token)
     security = None
     if not is_loopback(host) or allowed_hosts:
@@ -129,7 +133,9 @@ def http_app(server: Server[Any], host: str, token: SecretStr | None, allowed_ho
             allowed_hosts=hosts,
             allowed_origins=[f"http://{h}" for h in hosts] + [f"https://{h}" for h in hosts],
         )
-    app: ASGIApp = server.streamable_http_app(streamable_http_path="/mcp", host=host, transport_security=security)
+    app: ASGIApp = server.streamable_http_app(
+        streamable_http_path="/mcp", host=host, transport_security=security
+    )
     return BearerToken(app, token) if token is not None else app
 
 

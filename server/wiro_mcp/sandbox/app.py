@@ -23,7 +23,9 @@ from wiro_mcp.sandbox.media import output_file
 from wiro_mcp.sandbox.state import Fault, LoggedRequest, SandboxState, SandboxTask
 from wiro_mcp.wiro.auth import signature
 
-SIGNATURE_REQUIRED = "Project requires signature authentication. x-signature and x-nonce headers are required."
+SIGNATURE_REQUIRED = (
+    "Project requires signature authentication. x-signature and x-nonce headers are required."
+)
 
 
 def _fail(code: int, message: str, status: int = 200) -> JSONResponse:
@@ -108,7 +110,9 @@ class Emulator:
     ) -> tuple[dict[str, Any], dict[str, bytes], Response | None, Fault | None]:
         body, files = await self._read(request)
         denied = self._auth_error(request)
-        self.state.log.append(LoggedRequest(endpoint, body, files, signed=denied is None, time=time.monotonic()))
+        self.state.log.append(
+            LoggedRequest(endpoint, body, files, signed=denied is None, time=time.monotonic())
+        )
         if denied is not None:
             return body, files, denied, None
         fault = self.state.take_fault(endpoint)
@@ -149,7 +153,12 @@ class Emulator:
         for part, data in files.items():
             params[part] = f"sandbox-upload:{part}:{len(data)} bytes"
         task = self.state.create_task(spec, params)
-        answer = {"errors": [], "taskid": task.id, "socketaccesstoken": task.token, "result": True}
+        answer: dict[str, Any] = {
+            "errors": [],
+            "taskid": task.id,
+            "socketaccesstoken": task.token,
+            "result": True,
+        }
         return self._finish(JSONResponse(answer), fault)
 
     def _task_or_error(self, body: dict[str, Any]) -> SandboxTask | JSONResponse:
@@ -184,7 +193,11 @@ class Emulator:
             if action == "cancel" and status not in ("task_queue", "task_accept"):
                 return _fail(0, "Only queued tasks can be cancelled; use Task/Kill for a running task")
             found.stopped_at = now
-        answer: dict[str, Any] = {"total": "1", "errors": [], "tasklist": [self._task_json(found, request, now)]}
+        answer: dict[str, Any] = {
+            "total": "1",
+            "errors": [],
+            "tasklist": [self._task_json(found, request, now)],
+        }
         answer["result"] = True
         return self._finish(JSONResponse(answer), fault)
 
@@ -198,7 +211,13 @@ class Emulator:
         key = f"upload-{len(self.state.files) + 1}"
         self.state.files[f"{key}/file"] = ("application/octet-stream", data)
         url = str(request.base_url).rstrip("/") + f"/files/{key}/file"
-        item = {"id": key, "name": "file", "contenttype": "application/octet-stream", "size": str(len(data)), "url": url}
+        item = {
+            "id": key,
+            "name": "file",
+            "contenttype": "application/octet-stream",
+            "size": str(len(data)),
+            "url": url,
+        }
         return self._finish(JSONResponse({"result": True, "errors": [], "list": [item]}), fault)
 
     async def _tool_list(self, request: Request) -> Response:
@@ -207,7 +226,9 @@ class Emulator:
             return early
         search = str(body.get("search") or "").lower()
         tools = [_tool_summary(s) for s in self.state.models.values() if search in s.slug.lower()]
-        return self._finish(JSONResponse({"result": True, "errors": [], "total": str(len(tools)), "tool": tools}), fault)
+        return self._finish(
+            JSONResponse({"result": True, "errors": [], "total": str(len(tools)), "tool": tools}), fault
+        )
 
     async def _tool_detail(self, request: Request) -> Response:
         body, _files, early, fault = await self._enter(request, "Tool/Detail")
@@ -282,7 +303,11 @@ def _check_params(spec: ModelSpec, body: dict[str, Any], files: dict[str, bytes]
         part = item.id.removesuffix("Url") if item.id.endswith("Url") else item.id
         if item.required and value in (None, "") and not (is_file and part in files):
             return f"Request parameter [{item.id}] required"
-        if item.type == "select" and value not in (None, "") and str(value) not in {o.value for o in item.options}:
+        if (
+            item.type == "select"
+            and value not in (None, "")
+            and str(value) not in {o.value for o in item.options}
+        ):
             return f"Request parameter [{item.id}] is not valid"
     return None
 

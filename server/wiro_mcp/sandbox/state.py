@@ -127,7 +127,9 @@ class SandboxState:
         plan = self.plans.popleft() if self.plans else RunPlan()
         seconds = plan.seconds
         if seconds is None:
-            seconds = self.seconds.get(spec.slug, self.seconds.get("*", DEFAULT_SECONDS[spec.effective_media]))
+            seconds = self.seconds.get(
+                spec.slug, self.seconds.get("*", DEFAULT_SECONDS[spec.effective_media])
+            )
         self._next_id += 1
         task = SandboxTask(
             id=str(self._next_id),

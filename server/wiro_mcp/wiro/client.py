@@ -22,6 +22,7 @@ from wiro_mcp.errors import (
     WiroTransportError,
     WiroValidationError,
 )
+from wiro_mcp.jsonish import as_dict
 from wiro_mcp.wiro.models import RunAnswer, Task, UploadedFile
 from wiro_mcp.wiro.retry import RetryPolicy, retry_delay, should_retry
 
@@ -70,7 +71,7 @@ def error_for(response: httpx2.Response) -> WiroError | None:
         body: Any = response.json()
     except ValueError:
         body = None
-    mapping: Mapping[str, Any] = body if isinstance(body, dict) else {}  # pyright: ignore[reportUnknownVariableType]
+    mapping = as_dict(body)
     code, message = _first_error(mapping) if mapping else (None, response.reason_phrase or f"HTTP {status}")
     if status == 429:
         return WiroRateLimitError(message, code=code, http_status=status, retry_after=_retry_after(response))
@@ -150,7 +151,9 @@ class WiroClient:
         try:
             response = await self._http.post(path, **kwargs)
         except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
-            raise WiroTransportError(f"could not connect to Wiro: {type(exc).__name__}", sent_maybe=False) from None
+            raise WiroTransportError(
+                f"could not connect to Wiro: {type(exc).__name__}", sent_maybe=False
+            ) from None
         except httpx2.TransportError as exc:
             raise WiroTransportError(
                 f"no answer from Wiro ({type(exc).__name__}); the request may have been received",
@@ -239,4 +242,6 @@ class WiroClient:
         return await self._post("Tool/List", creates=False, json=payload)
 
     async def tool_detail(self, owner: str, project: str) -> dict[str, Any]:
-        return await self._post("Tool/Detail", creates=False, json={"slugowner": owner, "slugproject": project})
+        return await self._post(
+            "Tool/Detail", creates=False, json={"slugowner": owner, "slugproject": project}
+        )

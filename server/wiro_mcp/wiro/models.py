@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from wiro_mcp.jsonish import as_list
+
 State = Literal["queued", "running", "completed", "failed", "cancelled"]
 TERMINAL_STATES: frozenset[State] = frozenset({"completed", "failed", "cancelled"})
 
@@ -114,7 +116,7 @@ class Task(_Wire):
     @field_validator("outputs", mode="before")
     @classmethod
     def _as_list(cls, value: Any) -> Any:
-        return value if isinstance(value, list) else []
+        return as_list(value)
 
     @property
     def state(self) -> State:
