@@ -258,7 +258,7 @@ def _detail_input(item: dict[str, Any], origin: str) -> Input:
             type=kind,  # pyright: ignore[reportArgumentType]  # checked by pydantic
             label=str(item.get("label") or ""),
             help=str(item.get("description") or item.get("note") or item.get("placeholder") or ""),
-            default=None if default == "" else default,
+            default=None if default == "" and kind != "select" else default,
             options=options,
             required=item.get("required") in (True, "true", "1", 1),
             min=_float_or_none(None if item.get("min") is None else str(item.get("min"))),

@@ -82,6 +82,7 @@ class Emulator:
                     files[key] = await value.read()
                 else:
                     body[key] = value
+            await form.close()
             return body, files
         raw = await request.body()
         if not raw:

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import PAGES, RunningEmulator
+from wiro_mcp.sandbox.state import Fault
+from wiro_mcp.wiro.models import Task
+from wiro_mcp.wiro.watch import PollPolicy, watch_task
+
+pytestmark = pytest.mark.anyio
+FAST = PollPolicy(initial=0.05, cap=0.2, near_end=0.05)
+
+
+async def test_follows_a_task_to_completion_reporting_each_status(wiro: RunningEmulator) -> None:
+    seen: list[str] = []
+
+    async def record(task: Task) -> None:
+        seen.append(task.status)
+
+    async with wiro.client() as client:
+        answer = await client.run("reve", "generate", {"prompt": "x"})
+        outcome = await watch_task(client, taskid=answer.taskid, wait_seconds=10, policy=FAST, on_update=record)
+    assert outcome.finished and outcome.task.state == "completed"
+    assert seen[0] == "task_queue" and seen[-1] == "task_postprocess_end"
+    assert seen == sorted(set(seen), key=seen.index)  # each change reported once
+    (out,) = outcome.task.outputs
+    assert out.contenttype == "image/png" and out.url.startswith(wiro.root)
+
+
+async def test_deadline_returns_the_latest_snapshot(wiro: RunningEmulator) -> None:
+    wiro.state.plan_next_run(seconds=30)
+    async with wiro.client() as client:
+        answer = await client.run("reve", "generate", {"prompt": "x"})
+        outcome = await watch_task(client, taskid=answer.taskid, wait_seconds=0.3, policy=FAST)
+    assert not outcome.finished and outcome.task.id == answer.taskid and outcome.task.state == "queued"
+
+
+async def test_a_failing_task_ends_failed_with_the_reason(wiro: RunningEmulator) -> None:
+    wiro.state.plan_next_run(seconds=0.3, fail="CUDA out of memory")
+    async with wiro.client() as client:
+        answer = await client.run("reve", "generate", {"prompt": "x"})
+        outcome = await watch_task(client, taskid=answer.taskid, wait_seconds=10, policy=FAST)
+    task = outcome.task
+    assert task.state == "failed" and task.pexit == "1" and task.debugerror == "CUDA out of memory"
+    assert task.outputs == [] and task.cost_usd == 0
+
+
+async def test_a_task_error_before_execution_is_terminal() -> None:
+    task = Task(id="1", status="task_error", starttime="0", debugerror="bad input image")
+    assert task.state == "failed"
+    assert Task(id="1", status="task_error", starttime="17", debugerror="warning").state == "running"
+
+
+async def test_under_faults_the_task_still_completes_and_run_was_sent_once(wiro: RunningEmulator) -> None:
+    async with wiro.client() as client:
+        answer = await client.run("reve", "generate", {"prompt": "x"})
+        wiro.state.inject(
+            "Task/Detail",
+            Fault("http", status=500),
+            Fault("drop"),
+            Fault("http", status=503),
+            Fault("http", status=429, retry_after=0.1),
+            Fault("slow", seconds=0.3),
+            *[Fault("http", status=502)] * 5,  # more than one request's retries: the watcher tolerates it
+        )
+        outcome = await watch_task(client, taskid=answer.taskid, wait_seconds=20, policy=FAST)
+    assert outcome.finished and outcome.task.state == "completed"
+    assert len(wiro.state.requests("Run")) == 1
+
+
+def test_sandbox_command_answers_the_pages_curl(tmp_path) -> None:  # noqa: ANN001
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wiro_mcp", "sandbox", "--port", str(port), "--api-key", "k", "--api-secret", "s"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        assert "Wiro emulator at" in proc.stderr.readline()
+        page = (PAGES / "004_fc3d0069ecbfbac6.txt").read_text()
+        payload = page.split("-d '", 1)[1].split("}';", 1)[0] + "}"
+        script = (
+            'export YOUR_API_KEY="k"; export YOUR_API_SECRET="s"; export NONCE=$(date +%s); '
+            'export SIGNATURE="$(echo -n "${YOUR_API_SECRET}${NONCE}" | openssl dgst -sha256 -hmac "${YOUR_API_KEY}" | sed "s/^.* //")"; '
+            f'curl -s -X POST "http://127.0.0.1:{port}/v1/Run/reve/generate" -H "Content-Type: application/json" '
+            '-H "x-api-key: ${YOUR_API_KEY}" -H "x-nonce: ${NONCE}" -H "x-signature: ${SIGNATURE}" '
+            f"-d @{tmp_path / 'body.json'}"
+        )
+        (tmp_path / "body.json").write_text(payload)
+        out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30).stdout
+        assert '"result":true' in out.replace(" ", "") and '"taskid"' in out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stderr.close()
