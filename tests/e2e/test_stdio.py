@@ -95,14 +95,22 @@ async def test_invalid_arguments_are_an_error_and_reach_no_one(wiro: RunningEmul
     assert wiro.state.requests("Run") == []
 
 
-@pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_cancelling_the_call_kills_the_wiro_task(wiro: RunningEmulator, errlog, tmp_path: Path, mode: str) -> None:  # noqa: ANN001
-    wiro.state.plan_next_run(seconds=60)
-    started = anyio.Event()
+@pytest.mark.parametrize(
+    ("mode", "wait_for", "endpoint"),
+    [
+        ("auto", "task_start", "Task/Kill"),
+        ("legacy", "task_start", "Task/Kill"),
+        ("auto", "task_queue", "Task/Cancel"),
+    ],
+)
+async def test_cancelling_the_call_stops_the_wiro_task(
+    wiro: RunningEmulator, errlog, tmp_path: Path, mode: str, wait_for: str, endpoint: str  # noqa: ANN001
+) -> None:
+    reached = anyio.Event()
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        if message and "task_start" in message:
-            started.set()
+        if message and f"({wait_for})" in message:
+            reached.set()
 
     params = stdio_params(wiro, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
     async with stdio_client_for(params, errlog, mode=mode) as client:
@@ -112,15 +120,39 @@ async def test_cancelling_the_call_kills_the_wiro_task(wiro: RunningEmulator, er
                 async def call() -> None:
                     await client.call_tool("reve_generate", {"prompt": "slow"}, progress_callback=on_progress)
 
-                wiro.state.plan_next_run(seconds=60)
+                wiro.state.plan_next_run(seconds=8)  # queued for 0.8 s, running from 2.4 s
                 tg.start_soon(call)
-                await started.wait()
+                await reached.wait()
                 tg.cancel_scope.cancel()
-            while not wiro.state.requests("Task/Kill"):
+            while not wiro.state.requests(endpoint):
                 await anyio.sleep(0.05)
-    (kill,) = wiro.state.requests("Task/Kill")
+    (stop,) = wiro.state.requests(endpoint)
     task = next(iter(wiro.state.tasks.values()))
-    assert kill.body["taskid"] == task.id and task.stopped_at is not None
+    assert stop.body["taskid"] == task.id and task.stopped_at is not None
+    assert task.elapsed(task.stopped_at) < 8
+
+
+async def test_detach_leaves_the_task_running(wiro: RunningEmulator, errlog, tmp_path: Path) -> None:  # noqa: ANN001
+    reached = anyio.Event()
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        reached.set()
+
+    params = stdio_params(wiro, WIRO_MCP_ON_CANCEL="detach", WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
+    async with stdio_client_for(params, errlog) as client:
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+
+                async def call() -> None:
+                    await client.call_tool("reve_generate", {"prompt": "slow"}, progress_callback=on_progress)
+
+                wiro.state.plan_next_run(seconds=5)
+                tg.start_soon(call)
+                await reached.wait()
+                tg.cancel_scope.cancel()
+        listed = await client.call_tool("task_list", {})
+    assert listed.structured_content and listed.structured_content["tasks"][0]["state"] == "queued"
+    assert wiro.state.requests("Task/Kill") == [] and wiro.state.requests("Task/Cancel") == []
 
 
 async def test_a_short_wait_hands_back_a_handle_and_task_wait_finishes(wiro: RunningEmulator, errlog, tmp_path: Path) -> None:  # noqa: ANN001

@@ -1,0 +1,127 @@
+"""The real `wiro-mcp --http`, with the official MCP client, against the emulator on loopback."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.conftest import API_SECRET, RunningEmulator
+from tests.e2e.helpers import WIRO_MCP
+
+pytestmark = pytest.mark.e2e
+TOKEN = "http-token-for-tests-7d1e"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def http_server(wiro: RunningEmulator, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = wiro.env(WIRO_MCP_HTTP_TOKEN=TOKEN, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
+    with (tmp_path / "stderr.txt").open("w+") as errlog:
+        proc = subprocess.Popen([WIRO_MCP, "--http", "--port", str(port)], env=env, stderr=errlog)
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise RuntimeError("wiro-mcp --http did not start") from None
+                    time.sleep(0.05)
+            yield f"http://127.0.0.1:{port}/mcp"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+            errlog.seek(0)
+            assert API_SECRET not in errlog.read() and TOKEN not in errlog.read()
+
+
+def test_without_the_token_it_is_401(http_server: str) -> None:
+    answer = httpx2.post(http_server, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert answer.status_code == 401
+    wrong = httpx2.post(http_server, json={}, headers={"authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+
+
+def test_a_foreign_host_header_is_refused(http_server: str) -> None:
+    headers = {
+        "authorization": f"Bearer {TOKEN}",
+        "host": "evil.example.com",
+        "accept": "application/json, text/event-stream",
+        "content-type": "application/json",
+    }
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    answer = httpx2.post(http_server, json=body, headers=headers)
+    assert answer.status_code in (403, 421)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_tools_and_a_call_over_http(http_server: str, wiro: RunningEmulator, mode: str) -> None:
+    progress: list[str] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append(message or "")
+
+    async with httpx2.AsyncClient(headers={"authorization": f"Bearer {TOKEN}"}, timeout=60) as http:
+        async with Client(streamable_http_client(http_server, http_client=http), mode=mode) as client:  # type: ignore[arg-type]
+            listed = await client.list_tools()
+            assert "reve_generate" in {t.name for t in listed.tools}
+            result = await client.call_tool("reve_generate", {"prompt": "a koala"}, progress_callback=on_progress)
+    assert not result.is_error and result.structured_content is not None
+    (out,) = result.structured_content["outputs"]
+    assert httpx2.get(out["url"]).headers["content-type"] == "image/png"
+    assert progress and "task_postprocess_end" in progress[-1]
+    assert API_SECRET not in result.model_dump_json()
+
+
+@pytest.mark.anyio
+async def test_closing_the_call_over_http_kills_the_task(http_server: str, wiro: RunningEmulator) -> None:
+    started = anyio.Event()
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        if message and "(task_start)" in message:
+            started.set()
+
+    async with httpx2.AsyncClient(headers={"authorization": f"Bearer {TOKEN}"}, timeout=60) as http:
+        async with Client(streamable_http_client(http_server, http_client=http)) as client:  # type: ignore[arg-type]
+            with anyio.fail_after(30):
+                async with anyio.create_task_group() as tg:
+
+                    async def call() -> None:
+                        await client.call_tool("reve_generate", {"prompt": "slow"}, progress_callback=on_progress)
+
+                    wiro.state.plan_next_run(seconds=8)
+                    tg.start_soon(call)
+                    await started.wait()
+                    tg.cancel_scope.cancel()
+                while not wiro.state.requests("Task/Kill"):
+                    await anyio.sleep(0.05)
+    assert len(wiro.state.requests("Task/Kill")) == 1
+
+
+def test_off_loopback_without_a_token_refuses_to_start(wiro: RunningEmulator) -> None:
+    env = wiro.env()
+    done = subprocess.run([WIRO_MCP, "--http", "--host", "0.0.0.0", "--port", "0"], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert "WIRO_MCP_HTTP_TOKEN" in done.stderr
