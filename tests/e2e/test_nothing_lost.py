@@ -1,0 +1,212 @@
+"""The journal, local files in and downloads out, through the real command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import httpx2
+import mcp_types as types
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.conftest import RunningEmulator
+from tests.e2e.helpers import WIRO_MCP, stdio_client_for, stdio_params
+from tests.e2e.test_http import TOKEN, free_port
+from wiro_mcp.sandbox.state import Fault
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+PNG = b"\x89PNG\r\n\x1a\n" + b"frame" * 100
+
+
+@pytest.fixture
+def errlog(tmp_path: Path):  # noqa: ANN201
+    with (tmp_path / "server-stderr.txt").open("w+") as log:
+        yield log
+
+
+async def wait_for_port(port: int) -> None:
+    with anyio.fail_after(20):
+        while True:
+            try:
+                stream = await anyio.connect_tcp("127.0.0.1", port)
+                await stream.aclose()
+                return
+            except OSError:
+                await anyio.sleep(0.05)
+
+
+async def test_a_task_survives_a_killed_server(wiro: RunningEmulator, tmp_path: Path) -> None:
+    env = wiro.env(WIRO_MCP_HTTP_TOKEN=TOKEN, WIRO_MCP_JOURNAL=str(tmp_path / "journal.sqlite3"))
+    headers = {"authorization": f"Bearer {TOKEN}"}
+    port = free_port()
+    first = subprocess.Popen([WIRO_MCP, "--http", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
+    started = anyio.Event()
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        started.set()  # the server is now following the task
+
+    try:
+        await wait_for_port(port)
+        wiro.state.plan_next_run(seconds=3)
+        async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
+            async with Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)) as client:  # type: ignore[arg-type]
+                with anyio.fail_after(30):
+                    async with anyio.create_task_group() as tg:
+
+                        async def call() -> None:
+                            try:
+                                await client.call_tool("reve_generate", {"prompt": "x"}, progress_callback=on_progress)
+                            except Exception:  # noqa: BLE001 - the server dies under this call
+                                return
+
+                        tg.start_soon(call)
+                        await started.wait()
+                        os.kill(first.pid, signal.SIGKILL)
+                        first.wait(timeout=10)
+                        tg.cancel_scope.cancel()
+    finally:
+        if first.poll() is None:
+            first.kill()
+        first.wait(timeout=10)
+    assert first.returncode == -signal.SIGKILL
+
+    second_port = free_port()
+    second = subprocess.Popen([WIRO_MCP, "--http", "--port", str(second_port)], env=env, stderr=subprocess.DEVNULL)
+    try:
+        await wait_for_port(second_port)
+        async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
+            async with Client(streamable_http_client(f"http://127.0.0.1:{second_port}/mcp", http_client=http)) as client:  # type: ignore[arg-type]
+                listed = await client.call_tool("task_list", {"tool": "reve_generate"})
+                assert listed.structured_content is not None
+                (entry,) = listed.structured_content["tasks"]
+                assert entry["state"] in ("queued", "running")
+                done = await client.call_tool("task_wait", {"taskid": entry["taskid"]})
+                assert done.structured_content is not None and done.structured_content["state"] == "completed"
+                assert done.structured_content["outputs"][0]["contenttype"] == "image/png"
+                again = await client.call_tool("task_list", {"state": "completed"})
+                assert again.structured_content and again.structured_content["tasks"][0]["taskid"] == entry["taskid"]
+    finally:
+        second.terminate()
+        second.wait(timeout=10)
+    assert len(wiro.state.requests("Run")) == 1
+
+
+async def test_a_local_image_is_sent_as_bytes(wiro: RunningEmulator, tmp_path: Path, errlog) -> None:  # noqa: ANN001
+    root = tmp_path / "workspace"
+    root.mkdir()
+    (root / "frame.png").write_bytes(PNG)
+    params = stdio_params(wiro, WIRO_MCP_FILE_ROOTS=str(root), WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
+    async with stdio_client_for(params, errlog) as client:
+        by_path = await client.call_tool("pixverse_image_to_video_v4", {"inputImageUrl": str(root / "frame.png")})
+        by_uri = await client.call_tool("pixverse_image_to_video_v4", {"inputImageUrl": (root / "frame.png").as_uri()})
+    assert not by_path.is_error and not by_uri.is_error
+    runs = wiro.state.requests("Run")
+    assert [r.files for r in runs] == [{"inputImage": PNG}, {"inputImage": PNG}]
+    assert all(r.body.get("inputImageUrl") == "" for r in runs)
+
+
+async def test_paths_outside_the_roots_are_refused_without_a_request(
+    wiro: RunningEmulator, tmp_path: Path, errlog  # noqa: ANN001
+) -> None:
+    root = tmp_path / "workspace"
+    root.mkdir()
+    outside = tmp_path / "secret.png"
+    outside.write_bytes(PNG)
+    (root / "link.png").symlink_to(outside)
+    (root / "folder").mkdir()
+    big = root / "big.png"
+    big.write_bytes(b"x" * 2_000_001)
+    cases = {
+        str(outside): "outside the allowed roots",
+        f"{root}/../secret.png": "outside the allowed roots",
+        str(root / "link.png"): "outside the allowed roots",
+        str(root / "missing.png"): "does not exist",
+        str(root / "folder"): "not a regular file",
+        str(big): "the limit is 2000000",
+        "frame.png": "neither an http(s) URL nor a local path",
+    }
+    params = stdio_params(
+        wiro, WIRO_MCP_FILE_ROOTS=str(root), WIRO_MCP_MAX_FILE_MB="2", WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3")
+    )
+    async with stdio_client_for(params, errlog) as client:
+        for value, reason in cases.items():
+            result = await client.call_tool("pixverse_image_to_video_v4", {"inputImageUrl": value})
+            assert result.is_error, value
+            text = result.content[0].text  # type: ignore[union-attr]
+            assert reason in text and "nothing was sent" in text, (value, text)
+    assert wiro.state.requests("Run") == []
+
+
+async def test_the_clients_roots_allow_its_files(wiro: RunningEmulator, tmp_path: Path, errlog) -> None:  # noqa: ANN001
+    (tmp_path / "frame.png").write_bytes(PNG)
+
+    async def roots(context: object) -> types.ListRootsResult:
+        return types.ListRootsResult(roots=[types.Root(uri=tmp_path.as_uri())])  # type: ignore[arg-type]
+
+    params = stdio_params(wiro, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
+    async with stdio_client_for(params, errlog, mode="legacy", list_roots_callback=roots) as client:
+        result = await client.call_tool("pixverse_image_to_video_v4", {"inputImageUrl": str(tmp_path / "frame.png")})
+    assert not result.is_error, result
+    assert wiro.state.requests("Run")[0].files == {"inputImage": PNG}
+
+
+async def test_outputs_are_downloaded_where_documented(wiro: RunningEmulator, tmp_path: Path, errlog) -> None:  # noqa: ANN001
+    folder = tmp_path / "outputs"
+    params = stdio_params(wiro, WIRO_MCP_DOWNLOAD_DIR=str(folder), WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
+    async with stdio_client_for(params, errlog) as client:
+        result = await client.call_tool("reve_generate", {"prompt": "x"})
+    assert result.structured_content is not None
+    taskid = result.structured_content["taskid"]
+    (out,) = result.structured_content["outputs"]
+    saved = folder / "reve_generate" / taskid / "0.png"
+    assert out["path"] == str(saved)
+    assert saved.read_bytes() == httpx2.get(out["url"]).content
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["0.png"]  # no partial file left
+
+
+async def test_a_lost_run_answer_is_journalled_as_unknown(wiro: RunningEmulator, tmp_path: Path, errlog) -> None:  # noqa: ANN001
+    wiro.state.inject("Run", Fault("drop"))
+    params = stdio_params(wiro, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
+    async with stdio_client_for(params, errlog) as client:
+        result = await client.call_tool("reve_generate", {"prompt": "lost"})
+        listed = await client.call_tool("task_list", {"state": "unknown"})
+    assert result.is_error and "may have received" in result.content[0].text  # type: ignore[union-attr]
+    assert listed.structured_content is not None
+    (entry,) = listed.structured_content["tasks"]
+    assert entry["arguments"] == {"prompt": "lost"} and entry["taskid"] is None
+    assert len(wiro.state.requests("Run")) == 1
+
+
+WRITER = """
+import anyio, sys
+from pathlib import Path
+from wiro_mcp.journal import Journal
+
+async def main():
+    journal = Journal(Path(sys.argv[1]))
+    for i in range(int(sys.argv[3])):
+        taskid = f"{sys.argv[2]}-{i}"
+        await journal.record_started(taskid=taskid, tasktoken="t", tool="reve_generate", slug="reve/generate", arguments={"i": i})
+        await journal.record_update(taskid=taskid, state="completed", status="task_postprocess_end", outputs=[], error="", cost_usd=0.01)
+
+anyio.run(main)
+"""
+
+
+def test_two_servers_writing_the_journal_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), name, "150"]) for name in ("a", "b")
+    ]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT COUNT(*), COUNT(DISTINCT taskid), SUM(state = 'completed') FROM tasks").fetchone()
+    assert rows == (300, 300, 300)
