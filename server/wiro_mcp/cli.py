@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,6 +73,9 @@ def parser() -> argparse.ArgumentParser:
         "args", nargs="*", metavar="key=value", help="arguments; values are JSON when they parse"
     )
     call.add_argument("--json", action="store_true", help="print the structured result as JSON")
+    call.add_argument(
+        "--save", metavar="DIR", default="wiro-outputs", help="save the outputs under DIR (default ./wiro-outputs)"
+    )
     _serve_flags(call)
 
     imp = sub.add_parser("import", help="turn Wiro model pages into spec files")
@@ -106,14 +110,15 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "tools", None):
         overrides["tools"] = args.tools
     if getattr(args, "catalog_dir", None):
-        import os
-
         overrides["catalog_dirs"] = os.pathsep.join(args.catalog_dir)
     if getattr(args, "host", None) and args.command is None:
         overrides["http_host"] = args.host
     if getattr(args, "port", None) is not None and args.command is None:
         overrides["http_port"] = args.port
-    return Settings(**overrides)
+    settings = Settings(**overrides)
+    if args.command == "call" and not settings.download_dir:
+        settings = settings.model_copy(update={"download_dir": args.save})  # a terminal user wants files
+    return settings
 
 
 def _logging(level: str) -> None:

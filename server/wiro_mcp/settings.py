@@ -83,4 +83,4 @@ class Settings(BaseSettings):
 
     @property
     def download_path(self) -> Path | None:
-        return Path(self.download_dir).expanduser() if self.download_dir else None
+        return Path(self.download_dir).expanduser().resolve() if self.download_dir else None
