@@ -45,7 +45,9 @@ async def baseline(client: WiroClient, taskid: str) -> int:
         await anyio.sleep(2 if age < 10 else 5 if age < 60 else 10)
 
 
-async def measure(emulator: Emulator, client: WiroClient, seconds: float, runs: int, follow: Follow) -> list[tuple[float, int]]:
+async def measure(
+    emulator: Emulator, client: WiroClient, seconds: float, runs: int, follow: Follow
+) -> list[tuple[float, int]]:
     results: list[tuple[float, int]] = []
 
     async def one() -> None:
@@ -63,7 +65,10 @@ async def measure(emulator: Emulator, client: WiroClient, seconds: float, runs: 
 
 async def main(runs: int, durations: list[float]) -> None:
     emulator = Emulator([e.spec for e in load_catalog().values()], api_key="bench")
-    async with serve_in_background(emulator.app) as url, WiroClient(f"{url}/v1", WiroAuth(SecretStr("bench"))) as client:
+    async with (
+        serve_in_background(emulator.app) as url,
+        WiroClient(f"{url}/v1", WiroAuth(SecretStr("bench"))) as client,
+    ):
         print(f"{'task':>6} {'watcher':>9} {'median lag':>11} {'max lag':>8} {'Detail reqs (median)':>21}")
         for seconds in durations:
             rows: dict[str, tuple[float, float, float]] = {}
@@ -72,13 +77,17 @@ async def main(runs: int, durations: list[float]) -> None:
                 lags = [lag for lag, _ in found]
                 reqs = statistics.median(r for _, r in found)
                 rows[name] = (statistics.median(lags), max(lags), reqs)
-                print(f"{seconds:>5.0f}s {name:>9} {rows[name][0]:>10.3f}s {rows[name][1]:>7.3f}s {reqs:>21.1f}")
+                print(
+                    f"{seconds:>5.0f}s {name:>9} {rows[name][0]:>10.3f}s {rows[name][1]:>7.3f}s {reqs:>21.1f}"
+                )
             ratio = rows["baseline"][0] / rows["wiro-mcp"][0] if rows["wiro-mcp"][0] > 0 else float("inf")
             print(f"{'':>6} median lag of baseline / wiro-mcp: {ratio:.1f}x")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--durations", default="3,15,40")
     args = parser.parse_args()

@@ -45,10 +45,12 @@ class RunningEmulator:
         return f"{self.root}/v1"
 
     @property
-    def state(self):  # noqa: ANN201 - the emulator's SandboxState
+    def state(self):
         return self.emulator.state
 
-    def client(self, *, secret: str | None = API_SECRET, key: str = API_KEY, retry: RetryPolicy | None = None) -> WiroClient:
+    def client(
+        self, *, secret: str | None = API_SECRET, key: str = API_KEY, retry: RetryPolicy | None = None
+    ) -> WiroClient:
         auth = WiroAuth(SecretStr(key), SecretStr(secret) if secret else None)
         return WiroClient(self.base_url, auth, retry=retry or RetryPolicy(base_delay=0.01, max_delay=0.05))
 
@@ -83,7 +85,9 @@ def start_emulator(emulator: Emulator) -> tuple[QuietServer, threading.Thread, s
 @pytest.fixture
 def wiro(catalog: dict[str, CatalogEntry]) -> Iterator[RunningEmulator]:
     """A fresh signature-mode emulator on loopback; tasks take 0.6 s unless planned otherwise."""
-    emulator = Emulator([e.spec for e in catalog.values()], api_key=API_KEY, api_secret=API_SECRET, seconds={"*": 0.6})
+    emulator = Emulator(
+        [e.spec for e in catalog.values()], api_key=API_KEY, api_secret=API_SECRET, seconds={"*": 0.6}
+    )
     server, thread, root = start_emulator(emulator)
     yield RunningEmulator(emulator, root)
     server.should_exit = True

@@ -74,7 +74,10 @@ def parser() -> argparse.ArgumentParser:
     )
     call.add_argument("--json", action="store_true", help="print the structured result as JSON")
     call.add_argument(
-        "--save", metavar="DIR", default="wiro-outputs", help="save the outputs under DIR (default ./wiro-outputs)"
+        "--save",
+        metavar="DIR",
+        default="wiro-outputs",
+        help="save the outputs under DIR (default ./wiro-outputs)",
     )
     _serve_flags(call)
 

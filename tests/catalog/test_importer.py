@@ -100,7 +100,11 @@ def test_tool_detail_answer_imports() -> None:
                         "items": [
                             {"id": "inputImage", "type": "fileinput", "label": "Image", "required": "true"},
                             {"id": "steps", "type": "range", "min": "1", "max": "50", "default": "28"},
-                            {"id": "size", "type": "select", "options": [{"label": "Square", "value": "1:1"}]},
+                            {
+                                "id": "size",
+                                "type": "select",
+                                "options": [{"label": "Square", "value": "1:1"}],
+                            },
                         ],
                     }
                 ],
@@ -134,7 +138,9 @@ def test_reimport_keeps_hand_curation(tmp_path: Path) -> None:
 
 def test_import_of_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "wiro_mcp", "import", str(tmp_path / "nope.txt")], capture_output=True, text=True
+        [sys.executable, "-m", "wiro_mcp", "import", str(tmp_path / "nope.txt")],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 2
     assert "nope.txt: cannot read" in done.stderr

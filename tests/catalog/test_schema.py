@@ -115,7 +115,9 @@ def test_a_malformed_file_stops_the_server_at_start(tmp_path: Path) -> None:
 
     (tmp_path / "bad.json").write_text('{"owner": "x"}')
     done = subprocess.run(
-        [sys.executable, "-m", "wiro_mcp", "tools", "--catalog-dir", str(tmp_path)], capture_output=True, text=True
+        [sys.executable, "-m", "wiro_mcp", "tools", "--catalog-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 2
     assert "bad.json" in done.stderr and "field project" in done.stderr

@@ -17,14 +17,21 @@ def rules(name: str) -> tuple[FieldRule, ...]:
 
 
 def test_a_number_is_accepted_for_its_option(catalog: dict[str, CatalogEntry]) -> None:
-    checked = validate_arguments(rules("runway_image_to_video_gen4_turbo"), {"inputImageUrl": "https://x/a.png", "duration": 5})
+    checked = validate_arguments(
+        rules("runway_image_to_video_gen4_turbo"), {"inputImageUrl": "https://x/a.png", "duration": 5}
+    )
     assert checked.ok and checked.params["duration"] == "5"
 
 
 def test_case_is_forgiven_only_when_one_option_matches() -> None:
-    pix = validate_arguments(rules("pixverse_image_to_video_v4"), {"inputImageUrl": "https://x/a.png", "quality": "720P"})
+    pix = validate_arguments(
+        rules("pixverse_image_to_video_v4"), {"inputImageUrl": "https://x/a.png", "quality": "720P"}
+    )
     assert pix.params["quality"] == "720p"
-    wan = validate_arguments(rules("wan_ai_wan2_2_ti2v_5b_image_to_video_fast"), {"inputImageUrl": "https://x", "resolution": "720p"})
+    wan = validate_arguments(
+        rules("wan_ai_wan2_2_ti2v_5b_image_to_video_fast"),
+        {"inputImageUrl": "https://x", "resolution": "720p"},
+    )
     assert wan.params["resolution"] == "720P"
 
 
@@ -38,7 +45,9 @@ def test_an_invalid_option_names_field_value_and_allowed() -> None:
 def test_unknown_fields_get_a_did_you_mean() -> None:
     reve = validate_arguments(rules("reve_generate"), {"prompt": "x", "aspect_ratio": "1:1"})
     assert "did you mean 'aspectRatio'" in str(reve.errors[0])
-    runway = validate_arguments(rules("runway_image_to_image_gen4_image"), {"prompt": "x", "aspect_ratio": "1:1"})
+    runway = validate_arguments(
+        rules("runway_image_to_image_gen4_image"), {"prompt": "x", "aspect_ratio": "1:1"}
+    )
     assert "'ratio'" in str(runway.errors[0])
     assert suggest("promt", ["prompt", "seed"]) == ["prompt"]
 

@@ -69,7 +69,11 @@ def test_a_foreign_host_header_is_refused(http_server: str) -> None:
         "jsonrpc": "2.0",
         "id": 1,
         "method": "initialize",
-        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
     }
     answer = httpx2.post(http_server, json=body, headers=headers)
     assert answer.status_code in (403, 421)
@@ -87,7 +91,9 @@ async def test_tools_and_a_call_over_http(http_server: str, wiro: RunningEmulato
         async with Client(streamable_http_client(http_server, http_client=http), mode=mode) as client:  # type: ignore[arg-type]
             listed = await client.list_tools()
             assert "reve_generate" in {t.name for t in listed.tools}
-            result = await client.call_tool("reve_generate", {"prompt": "a koala"}, progress_callback=on_progress)
+            result = await client.call_tool(
+                "reve_generate", {"prompt": "a koala"}, progress_callback=on_progress
+            )
     assert not result.is_error and result.structured_content is not None
     (out,) = result.structured_content["outputs"]
     assert httpx2.get(out["url"]).headers["content-type"] == "image/png"
@@ -109,7 +115,9 @@ async def test_closing_the_call_over_http_kills_the_task(http_server: str, wiro:
                 async with anyio.create_task_group() as tg:
 
                     async def call() -> None:
-                        await client.call_tool("reve_generate", {"prompt": "slow"}, progress_callback=on_progress)
+                        await client.call_tool(
+                            "reve_generate", {"prompt": "slow"}, progress_callback=on_progress
+                        )
 
                     wiro.state.plan_next_run(seconds=8)
                     tg.start_soon(call)
@@ -122,6 +130,12 @@ async def test_closing_the_call_over_http_kills_the_task(http_server: str, wiro:
 
 def test_off_loopback_without_a_token_refuses_to_start(wiro: RunningEmulator) -> None:
     env = wiro.env()
-    done = subprocess.run([WIRO_MCP, "--http", "--host", "0.0.0.0", "--port", "0"], env=env, capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [WIRO_MCP, "--http", "--host", "0.0.0.0", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2
     assert "WIRO_MCP_HTTP_TOKEN" in done.stderr

@@ -25,7 +25,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"frame" * 100
 
 
 @pytest.fixture
-def errlog(tmp_path: Path):  # noqa: ANN201
+def errlog(tmp_path: Path):
     with (tmp_path / "server-stderr.txt").open("w+") as log:
         yield log
 
@@ -54,22 +54,26 @@ async def test_a_task_survives_a_killed_server(wiro: RunningEmulator, tmp_path: 
     try:
         await wait_for_port(port)
         wiro.state.plan_next_run(seconds=3)
-        async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
-            async with Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)) as client:  # type: ignore[arg-type]
-                with anyio.fail_after(30):
-                    async with anyio.create_task_group() as tg:
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=60) as http,
+            Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)) as client,
+        ):  # type: ignore[arg-type]
+            with anyio.fail_after(30):
+                async with anyio.create_task_group() as tg:
 
-                        async def call() -> None:
-                            try:
-                                await client.call_tool("reve_generate", {"prompt": "x"}, progress_callback=on_progress)
-                            except Exception:  # noqa: BLE001 - the server dies under this call
-                                return
+                    async def call() -> None:
+                        try:
+                            await client.call_tool(
+                                "reve_generate", {"prompt": "x"}, progress_callback=on_progress
+                            )
+                        except Exception:
+                            return
 
-                        tg.start_soon(call)
-                        await started.wait()
-                        os.kill(first.pid, signal.SIGKILL)
-                        first.wait(timeout=10)
-                        tg.cancel_scope.cancel()
+                    tg.start_soon(call)
+                    await started.wait()
+                    os.kill(first.pid, signal.SIGKILL)
+                    first.wait(timeout=10)
+                    tg.cancel_scope.cancel()
     finally:
         if first.poll() is None:
             first.kill()
@@ -77,34 +81,44 @@ async def test_a_task_survives_a_killed_server(wiro: RunningEmulator, tmp_path: 
     assert first.returncode == -signal.SIGKILL
 
     second_port = free_port()
-    second = subprocess.Popen([WIRO_MCP, "--http", "--port", str(second_port)], env=env, stderr=subprocess.DEVNULL)
+    second = subprocess.Popen(
+        [WIRO_MCP, "--http", "--port", str(second_port)], env=env, stderr=subprocess.DEVNULL
+    )
     try:
         await wait_for_port(second_port)
-        async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
-            async with Client(streamable_http_client(f"http://127.0.0.1:{second_port}/mcp", http_client=http)) as client:  # type: ignore[arg-type]
-                listed = await client.call_tool("task_list", {"tool": "reve_generate"})
-                assert listed.structured_content is not None
-                (entry,) = listed.structured_content["tasks"]
-                assert entry["state"] in ("queued", "running")
-                done = await client.call_tool("task_wait", {"taskid": entry["taskid"]})
-                assert done.structured_content is not None and done.structured_content["state"] == "completed"
-                assert done.structured_content["outputs"][0]["contenttype"] == "image/png"
-                again = await client.call_tool("task_list", {"state": "completed"})
-                assert again.structured_content and again.structured_content["tasks"][0]["taskid"] == entry["taskid"]
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=60) as http,
+            Client(streamable_http_client(f"http://127.0.0.1:{second_port}/mcp", http_client=http)) as client,
+        ):  # type: ignore[arg-type]
+            listed = await client.call_tool("task_list", {"tool": "reve_generate"})
+            assert listed.structured_content is not None
+            (entry,) = listed.structured_content["tasks"]
+            assert entry["state"] in ("queued", "running")
+            done = await client.call_tool("task_wait", {"taskid": entry["taskid"]})
+            assert done.structured_content is not None and done.structured_content["state"] == "completed"
+            assert done.structured_content["outputs"][0]["contenttype"] == "image/png"
+            again = await client.call_tool("task_list", {"state": "completed"})
+            assert (
+                again.structured_content and again.structured_content["tasks"][0]["taskid"] == entry["taskid"]
+            )
     finally:
         second.terminate()
         second.wait(timeout=10)
     assert len(wiro.state.requests("Run")) == 1
 
 
-async def test_a_local_image_is_sent_as_bytes(wiro: RunningEmulator, tmp_path: Path, errlog) -> None:  # noqa: ANN001
+async def test_a_local_image_is_sent_as_bytes(wiro: RunningEmulator, tmp_path: Path, errlog) -> None:
     root = tmp_path / "workspace"
     root.mkdir()
     (root / "frame.png").write_bytes(PNG)
     params = stdio_params(wiro, WIRO_MCP_FILE_ROOTS=str(root), WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
     async with stdio_client_for(params, errlog) as client:
-        by_path = await client.call_tool("pixverse_image_to_video_v4", {"inputImageUrl": str(root / "frame.png")})
-        by_uri = await client.call_tool("pixverse_image_to_video_v4", {"inputImageUrl": (root / "frame.png").as_uri()})
+        by_path = await client.call_tool(
+            "pixverse_image_to_video_v4", {"inputImageUrl": str(root / "frame.png")}
+        )
+        by_uri = await client.call_tool(
+            "pixverse_image_to_video_v4", {"inputImageUrl": (root / "frame.png").as_uri()}
+        )
     assert not by_path.is_error and not by_uri.is_error
     runs = wiro.state.requests("Run")
     assert [r.files for r in runs] == [{"inputImage": PNG}, {"inputImage": PNG}]
@@ -112,7 +126,9 @@ async def test_a_local_image_is_sent_as_bytes(wiro: RunningEmulator, tmp_path: P
 
 
 async def test_paths_outside_the_roots_are_refused_without_a_request(
-    wiro: RunningEmulator, tmp_path: Path, errlog  # noqa: ANN001
+    wiro: RunningEmulator,
+    tmp_path: Path,
+    errlog,
 ) -> None:
     root = tmp_path / "workspace"
     root.mkdir()
@@ -132,7 +148,10 @@ async def test_paths_outside_the_roots_are_refused_without_a_request(
         "frame.png": "neither an http(s) URL nor a local path",
     }
     params = stdio_params(
-        wiro, WIRO_MCP_FILE_ROOTS=str(root), WIRO_MCP_MAX_FILE_MB="2", WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3")
+        wiro,
+        WIRO_MCP_FILE_ROOTS=str(root),
+        WIRO_MCP_MAX_FILE_MB="2",
+        WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"),
     )
     async with stdio_client_for(params, errlog) as client:
         for value, reason in cases.items():
@@ -143,7 +162,7 @@ async def test_paths_outside_the_roots_are_refused_without_a_request(
     assert wiro.state.requests("Run") == []
 
 
-async def test_the_clients_roots_allow_its_files(wiro: RunningEmulator, tmp_path: Path, errlog) -> None:  # noqa: ANN001
+async def test_the_clients_roots_allow_its_files(wiro: RunningEmulator, tmp_path: Path, errlog) -> None:
     (tmp_path / "frame.png").write_bytes(PNG)
 
     async def roots(context: object) -> types.ListRootsResult:
@@ -151,14 +170,18 @@ async def test_the_clients_roots_allow_its_files(wiro: RunningEmulator, tmp_path
 
     params = stdio_params(wiro, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
     async with stdio_client_for(params, errlog, mode="legacy", list_roots_callback=roots) as client:
-        result = await client.call_tool("pixverse_image_to_video_v4", {"inputImageUrl": str(tmp_path / "frame.png")})
+        result = await client.call_tool(
+            "pixverse_image_to_video_v4", {"inputImageUrl": str(tmp_path / "frame.png")}
+        )
     assert not result.is_error, result
     assert wiro.state.requests("Run")[0].files == {"inputImage": PNG}
 
 
-async def test_outputs_are_downloaded_where_documented(wiro: RunningEmulator, tmp_path: Path, errlog) -> None:  # noqa: ANN001
+async def test_outputs_are_downloaded_where_documented(wiro: RunningEmulator, tmp_path: Path, errlog) -> None:
     folder = tmp_path / "outputs"
-    params = stdio_params(wiro, WIRO_MCP_DOWNLOAD_DIR=str(folder), WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
+    params = stdio_params(
+        wiro, WIRO_MCP_DOWNLOAD_DIR=str(folder), WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3")
+    )
     async with stdio_client_for(params, errlog) as client:
         result = await client.call_tool("reve_generate", {"prompt": "x"})
     assert result.structured_content is not None
@@ -170,7 +193,9 @@ async def test_outputs_are_downloaded_where_documented(wiro: RunningEmulator, tm
     assert sorted(p.name for p in saved.parent.iterdir()) == ["0.png"]  # no partial file left
 
 
-async def test_a_lost_run_answer_is_journalled_as_unknown(wiro: RunningEmulator, tmp_path: Path, errlog) -> None:  # noqa: ANN001
+async def test_a_lost_run_answer_is_journalled_as_unknown(
+    wiro: RunningEmulator, tmp_path: Path, errlog
+) -> None:
     wiro.state.inject("Run", Fault("drop"))
     params = stdio_params(wiro, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
     async with stdio_client_for(params, errlog) as client:
@@ -208,5 +233,7 @@ def test_two_servers_writing_the_journal_lose_nothing(tmp_path: Path) -> None:
     import sqlite3
 
     with sqlite3.connect(path) as db:
-        rows = db.execute("SELECT COUNT(*), COUNT(DISTINCT taskid), SUM(state = 'completed') FROM tasks").fetchone()
+        rows = db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT taskid), SUM(state = 'completed') FROM tasks"
+        ).fetchone()
     assert rows == (300, 300, 300)

@@ -21,13 +21,15 @@ TASK_TOOLS = ["task_status", "task_wait", "task_kill", "task_cancel", "task_list
 
 
 @pytest.fixture
-def errlog(tmp_path: Path):  # noqa: ANN201
+def errlog(tmp_path: Path):
     with (tmp_path / "server-stderr.txt").open("w+") as log:
         yield log
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_tool_list_matches_the_catalog_snapshot(wiro: RunningEmulator, errlog, tmp_path: Path, mode: str) -> None:  # noqa: ANN001
+async def test_tool_list_matches_the_catalog_snapshot(
+    wiro: RunningEmulator, errlog, tmp_path: Path, mode: str
+) -> None:
     params = stdio_params(wiro, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
     async with stdio_client_for(params, errlog, mode=mode) as client:
         listed = await client.list_tools()
@@ -44,7 +46,10 @@ async def test_tool_list_matches_the_catalog_snapshot(wiro: RunningEmulator, err
 
 
 async def test_every_model_runs_its_page_example_to_downloadable_outputs(
-    wiro: RunningEmulator, catalog: dict[str, CatalogEntry], errlog, tmp_path: Path  # noqa: ANN001
+    wiro: RunningEmulator,
+    catalog: dict[str, CatalogEntry],
+    errlog,
+    tmp_path: Path,
 ) -> None:
     progress: list[tuple[float, str]] = []
 
@@ -83,14 +88,20 @@ async def test_every_model_runs_its_page_example_to_downloadable_outputs(
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_invalid_arguments_are_an_error_and_reach_no_one(wiro: RunningEmulator, errlog, tmp_path: Path, mode: str) -> None:  # noqa: ANN001
+async def test_invalid_arguments_are_an_error_and_reach_no_one(
+    wiro: RunningEmulator, errlog, tmp_path: Path, mode: str
+) -> None:
     params = stdio_params(wiro, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
     async with stdio_client_for(params, errlog, mode=mode) as client:
-        result = await client.call_tool("reve_generate", {"prompt": "x", "aspect_ratio": "1:1", "aspectRatio": "5:4"})
+        result = await client.call_tool(
+            "reve_generate", {"prompt": "x", "aspect_ratio": "1:1", "aspectRatio": "5:4"}
+        )
         missing = await client.call_tool("runway_image_to_video_gen4_turbo", {"prompt": "x"})
     assert result.is_error and missing.is_error
     text = result.content[0].text  # type: ignore[union-attr]
-    assert "did you mean 'aspectRatio'" in text and "'5:4' is not allowed" in text and "nothing was sent" in text
+    assert (
+        "did you mean 'aspectRatio'" in text and "'5:4' is not allowed" in text and "nothing was sent" in text
+    )
     assert "inputImageUrl: is required" in missing.content[0].text  # type: ignore[union-attr]
     assert wiro.state.requests("Run") == []
 
@@ -104,7 +115,12 @@ async def test_invalid_arguments_are_an_error_and_reach_no_one(wiro: RunningEmul
     ],
 )
 async def test_cancelling_the_call_stops_the_wiro_task(
-    wiro: RunningEmulator, errlog, tmp_path: Path, mode: str, wait_for: str, endpoint: str  # noqa: ANN001
+    wiro: RunningEmulator,
+    errlog,
+    tmp_path: Path,
+    mode: str,
+    wait_for: str,
+    endpoint: str,
 ) -> None:
     reached = anyio.Event()
 
@@ -132,7 +148,7 @@ async def test_cancelling_the_call_stops_the_wiro_task(
     assert task.elapsed(task.stopped_at) < 8
 
 
-async def test_detach_leaves_the_task_running(wiro: RunningEmulator, errlog, tmp_path: Path) -> None:  # noqa: ANN001
+async def test_detach_leaves_the_task_running(wiro: RunningEmulator, errlog, tmp_path: Path) -> None:
     reached = anyio.Event()
 
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
@@ -155,11 +171,15 @@ async def test_detach_leaves_the_task_running(wiro: RunningEmulator, errlog, tmp
     assert wiro.state.requests("Task/Kill") == [] and wiro.state.requests("Task/Cancel") == []
 
 
-async def test_a_short_wait_hands_back_a_handle_and_task_wait_finishes(wiro: RunningEmulator, errlog, tmp_path: Path) -> None:  # noqa: ANN001
+async def test_a_short_wait_hands_back_a_handle_and_task_wait_finishes(
+    wiro: RunningEmulator, errlog, tmp_path: Path
+) -> None:
     params = stdio_params(wiro, WIRO_MCP_WAIT_SECONDS="0.5", WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
     async with stdio_client_for(params, errlog) as client:
         wiro.state.plan_next_run(seconds=1.2)
-        first = await client.call_tool("runway_image_to_video_gen4_turbo", {"inputImageUrl": "https://x/f.png", "duration": 5})
+        first = await client.call_tool(
+            "runway_image_to_video_gen4_turbo", {"inputImageUrl": "https://x/f.png", "duration": 5}
+        )
         data = first.structured_content
         assert not first.is_error and data is not None and data["state"] in ("queued", "running")
         assert data["next"] == {"tool": "task_wait", "arguments": {"taskid": data["taskid"]}}
@@ -176,7 +196,7 @@ async def test_a_short_wait_hands_back_a_handle_and_task_wait_finishes(wiro: Run
     assert len(wiro.state.requests("Run")) == 1
 
 
-async def test_failures_are_errors_with_the_reason(wiro: RunningEmulator, errlog, tmp_path: Path) -> None:  # noqa: ANN001
+async def test_failures_are_errors_with_the_reason(wiro: RunningEmulator, errlog, tmp_path: Path) -> None:
     params = stdio_params(wiro, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
     async with stdio_client_for(params, errlog) as client:
         wiro.state.plan_next_run(seconds=0.3, fail="NSFW content detected")
@@ -187,5 +207,9 @@ async def test_failures_are_errors_with_the_reason(wiro: RunningEmulator, errlog
     assert failed.is_error and failed.structured_content is not None
     assert failed.structured_content["error"] == "NSFW content detected"
     assert "NSFW content detected" in failed.content[0].text  # type: ignore[union-attr]
-    assert broke.is_error and "code 97" in broke.content[0].text and "Insufficient balance" in broke.content[0].text  # type: ignore[union-attr]
+    assert (
+        broke.is_error
+        and "code 97" in broke.content[0].text
+        and "Insufficient balance" in broke.content[0].text
+    )  # type: ignore[union-attr]
     assert bad_task.is_error and "taskid or tasktoken" in bad_task.content[0].text  # type: ignore[union-attr]

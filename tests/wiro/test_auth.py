@@ -16,7 +16,9 @@ from wiro_mcp.wiro.auth import WiroAuth, signature
     ("key", "secret", "nonce"),
     [("key", "secret", "1734513807"), (API_KEY, API_SECRET, "1734513807123"), ("k" * 40, "", "42")],
 )
-def test_signature_is_hmac_sha256_of_secret_plus_nonce_keyed_by_the_api_key(key: str, secret: str, nonce: str) -> None:
+def test_signature_is_hmac_sha256_of_secret_plus_nonce_keyed_by_the_api_key(
+    key: str, secret: str, nonce: str
+) -> None:
     expected = hmac.new(key.encode(), (secret + nonce).encode(), hashlib.sha256).hexdigest()
     assert signature(key, secret, nonce) == expected
     assert expected == expected.lower() and len(expected) == 64
@@ -24,7 +26,10 @@ def test_signature_is_hmac_sha256_of_secret_plus_nonce_keyed_by_the_api_key(key:
 
 def test_known_vector() -> None:
     # echo -n "secret1734513807" | openssl dgst -sha256 -hmac "key"
-    assert signature("key", "secret", "1734513807") == hmac.new(b"key", b"secret1734513807", "sha256").hexdigest()
+    assert (
+        signature("key", "secret", "1734513807")
+        == hmac.new(b"key", b"secret1734513807", "sha256").hexdigest()
+    )
 
 
 def test_headers_in_both_modes() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
+from pydantic import SecretStr
 
 from tests.conftest import RunningEmulator
 from wiro_mcp.catalog.importer import import_tool_detail
@@ -17,9 +19,8 @@ from wiro_mcp.errors import (
     WiroValidationError,
 )
 from wiro_mcp.sandbox.state import Fault
-from wiro_mcp.wiro.client import FilePart, WiroClient
 from wiro_mcp.wiro.auth import WiroAuth
-from pydantic import SecretStr
+from wiro_mcp.wiro.client import FilePart, WiroClient
 
 pytestmark = pytest.mark.anyio
 REVE = ("reve", "generate")
@@ -44,15 +45,17 @@ async def test_kill_and_cancel_send_every_identifier(wiro: RunningEmulator) -> N
         assert cancelled is not None and cancelled.state == "cancelled"
         wiro.state.plan_next_run(seconds=1.0)
         second = await client.run(*REVE, {"prompt": "y"})
+        await anyio.sleep(0.4)  # past the queue: running now
         with pytest.raises(WiroValidationError, match="Only queued tasks"):
-            import anyio
-
-            await anyio.sleep(0.4)
             await client.cancel(taskid=second.taskid)
         killed = await client.kill(taskid=second.taskid, tasktoken=second.socketaccesstoken)
         assert killed is not None and killed.status == "task_cancel"
     kill = wiro.state.requests("Task/Kill")[0]
-    assert kill.body == {"taskid": second.taskid, "tasktoken": second.socketaccesstoken, "socketaccesstoken": second.socketaccesstoken}
+    assert kill.body == {
+        "taskid": second.taskid,
+        "tasktoken": second.socketaccesstoken,
+        "socketaccesstoken": second.socketaccesstoken,
+    }
 
 
 async def test_upload_tool_list_and_tool_detail(wiro: RunningEmulator) -> None:
@@ -60,7 +63,10 @@ async def test_upload_tool_list_and_tool_detail(wiro: RunningEmulator) -> None:
         uploaded = await client.upload("a.png", b"\x89PNG-bytes", "image/png")
         assert uploaded.size == 10 and uploaded.url.startswith(wiro.root)
         listed = await client.tool_list(search="runway")
-        assert {t["slugproject"] for t in listed["tool"]} == {"image-to-image-gen4-image", "image-to-video-gen4-turbo"}
+        assert {t["slugproject"] for t in listed["tool"]} == {
+            "image-to-image-gen4-image",
+            "image-to-video-gen4-turbo",
+        }
         detail = await client.tool_detail("PixVerse", "image-to-video-v4")
     assert wiro.state.requests("File/Upload")[0].files == {"file": b"\x89PNG-bytes"}
     spec = import_tool_detail(detail)
@@ -82,7 +88,11 @@ async def test_multipart_run_carries_the_file(wiro: RunningEmulator) -> None:
     [
         (Fault("wiro", code=97, message="Insufficient balance"), WiroBalanceError, "Insufficient balance"),
         (Fault("wiro", code=96, message="Concurrency limit reached"), WiroConcurrencyError, "Concurrency"),
-        (Fault("wiro", code=0, message="Request parameter [prompt] required"), WiroValidationError, "required"),
+        (
+            Fault("wiro", code=0, message="Request parameter [prompt] required"),
+            WiroValidationError,
+            "required",
+        ),
         (Fault("wiro", code=99, message="Bearer token invalid"), WiroAuthError, "Bearer"),
         (Fault("http", status=429, retry_after=2), WiroRateLimitError, "Too Many Requests"),
         (Fault("http", status=500), WiroServerError, "Server error"),
@@ -137,7 +147,10 @@ async def test_reads_are_retried_through_bursts_honouring_retry_after(wiro: Runn
     async with wiro.client() as client:
         answer = await client.run(*REVE, {"prompt": "x"})
         wiro.state.inject(
-            "Task/Detail", Fault("http", status=503), Fault("http", status=429, retry_after=0.2), Fault("drop")
+            "Task/Detail",
+            Fault("http", status=503),
+            Fault("http", status=429, retry_after=0.2),
+            Fault("drop"),
         )
         task = await client.detail(taskid=answer.taskid)
     assert task.id == answer.taskid

@@ -24,7 +24,9 @@ async def test_follows_a_task_to_completion_reporting_each_status(wiro: RunningE
 
     async with wiro.client() as client:
         answer = await client.run("reve", "generate", {"prompt": "x"})
-        outcome = await watch_task(client, taskid=answer.taskid, wait_seconds=10, policy=FAST, on_update=record)
+        outcome = await watch_task(
+            client, taskid=answer.taskid, wait_seconds=10, policy=FAST, on_update=record
+        )
     assert outcome.finished and outcome.task.state == "completed"
     assert seen[0] == "task_queue" and seen[-1] == "task_postprocess_end"
     assert seen == sorted(set(seen), key=seen.index)  # each change reported once
@@ -73,14 +75,25 @@ async def test_under_faults_the_task_still_completes_and_run_was_sent_once(wiro:
     assert len(wiro.state.requests("Run")) == 1
 
 
-def test_sandbox_command_answers_the_pages_curl(tmp_path) -> None:  # noqa: ANN001
+def test_sandbox_command_answers_the_pages_curl(tmp_path) -> None:
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wiro_mcp", "sandbox", "--port", str(port), "--api-key", "k", "--api-secret", "s"],
+        [
+            sys.executable,
+            "-m",
+            "wiro_mcp",
+            "sandbox",
+            "--port",
+            str(port),
+            "--api-key",
+            "k",
+            "--api-secret",
+            "s",
+        ],
         stderr=subprocess.PIPE,
         text=True,
     )
