@@ -2,7 +2,7 @@
 
     python bench/watch_lag.py [--runs 5] [--durations 3,15,40]
 
-For each task duration it starts `runs` tasks at once and follows each with (a) wiro-mcp's watcher
+For each task duration (±10 % jitter) it starts `runs` tasks at once and follows each with (a) wiro-mcp's watcher
 and (b) a baseline poller on the 2/5/10 s ladder that Wiro's own MCP server uses. Lag is the time
 from the task's end (as the emulator schedules it) to the watcher returning. Prints figures;
 asserts nothing.
@@ -11,6 +11,7 @@ asserts nothing.
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -51,7 +52,8 @@ async def measure(
     results: list[tuple[float, int]] = []
 
     async def one() -> None:
-        emulator.state.plan_next_run(seconds=seconds)
+        # ±10 % jitter, so no poller is lucky or unlucky in its phase against the task's end.
+        emulator.state.plan_next_run(seconds=seconds * random.uniform(0.9, 1.1))
         answer = await client.run("reve", "generate", {"prompt": "bench"})
         task = emulator.state.tasks[answer.taskid]
         requests = await follow(client, answer.taskid)
