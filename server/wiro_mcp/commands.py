@@ -38,7 +38,9 @@ async def serve(settings: Settings, sandbox: bool, http: bool) -> None:
 
 async def list_tools(settings: Settings, sandbox: bool, as_json: bool) -> None:
     catalog = load_catalog(settings.catalog_paths, settings.tool_patterns)
-    async with build_app(settings, sandbox) as app, Client(app.server) as client:
+    # Listing needs no account: without credentials the tools are read from a sandboxed server.
+    offline = sandbox or settings.api_key is None
+    async with build_app(settings, offline) as app, Client(app.server) as client:
         listed = await client.list_tools()
     if as_json:
         print(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import httpx2
 
 from wiro_mcp.catalog.fields import FieldRule
@@ -85,9 +86,10 @@ class TaskService:
         return self._slug_tools.get(slug.lower(), ""), slug if slug != "/" else ""
 
     # ----- starting a model task
-    def _file_parts(
+    async def _file_parts(
         self, rules: Sequence[FieldRule], params: dict[str, Any], roots: Sequence[Path]
     ) -> tuple[dict[str, Any], list[FilePart]]:
+        """Local paths in file fields → file parts for a multipart Run (read off the event loop)."""
         parts: list[FilePart] = []
         out = dict(params)
         for rule in rules:
@@ -99,7 +101,7 @@ class TaskService:
                 continue
             if rule.multiple:
                 raise LocalFileError(f"{rule.name}: local files are accepted for single-file inputs only")
-            local = self.files.read(rule.name, value, roots)
+            local = await anyio.to_thread.run_sync(self.files.read, rule.name, value, roots)
             parts.append(FilePart(rule.file_part, local.filename, local.data, local.contenttype))
             out.pop(rule.name)
         return out, parts
@@ -116,7 +118,7 @@ class TaskService:
         if not checked.ok:
             return Rejected(errors=checked.errors)
         try:
-            params, parts = self._file_parts(entry.rules, checked.params, roots)
+            params, parts = await self._file_parts(entry.rules, checked.params, roots)
         except LocalFileError as exc:
             return Rejected(file_error=str(exc))
         recorded = {
@@ -131,10 +133,13 @@ class TaskService:
             answer = await self._run_and_record(entry, params, parts, recorded)
         if answer is None:  # pyright cannot see that a shielded scope never swallows the call
             raise AssertionError("unreachable: Run neither answered nor raised")
-        first = Task(id=answer.taskid, socketaccesstoken=answer.socketaccesstoken, status="task_queue")
-        first = first.model_copy(update={"modelslugowner": spec.owner, "modelslugproject": spec.project})
-        if on_update is not None:
-            await on_update(first)
+        first = Task(
+            id=answer.taskid,
+            socketaccesstoken=answer.socketaccesstoken,
+            status="task_queue",
+            modelslugowner=spec.owner,
+            modelslugproject=spec.project,
+        )
         return await self.follow(
             answer.taskid, answer.socketaccesstoken, on_update=on_update, last_known=first
         )
@@ -181,6 +186,8 @@ class TaskService:
 
         wait = self.config.wait_seconds if wait_seconds is None else wait_seconds
         try:
+            if last_known is not None and on_update is not None:
+                await on_update(last_known)  # inside the try: a cancel here must still stop the task
             outcome = await watch_task(
                 self.client,
                 taskid=taskid,

@@ -9,7 +9,6 @@ from typing import Any
 import httpx2
 import mcp_types as types
 
-from wiro_mcp.catalog.validate import FieldError
 from wiro_mcp.service import Rejected, TaskReport
 from wiro_mcp.wiro.models import STATUS_WORDS
 
@@ -174,9 +173,5 @@ def rejected_result(tool: str, rejected: Rejected) -> types.CallToolResult:
     if rejected.file_error:
         return error_result(f"{tool}: nothing was sent to Wiro. {rejected.file_error}")
     lines = [f"{tool}: invalid arguments, nothing was sent to Wiro:"]
-    lines += [f"- {_field_line(e)}" for e in rejected.errors]
+    lines += [f"- {e}" for e in rejected.errors]
     return error_result("\n".join(lines))
-
-
-def _field_line(error: FieldError) -> str:
-    return str(error)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import json
 import time
+import zlib
 from typing import Any
 
 import anyio
@@ -315,7 +316,7 @@ def _check_params(spec: ModelSpec, body: dict[str, Any], files: dict[str, bytes]
 
 def _tool_summary(spec: ModelSpec) -> dict[str, Any]:
     return {
-        "id": str(abs(hash(spec.slug)) % 100000),
+        "id": str(zlib.crc32(spec.slug.encode()) % 100000),
         "title": spec.title,
         "slugowner": spec.owner,
         "slugproject": spec.project,

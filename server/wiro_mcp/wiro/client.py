@@ -23,7 +23,7 @@ from wiro_mcp.errors import (
     WiroValidationError,
 )
 from wiro_mcp.jsonish import as_dict
-from wiro_mcp.wiro.models import RunAnswer, Task, UploadedFile
+from wiro_mcp.wiro.models import Output, RunAnswer, Task
 from wiro_mcp.wiro.retry import RetryPolicy, retry_delay, should_retry
 
 log = logging.getLogger(__name__)
@@ -230,12 +230,12 @@ class WiroClient:
         """Take a task out of the queue before it runs."""
         return await self._stop("Task/Cancel", taskid, tasktoken)
 
-    async def upload(self, filename: str, data: bytes, contenttype: str) -> UploadedFile:
+    async def upload(self, filename: str, data: bytes, contenttype: str) -> Output:
         body = await self._post("File/Upload", creates=True, files=[("file", (filename, data, contenttype))])
         files = body.get("list")
         if not isinstance(files, list) or not files:
             raise WiroServerError("Wiro accepted the upload but listed no file")
-        return UploadedFile.model_validate(files[0])
+        return Output.model_validate(files[0])
 
     async def tool_list(self, **filters: Any) -> dict[str, Any]:
         payload = {"start": "0", "limit": "20", **{k: v for k, v in filters.items() if v is not None}}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from wiro_mcp.jsonish import as_list
 
@@ -52,71 +52,46 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _count(value: Any) -> int:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return 0
+
+
+# Wiro sends numbers and ids as strings, sometimes null: these read either.
+WireText = Annotated[str, BeforeValidator(_text)]
+WireCount = Annotated[int, BeforeValidator(_count)]
+
+
 class Output(_Wire):
-    id: str = ""
-    name: str = ""
-    contenttype: str = ""
-    size: int = 0
-    url: str = ""
+    """An output file of a task (also the shape of a File/Upload list item)."""
+
+    id: WireText = ""
+    name: WireText = ""
+    contenttype: WireText = ""
+    size: WireCount = 0
+    url: WireText = ""
     content: Any = None
-
-    @field_validator("id", "name", "contenttype", "url", mode="before")
-    @classmethod
-    def _as_text(cls, value: Any) -> str:
-        return _text(value)
-
-    @field_validator("size", mode="before")
-    @classmethod
-    def _as_int(cls, value: Any) -> int:
-        try:
-            return int(float(value))
-        except (TypeError, ValueError):
-            return 0
 
 
 class Task(_Wire):
-    id: str = ""
-    uuid: str = ""
-    socketaccesstoken: str = ""
-    status: str = ""
-    pexit: str = ""
-    debugoutput: str = ""
-    debugerror: str = ""
-    createtime: str = ""
-    starttime: str = ""
-    endtime: str = ""
-    elapsedseconds: str = ""
-    totalcost: str = ""
-    modelslugowner: str = ""
-    modelslugproject: str = ""
+    id: WireText = ""
+    uuid: WireText = ""
+    socketaccesstoken: WireText = ""
+    status: WireText = ""
+    pexit: WireText = ""
+    debugoutput: WireText = ""
+    debugerror: WireText = ""
+    createtime: WireText = ""
+    starttime: WireText = ""
+    endtime: WireText = ""
+    elapsedseconds: WireText = ""
+    totalcost: WireText = ""
+    modelslugowner: WireText = ""
+    modelslugproject: WireText = ""
     parameters: Any = None
-    outputs: list[Output] = Field(default_factory=list[Output])
-
-    @field_validator(
-        "id",
-        "uuid",
-        "socketaccesstoken",
-        "status",
-        "pexit",
-        "debugoutput",
-        "debugerror",
-        "createtime",
-        "starttime",
-        "endtime",
-        "elapsedseconds",
-        "totalcost",
-        "modelslugowner",
-        "modelslugproject",
-        mode="before",
-    )
-    @classmethod
-    def _as_text(cls, value: Any) -> str:
-        return _text(value)
-
-    @field_validator("outputs", mode="before")
-    @classmethod
-    def _as_list(cls, value: Any) -> Any:
-        return as_list(value)
+    outputs: Annotated[list[Output], BeforeValidator(as_list)] = Field(default_factory=list[Output])
 
     @property
     def state(self) -> State:
@@ -164,31 +139,5 @@ def state_of(task: Task) -> State:
 
 
 class RunAnswer(_Wire):
-    taskid: str
-    socketaccesstoken: str = ""
-
-    @field_validator("taskid", "socketaccesstoken", mode="before")
-    @classmethod
-    def _as_text(cls, value: Any) -> str:
-        return _text(value)
-
-
-class UploadedFile(_Wire):
-    id: str = ""
-    name: str = ""
-    contenttype: str = ""
-    size: int = 0
-    url: str = ""
-
-    @field_validator("id", "name", "contenttype", "url", mode="before")
-    @classmethod
-    def _as_text(cls, value: Any) -> str:
-        return _text(value)
-
-    @field_validator("size", mode="before")
-    @classmethod
-    def _as_int(cls, value: Any) -> int:
-        try:
-            return int(float(value))
-        except (TypeError, ValueError):
-            return 0
+    taskid: WireText
+    socketaccesstoken: WireText = ""
