@@ -19,13 +19,7 @@ from wiro_mcp.errors import ConfigError, SpecError
 from wiro_mcp.settings import Settings
 
 EPILOG = """\
-commands:
-  (none)           serve MCP over stdio (or --http)
-  tools            list the tools this server offers
-  call TOOL k=v …  call one tool from the terminal, with a progress bar
-  import PAGE …    turn Wiro model pages (or Tool/Detail JSON) into catalog spec files
-  sandbox          run the Wiro emulator alone, for curl or another client
-  journal          list or clear the local task journal
+with no COMMAND it serves MCP over stdio (or streamable HTTP with --http).
 
 examples:
   wiro-mcp --sandbox                       try every tool with no account (stdio)
@@ -61,14 +55,14 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--port", type=int, help="HTTP port (default 8765)")
     _serve_flags(top)
-    sub = top.add_subparsers(dest="command", metavar="")
+    sub = top.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
-    tools = sub.add_parser("tools", help="list the tools")
+    tools = sub.add_parser("tools", help="list the tools this server offers")
     _serve_flags(tools)
     tools.add_argument("--json", action="store_true", help="print the MCP tool list as JSON")
 
-    call = sub.add_parser("call", help="call a tool from the terminal")
-    call.add_argument("tool")
+    call = sub.add_parser("call", help="call one tool from the terminal, with a progress bar")
+    call.add_argument("tool", help="a tool name (see `wiro-mcp tools`)")
     call.add_argument(
         "args", nargs="*", metavar="key=value", help="arguments; values are JSON when they parse"
     )
@@ -81,7 +75,7 @@ def parser() -> argparse.ArgumentParser:
     )
     _serve_flags(call)
 
-    imp = sub.add_parser("import", help="turn Wiro model pages into spec files")
+    imp = sub.add_parser("import", help="turn Wiro model pages (or Tool/Detail JSON) into catalog spec files")
     imp.add_argument(
         "pages", nargs="+", type=Path, help="page text/markdown files or Tool/Detail JSON answers"
     )
@@ -89,7 +83,7 @@ def parser() -> argparse.ArgumentParser:
         "--into", type=Path, help="write DIR/<tool>.json (keeping any curation there); default: stdout"
     )
 
-    sandbox = sub.add_parser("sandbox", help="run the Wiro emulator alone")
+    sandbox = sub.add_parser("sandbox", help="run the Wiro emulator alone, for curl or another client")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8790)
     sandbox.add_argument(
@@ -102,7 +96,7 @@ def parser() -> argparse.ArgumentParser:
         "--api-secret", help="require signatures made with this secret (default: key-only mode)"
     )
 
-    journal = sub.add_parser("journal", help="list or clear the task journal")
+    journal = sub.add_parser("journal", help="list, locate or clear the local task journal")
     journal.add_argument("action", choices=["list", "clear", "path"])
     journal.add_argument("--sandbox", action="store_true", help="the sandbox's journal")
     return top
