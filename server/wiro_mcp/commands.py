@@ -6,7 +6,9 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import anyio
 import mcp_types as types
 from mcp import Client
 from pydantic import SecretStr
@@ -14,7 +16,7 @@ from pydantic import SecretStr
 from wiro_mcp.catalog.importer import import_any, spec_json, with_curation
 from wiro_mcp.catalog.load import load_catalog, load_spec_file
 from wiro_mcp.catalog.schema import tool_name
-from wiro_mcp.errors import SpecError
+from wiro_mcp.errors import ConfigError, SpecError
 from wiro_mcp.journal import Journal
 from wiro_mcp.mcp.transports import check_http_bind, run_http, run_stdio, serve_in_background
 from wiro_mcp.runtime import build_app, journal_for
@@ -73,8 +75,6 @@ class _ProgressBar:
 
 
 async def call_tool(settings: Settings, sandbox: bool, tool: str, pairs: Sequence[str], as_json: bool) -> int:
-    from wiro_mcp.cli import parse_pairs
-
     arguments = parse_pairs(pairs)
     bar = _ProgressBar()
     async with build_app(settings, sandbox) as app, Client(app.server) as client:
@@ -99,8 +99,6 @@ async def run_sandbox(
     api_key: str,
     api_secret: SecretStr | None,
 ) -> None:
-    import anyio
-
     specs = [e.spec for e in load_catalog(settings.catalog_paths).values()]
     secret = api_secret.get_secret_value() if api_secret else None
     emulator = Emulator(
@@ -148,3 +146,17 @@ def import_pages(pages: Sequence[Path], into: Path | None) -> int:
         target.write_text(spec_json(spec), encoding="utf-8")
         _err(f"{page} -> {target}{kept}")
     return 0
+
+
+def parse_pairs(pairs: Sequence[str]) -> dict[str, Any]:
+    """`key=value` words → arguments; a value that parses as JSON (5, true, "x") is taken as JSON."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"argument {pair!r} is not key=value")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out

@@ -103,7 +103,8 @@ class WiroMcp:
         try:
             jsonschema.validate(args, self._schemas[name])
         except jsonschema.ValidationError as exc:
-            return error_result(f"{name}: invalid arguments: {exc.message}. Give taskid or tasktoken.")
+            problem = "give a taskid or a tasktoken" if exc.validator == "anyOf" else exc.message
+            return error_result(f"{name}: invalid arguments: {problem}.")
         if name == "task_list":
             return await self._task_list(args)
         taskid = str(args["taskid"]) if args.get("taskid") else None
