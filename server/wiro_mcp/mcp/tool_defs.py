@@ -46,6 +46,24 @@ def model_tool(entry: CatalogEntry) -> types.Tool:
     )
 
 
+def _handle_tool(
+    name: str,
+    title: str,
+    description: str,
+    annotations: types.ToolAnnotations,
+    extra: dict[str, Any] | None = None,
+) -> types.Tool:
+    """A task tool that takes a task handle and answers like a model tool."""
+    return types.Tool(
+        name=name,
+        title=title,
+        description=description,
+        input_schema=_ids_schema(extra),
+        output_schema=OUTPUT_SCHEMA,
+        annotations=annotations,
+    )
+
+
 def task_tools(max_wait: float) -> list[types.Tool]:
     look = types.ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True)
     stop = types.ToolAnnotations(
@@ -60,43 +78,32 @@ def task_tools(max_wait: float) -> list[types.Tool]:
         }
     }
     return [
-        types.Tool(
-            name="task_status",
-            title="Task status",
-            description="One look at a Wiro task: its state, status, outputs, cost. Does not wait.",
-            input_schema=_ids_schema(),
-            output_schema=OUTPUT_SCHEMA,
-            annotations=look,
+        _handle_tool(
+            "task_status",
+            "Task status",
+            "One look at a Wiro task: its state, status, outputs, cost. Does not wait.",
+            look,
         ),
-        types.Tool(
-            name="task_wait",
-            title="Wait for a task",
-            description=(
-                "Keep waiting for a Wiro task started earlier (by a model tool, even in another conversation "
-                "or before a restart), with progress, up to a bounded wait. Returns the outputs when it ends, "
-                "or the handle again if it is still running. Never starts or bills a new task."
-            ),
-            input_schema=_ids_schema(wait_arg),
-            output_schema=OUTPUT_SCHEMA,
-            annotations=types.ToolAnnotations(
-                read_only_hint=True, open_world_hint=True, idempotent_hint=True
-            ),
+        _handle_tool(
+            "task_wait",
+            "Wait for a task",
+            "Keep waiting for a Wiro task started earlier (by a model tool, even in another conversation "
+            "or before a restart), with progress, up to a bounded wait. Returns the outputs when it ends, "
+            "or the handle again if it is still running. Never starts or bills a new task.",
+            look,
+            wait_arg,
         ),
-        types.Tool(
-            name="task_kill",
-            title="Kill a running task",
-            description="Stop a running Wiro task. Destructive: its work so far is lost.",
-            input_schema=_ids_schema(),
-            output_schema=OUTPUT_SCHEMA,
-            annotations=stop,
+        _handle_tool(
+            "task_kill",
+            "Kill a running task",
+            "Stop a running Wiro task. Destructive: its work so far is lost.",
+            stop,
         ),
-        types.Tool(
-            name="task_cancel",
-            title="Cancel a queued task",
-            description="Take a Wiro task out of the queue before it starts. Destructive. For a running task use task_kill.",
-            input_schema=_ids_schema(),
-            output_schema=OUTPUT_SCHEMA,
-            annotations=stop,
+        _handle_tool(
+            "task_cancel",
+            "Cancel a queued task",
+            "Take a Wiro task out of the queue before it starts. Destructive. For a running task use task_kill.",
+            stop,
         ),
         types.Tool(
             name="task_list",
