@@ -268,7 +268,7 @@ class Emulator:
             "status": status,
             "pexit": ("1" if failed else "0") if done else "",
             "debugoutput": "",
-            "debugerror": task.fail or "" if done else "",
+            "debugerror": (task.fail or "") if done else "",
             "createtime": stamp,
             "accepttime": stamp,
             "starttime": str(began) if elapsed >= task.seconds * 0.3 else "0",
