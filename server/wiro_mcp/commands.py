@@ -39,7 +39,6 @@ async def serve(settings: Settings, sandbox: bool, http: bool) -> None:
 
 
 async def list_tools(settings: Settings, sandbox: bool, as_json: bool) -> None:
-    catalog = load_catalog(settings.catalog_paths, settings.tool_patterns)
     # Listing needs no account: without credentials the tools are read from a sandboxed server.
     offline = sandbox or settings.api_key is None
     async with build_app(settings, offline) as app, Client(app.server) as client:
@@ -52,7 +51,7 @@ async def list_tools(settings: Settings, sandbox: bool, as_json: bool) -> None:
         )
         return
     for tool in listed.tools:
-        entry = catalog.get(tool.name)
+        entry = app.catalog.get(tool.name)
         args = ", ".join(
             f"{n}{'*' if n in tool.input_schema.get('required', []) else ''}"
             for n in tool.input_schema.get("properties", {})

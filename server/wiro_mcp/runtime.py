@@ -9,7 +9,8 @@ from collections.abc import AsyncGenerator
 import httpx2
 from pydantic import SecretStr
 
-from wiro_mcp.catalog.load import load_catalog
+from wiro_mcp.catalog.load import allowed, load_catalog
+from wiro_mcp.catalog.spec import ModelSpec
 from wiro_mcp.errors import ConfigError
 from wiro_mcp.files import FileAccess
 from wiro_mcp.journal import Journal
@@ -30,8 +31,10 @@ SANDBOX_SECRET = "sandbox-secret"
 
 
 @contextlib.asynccontextmanager
-async def wiro_endpoint(settings: Settings, sandbox: bool) -> AsyncGenerator[tuple[str, httpx2.Auth], None]:
-    """The Wiro base URL and auth to use: the real API, or an emulator started for this process."""
+async def wiro_endpoint(
+    settings: Settings, sandbox: bool, specs: list[ModelSpec]
+) -> AsyncGenerator[tuple[str, httpx2.Auth], None]:
+    """The Wiro base URL and auth to use: the real API, or an emulator (serving `specs`) for this process."""
     if not sandbox:
         if settings.api_key is None:
             raise ConfigError(
@@ -39,7 +42,6 @@ async def wiro_endpoint(settings: Settings, sandbox: bool) -> AsyncGenerator[tup
             )
         yield settings.api_base_url, WiroAuth(settings.api_key, settings.api_secret)
         return
-    specs = [e.spec for e in load_catalog(settings.catalog_paths).values()]
     seconds = {"*": settings.sandbox_seconds} if settings.sandbox_seconds is not None else None
     emulator = Emulator(specs, api_key=SANDBOX_KEY, api_secret=SANDBOX_SECRET, seconds=seconds)
     async with serve_in_background(emulator.app) as url:
@@ -58,8 +60,10 @@ def journal_for(settings: Settings, sandbox: bool) -> Journal | None:
 
 @contextlib.asynccontextmanager
 async def build_app(settings: Settings, sandbox: bool) -> AsyncGenerator[WiroMcp, None]:
-    catalog = load_catalog(settings.catalog_paths, settings.tool_patterns)
-    async with wiro_endpoint(settings, sandbox) as (base_url, auth):
+    everything = load_catalog(settings.catalog_paths)
+    catalog = allowed(everything, settings.tool_patterns)
+    specs = [e.spec for e in everything.values()]  # the emulator knows every model, offered or not
+    async with wiro_endpoint(settings, sandbox, specs) as (base_url, auth):
         timeout = httpx2.Timeout(settings.request_timeout_seconds, connect=10.0, write=120.0)
         async with WiroClient(base_url, auth, timeout=timeout) as client:
             config = ServiceConfig(

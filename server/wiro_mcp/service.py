@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import anyio.to_thread
@@ -29,12 +29,18 @@ from wiro_mcp.wiro.watch import PollPolicy, watch_task
 log = logging.getLogger(__name__)
 
 OnUpdate = Callable[[Task], Awaitable[None]]
+# The client's own roots, asked for only when an argument names a local file.
+RootsProvider = Callable[[], Awaitable[Sequence[Path]]]
+
+
+async def _no_roots() -> Sequence[Path]:
+    return ()
 
 
 @dataclass(frozen=True)
 class ServiceConfig:
     wait_seconds: float = 45.0
-    on_cancel: str = "kill"
+    on_cancel: Literal["kill", "detach"] = "kill"
     poll: PollPolicy = field(default_factory=PollPolicy)
     download_dir: Path | None = None
 
@@ -87,11 +93,12 @@ class TaskService:
 
     # ----- starting a model task
     async def _file_parts(
-        self, rules: Sequence[FieldRule], params: dict[str, Any], roots: Sequence[Path]
+        self, rules: Sequence[FieldRule], params: dict[str, Any], client_roots: RootsProvider
     ) -> tuple[dict[str, Any], list[FilePart]]:
         """Local paths in file fields → file parts for a multipart Run (read off the event loop)."""
         parts: list[FilePart] = []
         out = dict(params)
+        roots: Sequence[Path] | None = None
         for rule in rules:
             value = params.get(rule.name)
             if rule.kind != "file" or not isinstance(value, str):
@@ -101,6 +108,8 @@ class TaskService:
                 continue
             if rule.multiple:
                 raise LocalFileError(f"{rule.name}: local files are accepted for single-file inputs only")
+            if roots is None:
+                roots = await client_roots()
             local = await anyio.to_thread.run_sync(self.files.read, rule.name, value, roots)
             parts.append(FilePart(rule.file_part, local.filename, local.data, local.contenttype))
             out.pop(rule.name)
@@ -112,13 +121,13 @@ class TaskService:
         arguments: dict[str, Any] | None,
         *,
         on_update: OnUpdate | None = None,
-        roots: Sequence[Path] = (),
+        client_roots: RootsProvider = _no_roots,
     ) -> TaskReport | Rejected:
         checked = validate_arguments(entry.rules, arguments)
         if not checked.ok:
             return Rejected(errors=checked.errors)
         try:
-            params, parts = await self._file_parts(entry.rules, checked.params, roots)
+            params, parts = await self._file_parts(entry.rules, checked.params, client_roots)
         except LocalFileError as exc:
             return Rejected(file_error=str(exc))
         recorded = {
@@ -126,13 +135,7 @@ class TaskService:
             **{f"{p.part}Url": f"(local file {p.filename}, {len(p.data)} bytes)" for p in parts},
         }
         spec = entry.spec
-        # Shielded: once Run is on the wire its answer (the task id) must be read and recorded,
-        # or a task that is billed would be lost.
-        answer: RunAnswer | None = None
-        with anyio.CancelScope(shield=True):
-            answer = await self._run_and_record(entry, params, parts, recorded)
-        if answer is None:  # pyright cannot see that a shielded scope never swallows the call
-            raise AssertionError("unreachable: Run neither answered nor raised")
+        answer = await self._run_and_record(entry, params, parts, recorded)
         first = Task(
             id=answer.taskid,
             socketaccesstoken=answer.socketaccesstoken,
@@ -146,25 +149,28 @@ class TaskService:
 
     async def _run_and_record(
         self, entry: CatalogEntry, params: dict[str, Any], parts: list[FilePart], recorded: dict[str, Any]
-    ) -> RunAnswer:
+    ) -> RunAnswer:  # pyright: ignore[reportReturnType]  # a shielded CancelScope never swallows the return
+        """Run once and journal the answer, shielded: once Run is on the wire its answer (the task id)
+        must be read and recorded, or a task that is billed would be lost to a cancellation."""
         spec = entry.spec
-        try:
-            answer = await self.client.run(spec.owner, spec.project, params, parts)
-        except WiroTransportError as exc:
-            if exc.sent_maybe and self.journal is not None:
-                await self.journal.record_unknown(
-                    tool=entry.name, slug=spec.slug, arguments=recorded, error=str(exc)
+        with anyio.CancelScope(shield=True):
+            try:
+                answer = await self.client.run(spec.owner, spec.project, params, parts)
+            except WiroTransportError as exc:
+                if exc.sent_maybe and self.journal is not None:
+                    await self.journal.record_unknown(
+                        tool=entry.name, slug=spec.slug, arguments=recorded, error=str(exc)
+                    )
+                raise
+            if self.journal is not None:
+                await self.journal.record_started(
+                    taskid=answer.taskid,
+                    tasktoken=answer.socketaccesstoken,
+                    tool=entry.name,
+                    slug=spec.slug,
+                    arguments=recorded,
                 )
-            raise
-        if self.journal is not None:
-            await self.journal.record_started(
-                taskid=answer.taskid,
-                tasktoken=answer.socketaccesstoken,
-                tool=entry.name,
-                slug=spec.slug,
-                arguments=recorded,
-            )
-        return answer
+            return answer
 
     # ----- following, looking, stopping
     async def follow(
@@ -206,11 +212,8 @@ class TaskService:
                 raise
             # The task exists even though Wiro stopped answering: hand back its ids, never lose them.
             report = await self._report(latest[-1], False)
-            return TaskReport(
-                tool=report.tool,
-                slug=report.slug,
-                task=report.task,
-                finished=False,
+            return replace(
+                report,
                 note=f"Following the task failed ({exc}); it may still be running. Try task_wait later.",
             )
         return await self._report(outcome.task, outcome.finished)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import socket
+import subprocess
 import sys
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+import anyio
+import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import RunningEmulator
 
@@ -30,3 +36,85 @@ async def stdio_client_for(
 
 def dump(result: Any) -> str:
     return result.model_dump_json(by_alias=True)
+
+
+async def interrupt_call(
+    client: Client,
+    tool: str,
+    arguments: dict[str, Any],
+    *,
+    when: str = "",
+    before_cancel: Callable[[], None] | None = None,
+    call_may_fail: bool = False,
+) -> None:
+    """Call a tool and cancel the call once a progress message contains `when` (any message if empty),
+    after running `before_cancel`. With `call_may_fail`, an error from the call itself is expected."""
+    reached = anyio.Event()
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        if when in (message or ""):
+            reached.set()
+
+    async def call() -> None:
+        try:
+            await client.call_tool(tool, arguments, progress_callback=on_progress)
+        except Exception:
+            if not call_may_fail:
+                raise
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call)
+            await reached.wait()
+            if before_cancel is not None:
+                before_cancel()
+            tg.cancel_scope.cancel()
+
+
+async def wait_for_request(wiro: RunningEmulator, endpoint: str) -> None:
+    """Until the emulator has received a request at `endpoint` (bounded)."""
+    with anyio.fail_after(30):
+        while not wiro.state.requests(endpoint):
+            await anyio.sleep(0.05)
+
+
+TOKEN = "http-token-for-tests-7d1e"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_http_server(
+    env: dict[str, str], port: int, stderr: Any = subprocess.DEVNULL
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`wiro-mcp --http --port PORT` as a subprocess, once it accepts connections; stopped after."""
+    proc = subprocess.Popen([WIRO_MCP, "--http", "--port", str(port)], env=env, stderr=stderr)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("wiro-mcp --http did not start") from None
+                time.sleep(0.05)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        proc.wait(timeout=15)
+
+
+@contextlib.asynccontextmanager
+async def http_client_for(url: str, mode: str = "auto") -> AsyncGenerator[Client, None]:
+    """The official client over streamable HTTP, sending the test bearer token."""
+    async with (
+        httpx2.AsyncClient(headers={"authorization": f"Bearer {TOKEN}"}, timeout=60) as http,
+        Client(streamable_http_client(url, http_client=http), mode=mode) as client,  # type: ignore[arg-type]
+    ):
+        yield client

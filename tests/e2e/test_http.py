@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import anyio
 import httpx2
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import API_SECRET, RunningEmulator
-from tests.e2e.helpers import WIRO_MCP
+from tests.e2e.helpers import (
+    TOKEN,
+    WIRO_MCP,
+    free_port,
+    http_client_for,
+    interrupt_call,
+    running_http_server,
+    wait_for_request,
+)
 
 pytestmark = pytest.mark.e2e
-TOKEN = "http-token-for-tests-7d1e"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -32,23 +28,10 @@ def http_server(wiro: RunningEmulator, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     env = wiro.env(WIRO_MCP_HTTP_TOKEN=TOKEN, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
     with (tmp_path / "stderr.txt").open("w+") as errlog:
-        proc = subprocess.Popen([WIRO_MCP, "--http", "--port", str(port)], env=env, stderr=errlog)
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise RuntimeError("wiro-mcp --http did not start") from None
-                    time.sleep(0.05)
+        with running_http_server(env, port, stderr=errlog):
             yield f"http://127.0.0.1:{port}/mcp"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=15)
-            errlog.seek(0)
-            assert API_SECRET not in errlog.read() and TOKEN not in errlog.read()
+        errlog.seek(0)
+        assert API_SECRET not in errlog.read() and TOKEN not in errlog.read()
 
 
 def test_without_the_token_it_is_401(http_server: str) -> None:
@@ -87,13 +70,10 @@ async def test_tools_and_a_call_over_http(http_server: str, wiro: RunningEmulato
     async def on_progress(done: float, total: float | None, message: str | None) -> None:
         progress.append(message or "")
 
-    async with httpx2.AsyncClient(headers={"authorization": f"Bearer {TOKEN}"}, timeout=60) as http:
-        async with Client(streamable_http_client(http_server, http_client=http), mode=mode) as client:  # type: ignore[arg-type]
-            listed = await client.list_tools()
-            assert "reve_generate" in {t.name for t in listed.tools}
-            result = await client.call_tool(
-                "reve_generate", {"prompt": "a koala"}, progress_callback=on_progress
-            )
+    async with http_client_for(http_server, mode) as client:
+        listed = await client.list_tools()
+        assert "reve_generate" in {t.name for t in listed.tools}
+        result = await client.call_tool("reve_generate", {"prompt": "a koala"}, progress_callback=on_progress)
     assert not result.is_error and result.structured_content is not None
     (out,) = result.structured_content["outputs"]
     assert httpx2.get(out["url"]).headers["content-type"] == "image/png"
@@ -103,28 +83,10 @@ async def test_tools_and_a_call_over_http(http_server: str, wiro: RunningEmulato
 
 @pytest.mark.anyio
 async def test_closing_the_call_over_http_kills_the_task(http_server: str, wiro: RunningEmulator) -> None:
-    started = anyio.Event()
-
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        if message and "(task_start)" in message:
-            started.set()
-
-    async with httpx2.AsyncClient(headers={"authorization": f"Bearer {TOKEN}"}, timeout=60) as http:
-        async with Client(streamable_http_client(http_server, http_client=http)) as client:  # type: ignore[arg-type]
-            with anyio.fail_after(30):
-                async with anyio.create_task_group() as tg:
-
-                    async def call() -> None:
-                        await client.call_tool(
-                            "reve_generate", {"prompt": "slow"}, progress_callback=on_progress
-                        )
-
-                    wiro.state.plan_next_run(seconds=8)
-                    tg.start_soon(call)
-                    await started.wait()
-                    tg.cancel_scope.cancel()
-                while not wiro.state.requests("Task/Kill"):
-                    await anyio.sleep(0.05)
+    async with http_client_for(http_server) as client:
+        wiro.state.plan_next_run(seconds=8)
+        await interrupt_call(client, "reve_generate", {"prompt": "slow"}, when="(task_start)")
+        await wait_for_request(wiro, "Task/Kill")
     assert len(wiro.state.requests("Task/Kill")) == 1
 
 

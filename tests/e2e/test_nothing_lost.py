@@ -8,88 +8,39 @@ import subprocess
 import sys
 from pathlib import Path
 
-import anyio
 import httpx2
 import mcp_types as types
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 
 from tests.conftest import RunningEmulator
-from tests.e2e.helpers import WIRO_MCP, stdio_client_for, stdio_params
-from tests.e2e.test_http import TOKEN, free_port
+from tests.e2e.conftest import OpenServer
+from tests.e2e.helpers import TOKEN, free_port, http_client_for, interrupt_call, running_http_server
 from wiro_mcp.sandbox.state import Fault
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 PNG = b"\x89PNG\r\n\x1a\n" + b"frame" * 100
 
 
-@pytest.fixture
-def errlog(tmp_path: Path):
-    with (tmp_path / "server-stderr.txt").open("w+") as log:
-        yield log
-
-
-async def wait_for_port(port: int) -> None:
-    with anyio.fail_after(20):
-        while True:
-            try:
-                stream = await anyio.connect_tcp("127.0.0.1", port)
-                await stream.aclose()
-                return
-            except OSError:
-                await anyio.sleep(0.05)
-
-
 async def test_a_task_survives_a_killed_server(wiro: RunningEmulator, tmp_path: Path) -> None:
     env = wiro.env(WIRO_MCP_HTTP_TOKEN=TOKEN, WIRO_MCP_JOURNAL=str(tmp_path / "journal.sqlite3"))
-    headers = {"authorization": f"Bearer {TOKEN}"}
     port = free_port()
-    first = subprocess.Popen([WIRO_MCP, "--http", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
-    started = anyio.Event()
+    with running_http_server(env, port) as first:
 
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        started.set()  # the server is now following the task
+        def kill_the_server() -> None:
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(timeout=10)
 
-    try:
-        await wait_for_port(port)
         wiro.state.plan_next_run(seconds=3)
-        async with (
-            httpx2.AsyncClient(headers=headers, timeout=60) as http,
-            Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)) as client,
-        ):  # type: ignore[arg-type]
-            with anyio.fail_after(30):
-                async with anyio.create_task_group() as tg:
-
-                    async def call() -> None:
-                        try:
-                            await client.call_tool(
-                                "reve_generate", {"prompt": "x"}, progress_callback=on_progress
-                            )
-                        except Exception:
-                            return
-
-                    tg.start_soon(call)
-                    await started.wait()
-                    os.kill(first.pid, signal.SIGKILL)
-                    first.wait(timeout=10)
-                    tg.cancel_scope.cancel()
-    finally:
-        if first.poll() is None:
-            first.kill()
-        first.wait(timeout=10)
+        async with http_client_for(f"http://127.0.0.1:{port}/mcp") as client:
+            # Any progress means the server is now following the task.
+            await interrupt_call(
+                client, "reve_generate", {"prompt": "x"}, before_cancel=kill_the_server, call_may_fail=True
+            )
     assert first.returncode == -signal.SIGKILL
 
     second_port = free_port()
-    second = subprocess.Popen(
-        [WIRO_MCP, "--http", "--port", str(second_port)], env=env, stderr=subprocess.DEVNULL
-    )
-    try:
-        await wait_for_port(second_port)
-        async with (
-            httpx2.AsyncClient(headers=headers, timeout=60) as http,
-            Client(streamable_http_client(f"http://127.0.0.1:{second_port}/mcp", http_client=http)) as client,
-        ):  # type: ignore[arg-type]
+    with running_http_server(env, second_port):
+        async with http_client_for(f"http://127.0.0.1:{second_port}/mcp") as client:
             listed = await client.call_tool("task_list", {"tool": "reve_generate"})
             assert listed.structured_content is not None
             (entry,) = listed.structured_content["tasks"]
@@ -101,18 +52,16 @@ async def test_a_task_survives_a_killed_server(wiro: RunningEmulator, tmp_path: 
             assert (
                 again.structured_content and again.structured_content["tasks"][0]["taskid"] == entry["taskid"]
             )
-    finally:
-        second.terminate()
-        second.wait(timeout=10)
     assert len(wiro.state.requests("Run")) == 1
 
 
-async def test_a_local_image_is_sent_as_bytes(wiro: RunningEmulator, tmp_path: Path, errlog) -> None:
+async def test_a_local_image_is_sent_as_bytes(
+    wiro: RunningEmulator, tmp_path: Path, open_server: OpenServer
+) -> None:
     root = tmp_path / "workspace"
     root.mkdir()
     (root / "frame.png").write_bytes(PNG)
-    params = stdio_params(wiro, WIRO_MCP_FILE_ROOTS=str(root), WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
-    async with stdio_client_for(params, errlog) as client:
+    async with open_server(WIRO_MCP_FILE_ROOTS=str(root)) as client:
         by_path = await client.call_tool(
             "pixverse_image_to_video_v4", {"inputImageUrl": str(root / "frame.png")}
         )
@@ -128,7 +77,7 @@ async def test_a_local_image_is_sent_as_bytes(wiro: RunningEmulator, tmp_path: P
 async def test_paths_outside_the_roots_are_refused_without_a_request(
     wiro: RunningEmulator,
     tmp_path: Path,
-    errlog,
+    open_server: OpenServer,
 ) -> None:
     root = tmp_path / "workspace"
     root.mkdir()
@@ -147,13 +96,7 @@ async def test_paths_outside_the_roots_are_refused_without_a_request(
         str(big): "the limit is 2000000",
         "frame.png": "neither an http(s) URL nor a local path",
     }
-    params = stdio_params(
-        wiro,
-        WIRO_MCP_FILE_ROOTS=str(root),
-        WIRO_MCP_MAX_FILE_MB="2",
-        WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"),
-    )
-    async with stdio_client_for(params, errlog) as client:
+    async with open_server(WIRO_MCP_FILE_ROOTS=str(root), WIRO_MCP_MAX_FILE_MB="2") as client:
         for value, reason in cases.items():
             result = await client.call_tool("pixverse_image_to_video_v4", {"inputImageUrl": value})
             assert result.is_error, value
@@ -162,14 +105,15 @@ async def test_paths_outside_the_roots_are_refused_without_a_request(
     assert wiro.state.requests("Run") == []
 
 
-async def test_the_clients_roots_allow_its_files(wiro: RunningEmulator, tmp_path: Path, errlog) -> None:
+async def test_the_clients_roots_allow_its_files(
+    wiro: RunningEmulator, tmp_path: Path, open_server: OpenServer
+) -> None:
     (tmp_path / "frame.png").write_bytes(PNG)
 
     async def roots(context: object) -> types.ListRootsResult:
         return types.ListRootsResult(roots=[types.Root(uri=tmp_path.as_uri())])  # type: ignore[arg-type]
 
-    params = stdio_params(wiro, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
-    async with stdio_client_for(params, errlog, mode="legacy", list_roots_callback=roots) as client:
+    async with open_server(mode="legacy", list_roots_callback=roots) as client:
         result = await client.call_tool(
             "pixverse_image_to_video_v4", {"inputImageUrl": str(tmp_path / "frame.png")}
         )
@@ -177,12 +121,11 @@ async def test_the_clients_roots_allow_its_files(wiro: RunningEmulator, tmp_path
     assert wiro.state.requests("Run")[0].files == {"inputImage": PNG}
 
 
-async def test_outputs_are_downloaded_where_documented(wiro: RunningEmulator, tmp_path: Path, errlog) -> None:
+async def test_outputs_are_downloaded_where_documented(
+    wiro: RunningEmulator, tmp_path: Path, open_server: OpenServer
+) -> None:
     folder = tmp_path / "outputs"
-    params = stdio_params(
-        wiro, WIRO_MCP_DOWNLOAD_DIR=str(folder), WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3")
-    )
-    async with stdio_client_for(params, errlog) as client:
+    async with open_server(WIRO_MCP_DOWNLOAD_DIR=str(folder)) as client:
         result = await client.call_tool("reve_generate", {"prompt": "x"})
     assert result.structured_content is not None
     taskid = result.structured_content["taskid"]
@@ -194,11 +137,10 @@ async def test_outputs_are_downloaded_where_documented(wiro: RunningEmulator, tm
 
 
 async def test_a_lost_run_answer_is_journalled_as_unknown(
-    wiro: RunningEmulator, tmp_path: Path, errlog
+    wiro: RunningEmulator, tmp_path: Path, open_server: OpenServer
 ) -> None:
     wiro.state.inject("Run", Fault("drop"))
-    params = stdio_params(wiro, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
-    async with stdio_client_for(params, errlog) as client:
+    async with open_server() as client:
         result = await client.call_tool("reve_generate", {"prompt": "lost"})
         listed = await client.call_tool("task_list", {"state": "unknown"})
     assert result.is_error and "may have received" in result.content[0].text  # type: ignore[union-attr]

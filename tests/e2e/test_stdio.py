@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TextIO
 
-import anyio
 import httpx2
 import mcp_types as types
 import pytest
 
 from tests.conftest import API_KEY, API_SECRET, RunningEmulator
-from tests.e2e.helpers import dump, stdio_client_for, stdio_params
+from tests.e2e.conftest import OpenServer
+from tests.e2e.helpers import dump, interrupt_call, wait_for_request
 from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.sandbox.state import Fault
 
@@ -20,18 +21,11 @@ SNAPSHOT = Path(__file__).resolve().parent.parent / "snapshots" / "tool_schemas.
 TASK_TOOLS = ["task_status", "task_wait", "task_kill", "task_cancel", "task_list"]
 
 
-@pytest.fixture
-def errlog(tmp_path: Path):
-    with (tmp_path / "server-stderr.txt").open("w+") as log:
-        yield log
-
-
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_tool_list_matches_the_catalog_snapshot(
-    wiro: RunningEmulator, errlog, tmp_path: Path, mode: str
+    wiro: RunningEmulator, open_server: OpenServer, mode: str
 ) -> None:
-    params = stdio_params(wiro, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
-    async with stdio_client_for(params, errlog, mode=mode) as client:
+    async with open_server(mode=mode) as client:
         listed = await client.list_tools()
     tools = {t.name: t for t in listed.tools}
     snapshot = json.loads(SNAPSHOT.read_text())
@@ -48,8 +42,8 @@ async def test_tool_list_matches_the_catalog_snapshot(
 async def test_every_model_runs_its_page_example_to_downloadable_outputs(
     wiro: RunningEmulator,
     catalog: dict[str, CatalogEntry],
-    errlog,
-    tmp_path: Path,
+    open_server: OpenServer,
+    errlog: TextIO,
 ) -> None:
     progress: list[tuple[float, str]] = []
 
@@ -57,8 +51,7 @@ async def test_every_model_runs_its_page_example_to_downloadable_outputs(
         progress.append((done, message or ""))
 
     seen: list[str] = []
-    params = stdio_params(wiro, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
-    async with stdio_client_for(params, errlog) as client, httpx2.AsyncClient() as http:
+    async with open_server() as client, httpx2.AsyncClient() as http:
         for name, entry in sorted(catalog.items()):
             example = entry.input_schema["examples"][0]
             progress.clear()
@@ -89,10 +82,9 @@ async def test_every_model_runs_its_page_example_to_downloadable_outputs(
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_invalid_arguments_are_an_error_and_reach_no_one(
-    wiro: RunningEmulator, errlog, tmp_path: Path, mode: str
+    wiro: RunningEmulator, open_server: OpenServer, mode: str
 ) -> None:
-    params = stdio_params(wiro, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
-    async with stdio_client_for(params, errlog, mode=mode) as client:
+    async with open_server(mode=mode) as client:
         result = await client.call_tool(
             "reve_generate", {"prompt": "x", "aspect_ratio": "1:1", "aspectRatio": "5:4"}
         )
@@ -115,67 +107,31 @@ async def test_invalid_arguments_are_an_error_and_reach_no_one(
     ],
 )
 async def test_cancelling_the_call_stops_the_wiro_task(
-    wiro: RunningEmulator,
-    errlog,
-    tmp_path: Path,
-    mode: str,
-    wait_for: str,
-    endpoint: str,
+    wiro: RunningEmulator, open_server: OpenServer, mode: str, wait_for: str, endpoint: str
 ) -> None:
-    reached = anyio.Event()
-
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        if message and f"({wait_for})" in message:
-            reached.set()
-
-    params = stdio_params(wiro, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
-    async with stdio_client_for(params, errlog, mode=mode) as client:
-        with anyio.fail_after(30):
-            async with anyio.create_task_group() as tg:
-
-                async def call() -> None:
-                    await client.call_tool("reve_generate", {"prompt": "slow"}, progress_callback=on_progress)
-
-                wiro.state.plan_next_run(seconds=8)  # queued for 0.8 s, running from 2.4 s
-                tg.start_soon(call)
-                await reached.wait()
-                tg.cancel_scope.cancel()
-            while not wiro.state.requests(endpoint):
-                await anyio.sleep(0.05)
+    async with open_server(mode=mode) as client:
+        wiro.state.plan_next_run(seconds=8)  # queued for 0.8 s, running from 2.4 s
+        await interrupt_call(client, "reve_generate", {"prompt": "slow"}, when=f"({wait_for})")
+        await wait_for_request(wiro, endpoint)
     (stop,) = wiro.state.requests(endpoint)
     task = next(iter(wiro.state.tasks.values()))
     assert stop.body["taskid"] == task.id and task.stopped_at is not None
     assert task.elapsed(task.stopped_at) < 8
 
 
-async def test_detach_leaves_the_task_running(wiro: RunningEmulator, errlog, tmp_path: Path) -> None:
-    reached = anyio.Event()
-
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        reached.set()
-
-    params = stdio_params(wiro, WIRO_MCP_ON_CANCEL="detach", WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
-    async with stdio_client_for(params, errlog) as client:
-        with anyio.fail_after(30):
-            async with anyio.create_task_group() as tg:
-
-                async def call() -> None:
-                    await client.call_tool("reve_generate", {"prompt": "slow"}, progress_callback=on_progress)
-
-                wiro.state.plan_next_run(seconds=5)
-                tg.start_soon(call)
-                await reached.wait()
-                tg.cancel_scope.cancel()
+async def test_detach_leaves_the_task_running(wiro: RunningEmulator, open_server: OpenServer) -> None:
+    async with open_server(WIRO_MCP_ON_CANCEL="detach") as client:
+        wiro.state.plan_next_run(seconds=5)
+        await interrupt_call(client, "reve_generate", {"prompt": "slow"})
         listed = await client.call_tool("task_list", {})
     assert listed.structured_content and listed.structured_content["tasks"][0]["state"] == "queued"
     assert wiro.state.requests("Task/Kill") == [] and wiro.state.requests("Task/Cancel") == []
 
 
 async def test_a_short_wait_hands_back_a_handle_and_task_wait_finishes(
-    wiro: RunningEmulator, errlog, tmp_path: Path
+    wiro: RunningEmulator, open_server: OpenServer
 ) -> None:
-    params = stdio_params(wiro, WIRO_MCP_WAIT_SECONDS="0.5", WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
-    async with stdio_client_for(params, errlog) as client:
+    async with open_server(WIRO_MCP_WAIT_SECONDS="0.5") as client:
         wiro.state.plan_next_run(seconds=1.2)
         first = await client.call_tool(
             "runway_image_to_video_gen4_turbo", {"inputImageUrl": "https://x/f.png", "duration": 5}
@@ -196,9 +152,8 @@ async def test_a_short_wait_hands_back_a_handle_and_task_wait_finishes(
     assert len(wiro.state.requests("Run")) == 1
 
 
-async def test_failures_are_errors_with_the_reason(wiro: RunningEmulator, errlog, tmp_path: Path) -> None:
-    params = stdio_params(wiro, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
-    async with stdio_client_for(params, errlog) as client:
+async def test_failures_are_errors_with_the_reason(wiro: RunningEmulator, open_server: OpenServer) -> None:
+    async with open_server() as client:
         wiro.state.plan_next_run(seconds=0.3, fail="NSFW content detected")
         failed = await client.call_tool("reve_generate", {"prompt": "x"})
         wiro.state.inject("Run", Fault("wiro", code=97, message="Insufficient balance"))

@@ -84,9 +84,14 @@ def build_catalog(paths: Iterable[Path], allow: Sequence[str] = ()) -> dict[str,
                 f"(both are {entry.spec.slug!r} once lower-cased)"
             )
         catalog[entry.name] = entry
-    if allow:
-        catalog = {n: e for n, e in catalog.items() if any(fnmatch.fnmatchcase(n, p) for p in allow)}
-    return catalog
+    return allowed(catalog, allow)
+
+
+def allowed(catalog: dict[str, CatalogEntry], allow: Sequence[str]) -> dict[str, CatalogEntry]:
+    """The entries whose tool names match one of the glob patterns (all of them when none are given)."""
+    if not allow:
+        return catalog
+    return {n: e for n, e in catalog.items() if any(fnmatch.fnmatchcase(n, p) for p in allow)}
 
 
 def load_catalog(extra_dirs: Sequence[Path] = (), allow: Sequence[str] = ()) -> dict[str, CatalogEntry]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -17,7 +16,6 @@ from mcp.server import Server, ServerRequestContext
 from wiro_mcp import __version__
 from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.errors import WiroError, WiroTransportError
-from wiro_mcp.files import is_remote
 from wiro_mcp.mcp.results import error_result, rejected_result, task_result
 from wiro_mcp.mcp.tool_defs import model_tool, task_tools
 from wiro_mcp.service import Rejected, TaskService
@@ -91,8 +89,9 @@ class WiroMcp:
     async def _model_call(
         self, ctx: ServerRequestContext[Any], entry: CatalogEntry, args: dict[str, Any]
     ) -> types.CallToolResult:
-        roots = await self._client_roots(ctx) if _has_local_file(entry, args) else []
-        outcome = await self.service.start(entry, args, on_update=Progress(ctx), roots=roots)
+        outcome = await self.service.start(
+            entry, args, on_update=Progress(ctx), client_roots=lambda: self._client_roots(ctx)
+        )
         if isinstance(outcome, Rejected):
             return rejected_result(entry.name, outcome)
         return await task_result(outcome, self.service.fetcher, self.preview_max_bytes)
@@ -157,11 +156,6 @@ class WiroMcp:
         return [
             Path(unquote(urlparse(str(r.uri)).path)) for r in listed.roots if str(r.uri).startswith("file://")
         ]
-
-
-def _has_local_file(entry: CatalogEntry, args: dict[str, Any]) -> bool:
-    values: Sequence[Any] = [args.get(r.name) for r in entry.rules if r.kind == "file"]
-    return any(isinstance(v, str) and v and not is_remote(v) for v in values)
 
 
 def _transport_message(name: str, exc: WiroTransportError) -> str:

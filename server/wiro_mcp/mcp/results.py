@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import anyio
 import httpx2
 import mcp_types as types
 
@@ -139,7 +140,13 @@ async def task_result(
     if fetcher is not None and preview_max_bytes > 0:
         for out in report.task.file_outputs:
             if out.contenttype.startswith("image/") and 0 < out.size <= preview_max_bytes:
-                image = await _preview(fetcher, out.url, preview_max_bytes)
+                saved = report.saved.get(out.url)
+                # An output already saved locally is not fetched a second time.
+                image = (
+                    await anyio.Path(saved).read_bytes()
+                    if saved is not None
+                    else await _preview(fetcher, out.url, preview_max_bytes)
+                )
                 if image is not None:
                     content.append(
                         types.ImageContent(data=base64.b64encode(image).decode(), mime_type=out.contenttype)
