@@ -20,7 +20,7 @@ from wiro_mcp.wiro.client import WiroClient
 from wiro_mcp.wiro.retry import RetryPolicy
 
 REPO = Path(__file__).resolve().parent.parent
-PAGES = REPO.parent / "shared" / "wiro-docs"
+PAGES = REPO / "tests" / "fixtures" / "pages"
 API_KEY = "test-key-0123456789"
 API_SECRET = "test-secret-do-not-leak-4f9a1c"
 

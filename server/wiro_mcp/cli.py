@@ -1,4 +1,9 @@
-"""The `wiro-mcp` command. The only module that reads the environment (through Settings)."""
+"""The `wiro-mcp` command. The only module that reads the environment (through Settings).
+
+Global flags (--sandbox, --tools, --catalog-dir, -v, and for serving --http/--host/--port) may
+stand before or after the command; one that does not apply to the command is refused, never
+silently ignored.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,20 +30,74 @@ examples:
   wiro-mcp --sandbox                       try every tool with no account (stdio)
   wiro-mcp --http --port 8765              streamable HTTP at http://127.0.0.1:8765/mcp
   wiro-mcp call reve_generate prompt="a koala in a red shirt" --sandbox
+  wiro-mcp tools reve_generate             one tool's arguments, allowed values and defaults
+  wiro-mcp journal list --state running    tasks started earlier
   wiro-mcp import page.txt --into tools/
 
 settings come from the environment: WIRO_API_KEY, WIRO_API_SECRET, WIRO_API_BASE_URL and
 WIRO_MCP_* (see the README's table)."""
 
+# Which global flags each command takes (None: serving, no command).
+APPLIES: dict[str | None, frozenset[str]] = {
+    None: frozenset({"sandbox", "tools", "catalog_dir", "verbose", "http", "host", "port"}),
+    "tools": frozenset({"sandbox", "tools", "catalog_dir", "verbose"}),
+    "call": frozenset({"sandbox", "tools", "catalog_dir", "verbose"}),
+    "import": frozenset({"verbose"}),
+    "sandbox": frozenset({"catalog_dir", "verbose", "host", "port"}),
+    "journal": frozenset({"sandbox", "verbose"}),
+}
+FLAG_NAMES = {
+    "sandbox": "--sandbox",
+    "tools": "--tools",
+    "catalog_dir": "--catalog-dir",
+    "verbose": "-v",
+    "http": "--http",
+    "host": "--host",
+    "port": "--port",
+}
+ONE_SHOT = frozenset({"tools", "call", "import", "journal"})
 
-def _serve_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--sandbox", action="store_true", help="use the built-in Wiro emulator (no account, no cost)"
-    )
-    parser.add_argument(
-        "--tools", metavar="GLOBS", help="only these tools (comma-separated globs, e.g. 'runway_*')"
-    )
-    parser.add_argument("--catalog-dir", metavar="DIR", action="append", help="an extra folder of spec files")
+
+def _flag(parser: argparse.ArgumentParser, name: str) -> None:
+    """Add one global flag; SUPPRESS keeps a value given before the command from being reset after it."""
+    quiet = argparse.SUPPRESS
+    match name:
+        case "sandbox":
+            parser.add_argument(
+                "--sandbox",
+                action="store_true",
+                default=quiet,
+                help="use the built-in Wiro emulator (no account, no cost)",
+            )
+        case "tools":
+            parser.add_argument(
+                "--tools",
+                metavar="GLOBS",
+                default=quiet,
+                help="only these tools (comma-separated globs, e.g. 'runway_*')",
+            )
+        case "catalog_dir":
+            parser.add_argument(
+                "--catalog-dir",
+                metavar="DIR",
+                action="append",
+                default=quiet,
+                help="an extra folder of spec files",
+            )
+        case "verbose":
+            parser.add_argument(
+                "-v", "--verbose", action="store_true", default=quiet, help="log INFO lines to stderr"
+            )
+        case "http":
+            parser.add_argument(
+                "--http", action="store_true", default=quiet, help="serve streamable HTTP at /mcp"
+            )
+        case "host":
+            parser.add_argument("--host", default=quiet, help="address to bind (default 127.0.0.1)")
+        case "port":
+            parser.add_argument("--port", type=int, default=quiet, help="port to bind")
+        case _:
+            raise AssertionError(name)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -48,31 +108,28 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     top.add_argument("--version", action="version", version=f"wiro-mcp {__version__}")
-    top.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp instead of stdio")
-    top.add_argument(
-        "--host", help="HTTP address (default 127.0.0.1; off loopback needs WIRO_MCP_HTTP_TOKEN)"
-    )
-    top.add_argument("--port", type=int, help="HTTP port (default 8765)")
-    _serve_flags(top)
+    for name in FLAG_NAMES:
+        _flag(top, name)
     sub = top.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
-    tools = sub.add_parser("tools", help="list the tools this server offers")
-    _serve_flags(tools)
-    tools.add_argument("--json", action="store_true", help="print the MCP tool list as JSON")
+    tools = sub.add_parser("tools", help="list the tools, or show one tool's arguments")
+    tools.add_argument("name", nargs="?", help="one tool to describe in full")
+    tools.add_argument("--json", action="store_true", help="print the MCP tool definitions as JSON")
 
-    call = sub.add_parser("call", help="call one tool from the terminal, with a progress bar")
+    call = sub.add_parser("call", help="call one tool from the terminal, with progress")
     call.add_argument("tool", help="a tool name (see `wiro-mcp tools`)")
     call.add_argument(
         "args", nargs="*", metavar="key=value", help="arguments; values are JSON when they parse"
     )
-    call.add_argument("--json", action="store_true", help="print the structured result as JSON")
+    call.add_argument(
+        "--json", action="store_true", help="print only the structured result, as one JSON document"
+    )
     call.add_argument(
         "--save",
         metavar="DIR",
         default="wiro-outputs",
         help="save the outputs under DIR (default ./wiro-outputs)",
     )
-    _serve_flags(call)
 
     imp = sub.add_parser("import", help="turn Wiro model pages (or Tool/Detail JSON) into catalog spec files")
     imp.add_argument(
@@ -83,8 +140,6 @@ def parser() -> argparse.ArgumentParser:
     )
 
     sandbox = sub.add_parser("sandbox", help="run the Wiro emulator alone, for curl or another client")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8790)
     sandbox.add_argument(
         "--seconds", type=float, help="how long every task takes (default: 3 s images, 6 s videos)"
     )
@@ -97,8 +152,44 @@ def parser() -> argparse.ArgumentParser:
 
     journal = sub.add_parser("journal", help="list, locate or clear the local task journal")
     journal.add_argument("action", choices=["list", "clear", "path"])
-    journal.add_argument("--sandbox", action="store_true", help="the sandbox's journal")
+    journal.add_argument("--json", action="store_true", help="list: one JSON object per line")
+    journal.add_argument("--state", help="list: only tasks in this state")
+    journal.add_argument("--tool", help="list: only tasks of this tool")
+    journal.add_argument("--since", metavar="AGE", help="list: only tasks newer than AGE (30m, 12h, 7d)")
+    journal.add_argument("--limit", type=int, default=50, help="list: at most this many (default 50)")
+    journal.add_argument("--yes", action="store_true", help="clear: do not ask for confirmation")
+
+    for command, sub_parser in (
+        ("tools", tools),
+        ("call", call),
+        ("import", imp),
+        ("sandbox", sandbox),
+        ("journal", journal),
+    ):
+        for name in sorted(APPLIES[command]):
+            _flag(sub_parser, name)
     return top
+
+
+def _refuse_misplaced(args: argparse.Namespace) -> None:
+    given = [name for name in FLAG_NAMES if hasattr(args, name)]
+    wrong = [FLAG_NAMES[n] for n in given if n not in APPLIES[args.command]]
+    if wrong:
+        where = f"the {args.command!r} command" if args.command else "serving"
+        raise ConfigError(
+            f"{', '.join(wrong)} does not apply to {where}; see `wiro-mcp {args.command or ''} --help`".replace(
+                "  ", " "
+            )
+        )
+
+
+def parse_age(text: str) -> float:
+    """`30m`, `12h`, `7d`, `90s` → seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    try:
+        return float(text[:-1]) * units[text[-1]]
+    except (KeyError, ValueError, IndexError):
+        raise ConfigError(f"--since {text!r}: give an age such as 30m, 12h or 7d") from None
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -107,9 +198,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["tools"] = args.tools
     if getattr(args, "catalog_dir", None):
         overrides["catalog_dirs"] = os.pathsep.join(args.catalog_dir)
-    if getattr(args, "host", None) and args.command is None:
+    if args.command is None and hasattr(args, "host"):
         overrides["http_host"] = args.host
-    if getattr(args, "port", None) is not None and args.command is None:
+    if args.command is None and hasattr(args, "port"):
         overrides["http_port"] = args.port
     settings = Settings(**overrides)
     if args.command == "call" and not settings.download_dir:
@@ -117,48 +208,74 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _logging(level: str) -> None:
+def _logging(settings: Settings, command: str | None, verbose: bool) -> None:
+    level = settings.log_level
+    if command in ONE_SHOT and "log_level" not in settings.model_fields_set and not verbose:
+        level = "WARNING"  # one-shot commands stay quiet unless asked
+    if verbose and "log_level" not in settings.model_fields_set:
+        level = "INFO"
     logging.basicConfig(
-        stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     for noisy in ("httpx2", "httpcore", "httpcore2", "uvicorn.error", "mcp"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _dispatch(args: argparse.Namespace) -> int:
+    from wiro_mcp import commands
+
+    sandbox = getattr(args, "sandbox", False)
+    if args.command == "import":
+        return commands.import_pages(args.pages, args.into)
+    settings = _settings(args)
+    _logging(settings, args.command, getattr(args, "verbose", False))
+    match args.command:
+        case None:
+            anyio.run(commands.serve, settings, sandbox, getattr(args, "http", False))
+        case "tools":
+            return anyio.run(commands.list_tools, settings, sandbox, args.name, args.json)
+        case "call":
+            return anyio.run(commands.call_tool, settings, sandbox, args.tool, args.args, args.json)
+        case "sandbox":
+            secret = SecretStr(args.api_secret) if args.api_secret else None
+            host, port = getattr(args, "host", "127.0.0.1"), getattr(args, "port", 8790)
+            anyio.run(commands.run_sandbox, settings, host, port, args.seconds, args.api_key, secret)
+        case "journal":
+            since = time.time() - parse_age(args.since) if args.since else None
+            options = commands.JournalOptions(
+                json=args.json, state=args.state, tool=args.tool, since=since, limit=args.limit, yes=args.yes
+            )
+            return anyio.run(commands.journal, settings, args.action, sandbox, options)
+        case _:
+            raise AssertionError(args.command)
+    return 0
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    """The environment variable a settings error is about."""
+    name = str(loc[0]) if loc else ""
+    return (
+        name
+        if name.startswith("WIRO_")
+        else f"WIRO_{name.upper()}"
+        if name.startswith("api_")
+        else f"WIRO_MCP_{name.upper()}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        if args.command == "import":
-            from wiro_mcp.commands import import_pages
-
-            return import_pages(args.pages, args.into)
-        settings = _settings(args)
-        _logging(settings.log_level)
-        from wiro_mcp import commands
-
-        match args.command:
-            case None:
-                anyio.run(commands.serve, settings, args.sandbox, args.http)
-            case "tools":
-                anyio.run(commands.list_tools, settings, args.sandbox, args.json)
-            case "call":
-                return anyio.run(commands.call_tool, settings, args.sandbox, args.tool, args.args, args.json)
-            case "sandbox":
-                secret = SecretStr(args.api_secret) if args.api_secret else None
-                anyio.run(
-                    commands.run_sandbox, settings, args.host, args.port, args.seconds, args.api_key, secret
-                )
-            case "journal":
-                return anyio.run(commands.journal, settings, args.action, args.sandbox)
-            case _:
-                raise AssertionError(args.command)
+        _refuse_misplaced(args)
+        return _dispatch(args)
     except (ConfigError, SpecError) as exc:
         print(f"wiro-mcp: {exc}", file=sys.stderr)
         return 2
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(f"{_variable(e['loc'])}: {e['msg']}" for e in exc.errors())
         print(f"wiro-mcp: bad setting: {problems}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        fresh = "\n" if sys.stderr.isatty() else ""  # a live progress bar leaves the cursor mid-line
+        print(f"{fresh}wiro-mcp: interrupted", file=sys.stderr)
         return 130
-    return 0

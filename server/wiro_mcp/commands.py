@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import mcp_types as types
 from mcp import Client
 from pydantic import SecretStr
@@ -16,12 +18,14 @@ from pydantic import SecretStr
 from wiro_mcp.catalog.importer import import_any, spec_json, with_curation
 from wiro_mcp.catalog.load import load_catalog, load_spec_file
 from wiro_mcp.catalog.schema import tool_name
+from wiro_mcp.catalog.validate import suggest
 from wiro_mcp.errors import ConfigError, SpecError
-from wiro_mcp.journal import Journal
+from wiro_mcp.journal import Query, SqliteJournal
 from wiro_mcp.mcp.transports import check_http_bind, run_http, run_stdio, serve_in_background
-from wiro_mcp.runtime import build_app, journal_for
+from wiro_mcp.runtime import build_app, journal_path
 from wiro_mcp.sandbox.app import Emulator
 from wiro_mcp.settings import Settings
+from wiro_mcp.terminal import ProgressDisplay, describe_tool, journal_table
 
 
 def _err(text: str) -> None:
@@ -33,60 +37,76 @@ async def serve(settings: Settings, sandbox: bool, http: bool) -> None:
         check_http_bind(settings.http_host, settings.http_token)  # refuse before starting anything
     async with build_app(settings, sandbox) as app:
         if http:
-            await run_http(app.server, settings.http_host, settings.http_port, settings.http_token)
+            await run_http(
+                app.server,
+                settings.http_host,
+                settings.http_port,
+                settings.http_token,
+                settings.allowed_host_names,
+            )
         else:
             await run_stdio(app.server)
 
 
-async def list_tools(settings: Settings, sandbox: bool, as_json: bool) -> None:
+async def list_tools(settings: Settings, sandbox: bool, name: str | None, as_json: bool) -> int:
     # Listing needs no account: without credentials the tools are read from a sandboxed server.
     offline = sandbox or settings.api_key is None
     async with build_app(settings, offline) as app, Client(app.server) as client:
         listed = await client.list_tools()
+    tools = listed.tools
+    if name is not None:
+        tools = [t for t in tools if t.name == name]
+        if not tools:
+            hint = suggest(name, [t.name for t in listed.tools])
+            did_you_mean = f"; did you mean {' or '.join(hint)}?" if hint else ""
+            _err(f"wiro-mcp: no tool {name!r}{did_you_mean} (`wiro-mcp tools` lists them)")
+            return 2
     if as_json:
         print(
-            json.dumps(
-                [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools], indent=2
-            )
+            json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools], indent=2)
         )
-        return
-    for tool in listed.tools:
-        entry = app.catalog.get(tool.name)
+        return 0
+    if name is not None:
+        entry = app.service.catalog.get(name)
+        print(describe_tool(tools[0], f"model {entry.spec.slug}" if entry else "task tool"))
+        return 0
+    for tool in tools:
+        entry = app.service.catalog.get(tool.name)
         args = ", ".join(
             f"{n}{'*' if n in tool.input_schema.get('required', []) else ''}"
             for n in tool.input_schema.get("properties", {})
         )
         kind = f"model {entry.spec.slug}" if entry else "task tool"
         print(f"{tool.name}  ({kind})\n    {args}")
-    print("\n* = required. `wiro-mcp call TOOL key=value ...` calls one.")
-
-
-class _ProgressBar:
-    def __init__(self) -> None:
-        self.shown = False
-
-    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
-        width = 30
-        filled = int(width * progress / total) if total else 0
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {message or ''}".ljust(90))
-        sys.stderr.flush()
-        self.shown = True
+    print(
+        "\n* = required. `wiro-mcp tools NAME` shows one tool in full; `wiro-mcp call TOOL key=value ...` calls one."
+    )
+    return 0
 
 
 async def call_tool(settings: Settings, sandbox: bool, tool: str, pairs: Sequence[str], as_json: bool) -> int:
     arguments = parse_pairs(pairs)
-    bar = _ProgressBar()
-    async with build_app(settings, sandbox) as app, Client(app.server) as client:
-        result = await client.call_tool(tool, arguments, progress_callback=bar)
-    if bar.shown:
-        sys.stderr.write("\n")
+    progress = ProgressDisplay()
+    # The person at the terminal may name files under the current directory.
+    async with (
+        build_app(settings, sandbox, extra_file_roots=(Path.cwd(),)) as app,
+        Client(app.server) as client,
+    ):
+        try:
+            result = await client.call_tool(tool, arguments, progress_callback=progress)
+        finally:
+            progress.finish()
+    text = "\n".join(b.text for b in result.content if isinstance(b, types.TextContent))
+    previews = [b for b in result.content if isinstance(b, types.ImageContent)]
     if as_json:
-        print(json.dumps(result.structured_content, indent=2))
-    for block in result.content:
-        if isinstance(block, types.TextContent):
-            print(block.text)
-        elif isinstance(block, types.ImageContent):
-            print(f"(inline preview: {block.mime_type}, {len(block.data) * 3 // 4} bytes)")
+        document = result.structured_content or {"error": text}
+        print(json.dumps({**document, "is_error": bool(result.is_error)}, indent=2))
+        if result.is_error:
+            _err(text)  # the reason, for the person; stdout stays one JSON document
+        return 1 if result.is_error else 0
+    print(text)
+    for image in previews:
+        print(f"(inline preview: {image.mime_type}, {len(image.data) * 3 // 4} bytes)")
     return 1 if result.is_error else 0
 
 
@@ -111,18 +131,49 @@ async def run_sandbox(
         await anyio.sleep_forever()
 
 
-async def journal(settings: Settings, action: str, sandbox: bool) -> int:
-    found: Journal | None = journal_for(settings, sandbox)
-    if found is None:
+@dataclass(frozen=True)
+class JournalOptions:
+    json: bool = False
+    state: str | None = None
+    tool: str | None = None
+    since: float | None = None
+    limit: int = 50
+    yes: bool = False
+
+
+async def journal(settings: Settings, action: str, sandbox: bool, options: JournalOptions) -> int:
+    path = journal_path(settings, sandbox)
+    if path is None:
         _err("The journal is off (WIRO_MCP_JOURNAL=off).")
         return 1
     if action == "path":
-        print(found.path)
-    elif action == "clear":
-        _err(f"Removed {found.clear()} task(s) from {found.path}.")
-    else:
-        for entry in await found.recent(limit=100):
+        print(path)
+        return 0
+    if not path.exists():
+        _err(f"No journal yet at {path}: no task has been started.")
+        return 0
+    found = SqliteJournal(path)
+    if action == "clear":
+        count = len(await found.recent(Query(limit=1_000_000)))
+        if not options.yes:
+            if not sys.stdin.isatty():
+                _err(f"journal clear: this removes {count} task(s) from {path}; add --yes to confirm.")
+                return 1
+            answer = await anyio.to_thread.run_sync(input, f"Remove {count} task(s) from {path}? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                _err("Nothing removed.")
+                return 1
+        _err(f"Removed {await found.clear()} task(s) from {path}.")
+        return 0
+    query = Query(tool=options.tool, state=options.state, since=options.since, limit=options.limit)
+    entries = await found.recent(query)
+    if options.json:
+        for entry in entries:
             print(json.dumps(entry.as_json()))
+    elif entries:
+        print(journal_table(entries))
+    else:
+        _err(f"No tasks match in {path}.")
     return 0
 
 

@@ -4,6 +4,7 @@
     ├── SpecError            a catalog file or a model page that cannot be used (names file and field)
     ├── ConfigError          a setting or flag that cannot work (bad root, HTTP bind without token, …)
     ├── LocalFileError       a local file input that may not or cannot be read (nothing is sent)
+    ├── JournalError         the task journal could not be read or written
     └── WiroError            anything Wiro (or the way to it) answered instead of a result
         ├── WiroAuthError            401/403, codes 98/99, signature refused, IP not allowed
         ├── WiroNotFoundError        404, code 1, unknown model slug or task
@@ -12,8 +13,9 @@
         ├── WiroRateLimitError       HTTP 429 (carries retry_after)
         ├── WiroValidationError      code 0 / HTTP 400, a parameter Wiro refused
         ├── WiroServerError          HTTP 5xx or an answer that is not Wiro's shape
-        └── WiroTransportError       no answer: connect failure, timeout, dropped connection
-            (sent_maybe tells whether the request may have reached Wiro)
+        └── WiroTransportError       no usable answer: connect failure, timeout, dropped connection,
+            or (for Run) a 5xx or unreadable answer; sent_maybe tells whether the request may have
+            reached Wiro and started a task
 
 Every WiroError carries Wiro's `code` (when it gave one), its `message`, and the HTTP status.
 No error ever holds a credential.
@@ -36,6 +38,10 @@ class ConfigError(WiroMcpError):
 
 class LocalFileError(WiroMcpError):
     """A local file input that may not, or cannot, be read."""
+
+
+class JournalError(WiroMcpError):
+    """The task journal could not be read or written."""
 
 
 class WiroError(WiroMcpError):

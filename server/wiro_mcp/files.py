@@ -1,15 +1,26 @@
-"""Local files as model inputs: only files under allowed roots are read, and nothing is sent otherwise."""
+"""Local files as model inputs: only regular files under allowed roots are read, and nothing is
+sent otherwise.
+
+The check is made on the opened file, not on the name: the path is resolved, the file is opened
+once without following a symlink in its last component, and then the opened descriptor itself must
+be a regular file whose real location lies under a root. A symlink swapped in after the check, a
+FIFO, a device or a /proc or /sys pseudo-file is refused, whatever the roots. The size limit counts
+the bytes actually read.
+"""
 
 from __future__ import annotations
 
 import mimetypes
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from wiro_mcp.errors import LocalFileError
+
+_PSEUDO_FILESYSTEMS = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
 @dataclass(frozen=True)
@@ -24,20 +35,54 @@ def is_remote(value: str) -> bool:
     return urlparse(value).scheme in ("http", "https")
 
 
+def _from_file_uri(value: str) -> Path:
+    parsed = urlparse(value)
+    if parsed.netloc not in ("", "localhost"):
+        raise LocalFileError(f"{value!r}: only file:// URIs on this machine can be read (no host part)")
+    return Path(unquote(parsed.path))
+
+
 def local_path(value: str) -> Path | None:
     """The path a value names, when it names a local file (file:// URI, absolute or ~ or ./ path)."""
     if value.startswith("file://"):
-        parsed = urlparse(value)
-        if parsed.netloc not in ("", "localhost"):
-            raise LocalFileError(f"{value!r}: only file:// URIs on this machine can be read")
-        return Path(unquote(parsed.path))
+        return _from_file_uri(value)
     if value.startswith(("~", "./", "../")) or os.path.isabs(value):
         return Path(value).expanduser()
     return None
 
 
+def root_from_uri(uri: str) -> Path:
+    """A client's MCP root (a file:// URI) as a folder; a URI with a host part is refused."""
+    if not uri.startswith("file://"):
+        raise LocalFileError(f"root {uri!r} is not a file:// URI")
+    return _from_file_uri(uri)
+
+
+def _opened_path(fd: int, fallback: Path) -> Path:
+    """Where the opened file really is, asked of the descriptor itself (no race with the name).
+    Without /proc, the O_NOFOLLOW open of the resolved path is the guard."""
+    proc = Path(f"/proc/self/fd/{fd}")
+    return Path(os.readlink(proc)) if proc.is_symlink() else fallback
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    received = 0
+    while received < limit:
+        chunk = os.read(fd, min(1 << 20, limit - received))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        received += len(chunk)
+    return b"".join(chunks)
+
+
+def _under(path: Path, roots: Sequence[Path]) -> bool:
+    return any(path.is_relative_to(root) for root in roots)
+
+
 class FileAccess:
-    """Reads local input files that lie under one of the allowed roots (after resolving symlinks)."""
+    """Reads local input files that lie under one of the allowed roots."""
 
     def __init__(self, roots: Sequence[Path], max_bytes: int) -> None:
         self.roots = tuple(roots)
@@ -52,23 +97,42 @@ class FileAccess:
             raise LocalFileError(
                 f"{field}: {value!r} is neither an http(s) URL nor a local path (absolute, ~/…, ./… or file://)"
             )
-        roots = [r.expanduser().resolve() for r in (*self.roots, *extra_roots)]
+        roots = [Path(os.path.realpath(r.expanduser())) for r in (*self.roots, *extra_roots)]
         if not roots:
             raise LocalFileError(
                 f"{field}: local files are off: no allowed roots (set WIRO_MCP_FILE_ROOTS, or use a client "
                 "that shares its roots)"
             )
-        try:
-            real = path.resolve(strict=True)
-        except (FileNotFoundError, RuntimeError):
-            raise LocalFileError(f"{field}: {value!r} does not exist") from None
-        if not any(real.is_relative_to(root) for root in roots):
-            raise LocalFileError(f"{field}: {value!r} is outside the allowed roots")
-        if not real.is_file():
+        real = Path(os.path.realpath(path.absolute()))
+        if not _under(real, roots):
+            raise LocalFileError(
+                f"{field}: {value!r} is outside the allowed roots; to allow it, add its folder to "
+                f"WIRO_MCP_FILE_ROOTS (e.g. WIRO_MCP_FILE_ROOTS={real.parent})"
+            )
+        if _under(real, _PSEUDO_FILESYSTEMS):
             raise LocalFileError(f"{field}: {value!r} is not a regular file")
-        size = real.stat().st_size
-        if size > self.max_bytes:
-            raise LocalFileError(f"{field}: {value!r} is {size} bytes; the limit is {self.max_bytes}")
-        data = real.read_bytes()
-        contenttype = mimetypes.guess_type(real.name)[0] or "application/octet-stream"
-        return LocalFile(path=real, filename=real.name, data=data, contenttype=contenttype)
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            fd = os.open(real, flags)
+        except FileNotFoundError:
+            raise LocalFileError(f"{field}: {value!r} does not exist") from None
+        except OSError as exc:
+            raise LocalFileError(f"{field}: {value!r} cannot be opened ({exc.strerror})") from None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise LocalFileError(f"{field}: {value!r} is not a regular file")
+            opened = _opened_path(fd, real)
+            if not _under(opened, roots) or _under(opened, _PSEUDO_FILESYSTEMS):
+                raise LocalFileError(f"{field}: {value!r} is outside the allowed roots")
+            data = _read_at_most(fd, self.max_bytes + 1)
+        finally:
+            os.close(fd)
+        if len(data) > self.max_bytes:
+            raise LocalFileError(
+                f"{field}: {value!r} is over {self.max_bytes} bytes; the limit is {self.max_bytes}"
+            )
+        if len(data) != info.st_size:
+            raise LocalFileError(f"{field}: {value!r} changed while it was read, or is not a regular file")
+        contenttype = mimetypes.guess_type(opened.name)[0] or "application/octet-stream"
+        return LocalFile(path=opened, filename=opened.name, data=data, contenttype=contenttype)

@@ -1,22 +1,38 @@
-"""The task journal: every task this server started, kept in SQLite so none is lost.
+"""The task journal: every task this server started, kept so none is lost.
 
-A task is recorded the moment Run answers (or, when the answer never came, as "unknown" with
-what was sent). State and outputs are updated as the server learns them. Several server
-processes may share one journal: SQLite's WAL mode and a busy timeout serialise their writes.
+A row is written *before* Run is sent (state `submitting`, with what is sent), then completed with
+Wiro's ids when Run answers; a Run whose answer never came becomes `unknown`. So a crash at any
+point leaves a row that says a task may exist. Rows are keyed by the Wiro endpoint plus the task
+id: the sandbox and the real API, or two endpoints, never merge.
+
+    TaskJournal (protocol)
+    ├── SqliteJournal   a file shared by every server process (WAL, busy timeout, short connections)
+    └── MemoryJournal   this process only: when the file cannot be used, or is switched off
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anyio.to_thread
 
+from wiro_mcp.errors import JournalError
+from wiro_mcp.wiro.models import STATES
+
+log = logging.getLogger(__name__)
+
+# `submitting`: Run is being sent, Wiro may have started the task. `unknown`: Run's answer was lost.
+JOURNAL_STATES: tuple[str, ...] = ("submitting", *STATES, "unknown")
+UNCERTAIN_STATES = frozenset({"submitting", "unknown"})
+
+_SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
     row INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -31,15 +47,26 @@ CREATE TABLE IF NOT EXISTS tasks (
     error TEXT NOT NULL DEFAULT '',
     cost_usd REAL,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    endpoint TEXT NOT NULL DEFAULT ''
 );
-CREATE UNIQUE INDEX IF NOT EXISTS tasks_taskid ON tasks(taskid) WHERE taskid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_created ON tasks(created);
 """
+# Version 1 keyed rows by task id alone; ids of different endpoints could merge.
+_MIGRATE_FROM_1 = (
+    "ALTER TABLE tasks ADD COLUMN endpoint TEXT NOT NULL DEFAULT ''; DROP INDEX IF EXISTS tasks_taskid;"
+)
+_KEY_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS tasks_key ON tasks(endpoint, taskid) WHERE taskid IS NOT NULL"
+_COLUMNS = (
+    "row, endpoint, taskid, tasktoken, tool, slug, state, status, arguments, outputs, error, cost_usd, "
+    "created, updated"
+)
 
 
 @dataclass(frozen=True)
 class JournalEntry:
+    row: int
+    endpoint: str
     taskid: str | None
     tasktoken: str
     tool: str
@@ -54,7 +81,7 @@ class JournalEntry:
     updated: float
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "taskid": self.taskid,
             "tasktoken": self.tasktoken,
             "tool": self.tool,
@@ -67,122 +94,325 @@ class JournalEntry:
             "cost_usd": self.cost_usd,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.created)),
         }
+        if self.state in UNCERTAIN_STATES:
+            data["warning"] = (
+                "Run may have reached Wiro and started (and billed) this task, but its id never came "
+                "back: check Wiro's dashboard before trying again."
+            )
+        return data
 
 
-class Journal:
+@dataclass(frozen=True)
+class TaskUpdate:
+    """What the server learned of a task: its state, status, outputs, error and cost."""
+
+    state: str
+    status: str
+    outputs: list[dict[str, Any]]
+    error: str
+    cost_usd: float | None
+
+
+@dataclass(frozen=True)
+class Query:
+    endpoint: str | None = None
+    tool: str | None = None
+    state: str | None = None
+    since: float | None = None
+    limit: int = 20
+
+    def matches(self, entry: JournalEntry) -> bool:
+        return (
+            (self.endpoint is None or entry.endpoint == self.endpoint)
+            and (not self.tool or entry.tool == self.tool)
+            and (not self.state or entry.state == self.state)
+            and (self.since is None or entry.created >= self.since)
+        )
+
+
+class TaskJournal(Protocol):
+    """Where tasks are remembered. `where` says, for people, where that is."""
+
+    @property
+    def where(self) -> str: ...
+
+    async def begin(self, *, endpoint: str, tool: str, slug: str, arguments: dict[str, Any]) -> int:
+        """A row for a Run about to be sent; returns its row number."""
+        ...
+
+    async def started(self, row: int, *, taskid: str, tasktoken: str) -> None: ...
+
+    async def unknown(self, row: int, *, error: str) -> None: ...
+
+    async def discard(self, row: int) -> None:
+        """Run was refused before any task existed: the row goes."""
+        ...
+
+    async def update(self, *, endpoint: str, taskid: str, update: TaskUpdate) -> None: ...
+
+    async def recent(self, query: Query) -> list[JournalEntry]: ...
+
+    async def find(
+        self, *, endpoint: str, taskid: str | None, tasktoken: str | None
+    ) -> JournalEntry | None: ...
+
+    async def clear(self) -> int: ...
+
+
+def _loads(text: Any, fallback: Any) -> Any:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return fallback
+    return value if isinstance(value, type(fallback)) else fallback
+
+
+def _number(value: Any, fallback: float | None) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return fallback
+
+
+def _entry(r: Sequence[Any]) -> JournalEntry:
+    """A row as an entry; a damaged field reads as empty rather than breaking the whole listing."""
+    return JournalEntry(
+        row=int(r[0]),
+        endpoint=str(r[1] or ""),
+        taskid=None if r[2] is None else str(r[2]),
+        tasktoken=str(r[3] or ""),
+        tool=str(r[4] or ""),
+        slug=str(r[5] or ""),
+        state=str(r[6] or "unknown"),
+        status=str(r[7] or ""),
+        arguments=_loads(r[8], {}),
+        outputs=_loads(r[9], []),
+        error=str(r[10] or ""),
+        cost_usd=_number(r[11], None),
+        created=_number(r[12], 0.0) or 0.0,
+        updated=_number(r[13], 0.0) or 0.0,
+    )
+
+
+def _execute_all(db: sqlite3.Connection, script: str) -> None:
+    """Statements one by one: executescript would commit the open transaction first."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+class SqliteJournal:
     """Blocking SQLite work runs in a worker thread; each call opens its own short connection."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_seconds: float = 30.0) -> None:
         self.path = path
+        self._busy = busy_seconds
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
+        self._create()
 
     def __repr__(self) -> str:
-        return f"Journal({str(self.path)!r})"
+        return f"SqliteJournal({str(self.path)!r})"
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA busy_timeout=30000")
+        db = sqlite3.connect(self.path, timeout=self._busy, isolation_level=None)
+        db.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
         return db
 
-    def _write(self, sql: str, args: Sequence[Any]) -> None:
+    def _create(self) -> None:
         db = self._connect()
         try:
-            db.execute("BEGIN IMMEDIATE")
-            db.execute(sql, args)
+            # Two processes creating a new journal at once may find it locked: the WAL switch is retried.
+            deadline = time.monotonic() + self._busy
+            while True:
+                try:
+                    db.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            db.execute("BEGIN IMMEDIATE")  # also proves the file is writable
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            columns = {r[1] for r in db.execute("PRAGMA table_info(tasks)")}
+            if columns and "endpoint" not in columns:
+                _execute_all(db, _MIGRATE_FROM_1)
+            _execute_all(db, _SCHEMA)
+            db.execute(_KEY_INDEX)
+            if version != _SCHEMA_VERSION:
+                db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
             db.execute("COMMIT")
         finally:
             db.close()
 
-    async def record_started(
-        self, *, taskid: str, tasktoken: str, tool: str, slug: str, arguments: dict[str, Any]
-    ) -> None:
+    def _write(self, sql: str, args: Sequence[Any]) -> int:
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            cursor = db.execute(sql, args)
+            db.execute("COMMIT")
+            return (cursor.lastrowid or 0) if sql.startswith("INSERT") else cursor.rowcount
+        finally:
+            db.close()
+
+    async def _run(self, sql: str, args: Sequence[Any]) -> int:
+        try:
+            return await anyio.to_thread.run_sync(self._write, sql, args)
+        except (sqlite3.Error, OSError) as exc:
+            raise JournalError(f"the task journal {self.path} cannot be written: {exc}") from None
+
+    async def begin(self, *, endpoint: str, tool: str, slug: str, arguments: dict[str, Any]) -> int:
         now = time.time()
         sql = (
-            "INSERT INTO tasks (taskid, tasktoken, tool, slug, state, arguments, created, updated) "
-            "VALUES (?, ?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT(taskid) WHERE taskid IS NOT NULL DO NOTHING"
+            "INSERT INTO tasks (endpoint, taskid, tasktoken, tool, slug, state, arguments, created, updated) "
+            "VALUES (?, NULL, '', ?, ?, 'submitting', ?, ?, ?)"
         )
-        args = (taskid, tasktoken, tool, slug, json.dumps(arguments), now, now)
-        await anyio.to_thread.run_sync(self._write, sql, args)
+        return await self._run(sql, (endpoint, tool, slug, json.dumps(arguments), now, now))
 
-    async def record_unknown(self, *, tool: str, slug: str, arguments: dict[str, Any], error: str) -> None:
-        """A Run whose answer never arrived: Wiro may have started (and billed) it."""
-        now = time.time()
-        sql = (
-            "INSERT INTO tasks (taskid, tasktoken, tool, slug, state, arguments, error, created, updated) "
-            "VALUES (NULL, '', ?, ?, 'unknown', ?, ?, ?, ?)"
-        )
-        await anyio.to_thread.run_sync(self._write, sql, (tool, slug, json.dumps(arguments), error, now, now))
+    async def started(self, row: int, *, taskid: str, tasktoken: str) -> None:
+        sql = "UPDATE tasks SET taskid = ?, tasktoken = ?, state = 'queued', updated = ? WHERE row = ?"
+        await self._run(sql, (taskid, tasktoken, time.time(), row))
 
-    async def record_update(
-        self,
-        *,
-        taskid: str,
-        state: str,
-        status: str,
-        outputs: list[dict[str, Any]],
-        error: str,
-        cost_usd: float | None,
-    ) -> None:
+    async def unknown(self, row: int, *, error: str) -> None:
+        sql = "UPDATE tasks SET state = 'unknown', error = ?, updated = ? WHERE row = ?"
+        await self._run(sql, (error, time.time(), row))
+
+    async def discard(self, row: int) -> None:
+        await self._run("DELETE FROM tasks WHERE row = ? AND state = 'submitting'", (row,))
+
+    async def update(self, *, endpoint: str, taskid: str, update: TaskUpdate) -> None:
         sql = (
             "UPDATE tasks SET state = ?, status = ?, outputs = ?, error = ?, cost_usd = ?, updated = ? "
-            "WHERE taskid = ?"
+            "WHERE endpoint = ? AND taskid = ?"
         )
-        args = (state, status, json.dumps(outputs), error, cost_usd, time.time(), taskid)
-        await anyio.to_thread.run_sync(self._write, sql, args)
+        args = (
+            update.state,
+            update.status,
+            json.dumps(update.outputs),
+            update.error,
+            update.cost_usd,
+            time.time(),
+            endpoint,
+            taskid,
+        )
+        await self._run(sql, args)
 
-    def _select(self, where: str, args: Sequence[Any], limit: int) -> list[JournalEntry]:
+    def _select_now(self, where: str, args: Sequence[Any], limit: int) -> list[JournalEntry]:
         db = self._connect()
         try:
             rows = db.execute(
-                "SELECT taskid, tasktoken, tool, slug, state, status, arguments, outputs, error, cost_usd, "
-                f"created, updated FROM tasks {where} ORDER BY created DESC, row DESC LIMIT ?",
+                f"SELECT {_COLUMNS} FROM tasks {where} ORDER BY created DESC, row DESC LIMIT ?",
                 (*args, limit),
             ).fetchall()
         finally:
             db.close()
-        return [
-            JournalEntry(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                json.loads(r[6]),
-                json.loads(r[7]),
-                r[8],
-                r[9],
-                r[10],
-                r[11],
-            )
-            for r in rows
-        ]
+        return [_entry(r) for r in rows]
 
-    async def recent(
-        self, *, tool: str | None = None, state: str | None = None, limit: int = 20
-    ) -> list[JournalEntry]:
+    async def _select(self, where: str, args: Sequence[Any], limit: int) -> list[JournalEntry]:
+        try:
+            return await anyio.to_thread.run_sync(self._select_now, where, args, limit)
+        except (sqlite3.Error, OSError) as exc:
+            raise JournalError(f"the task journal {self.path} cannot be read: {exc}") from None
+
+    async def recent(self, query: Query) -> list[JournalEntry]:
         clauses: list[str] = []
         args: list[Any] = []
-        if tool:
-            clauses.append("tool = ?")
-            args.append(tool)
-        if state:
-            clauses.append("state = ?")
-            args.append(state)
+        for column, value in (("endpoint", query.endpoint), ("tool", query.tool), ("state", query.state)):
+            if value:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        if query.since is not None:
+            clauses.append("created >= ?")
+            args.append(query.since)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        return await anyio.to_thread.run_sync(self._select, where, args, limit)
+        return await self._select(where, args, query.limit)
 
-    async def find(self, *, taskid: str | None = None, tasktoken: str | None = None) -> JournalEntry | None:
-        where, args = ("WHERE taskid = ?", [taskid]) if taskid else ("WHERE tasktoken = ?", [tasktoken])
-        found = await anyio.to_thread.run_sync(self._select, where, args, 1)
+    async def find(self, *, endpoint: str, taskid: str | None, tasktoken: str | None) -> JournalEntry | None:
+        column, value = ("taskid", taskid) if taskid else ("tasktoken", tasktoken)
+        found = await self._select(f"WHERE endpoint = ? AND {column} = ?", [endpoint, value], 1)
         return found[0] if found else None
 
-    def clear(self) -> int:
-        db = self._connect()
-        try:
-            return db.execute("DELETE FROM tasks").rowcount
-        finally:
-            db.close()
+    async def clear(self) -> int:
+        return await self._run("DELETE FROM tasks", ())
+
+
+class MemoryJournal:
+    """The journal of this process alone, lost when it exits; `reason` says why it is in use."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        self._rows: dict[int, JournalEntry] = {}
+
+    def __repr__(self) -> str:
+        return f"MemoryJournal(rows={len(self._rows)})"
+
+    @property
+    def where(self) -> str:
+        return f"in memory only, lost when the server stops ({self.reason})"
+
+    def _change(self, row: int, **fields: Any) -> None:
+        if row in self._rows:
+            self._rows[row] = replace(self._rows[row], updated=time.time(), **fields)
+
+    async def begin(self, *, endpoint: str, tool: str, slug: str, arguments: dict[str, Any]) -> int:
+        row = len(self._rows) + 1
+        now = time.time()
+        self._rows[row] = JournalEntry(
+            row, endpoint, None, "", tool, slug, "submitting", "", dict(arguments), [], "", None, now, now
+        )
+        return row
+
+    async def started(self, row: int, *, taskid: str, tasktoken: str) -> None:
+        self._change(row, taskid=taskid, tasktoken=tasktoken, state="queued")
+
+    async def unknown(self, row: int, *, error: str) -> None:
+        self._change(row, state="unknown", error=error)
+
+    async def discard(self, row: int) -> None:
+        if row in self._rows and self._rows[row].state == "submitting":
+            del self._rows[row]
+
+    async def update(self, *, endpoint: str, taskid: str, update: TaskUpdate) -> None:
+        for row, entry in self._rows.items():
+            if entry.endpoint == endpoint and entry.taskid == taskid:
+                self._change(
+                    row,
+                    state=update.state,
+                    status=update.status,
+                    outputs=update.outputs,
+                    error=update.error,
+                    cost_usd=update.cost_usd,
+                )
+
+    async def recent(self, query: Query) -> list[JournalEntry]:
+        found = [e for e in self._rows.values() if query.matches(e)]
+        return sorted(found, key=lambda e: (e.created, e.row), reverse=True)[: query.limit]
+
+    async def find(self, *, endpoint: str, taskid: str | None, tasktoken: str | None) -> JournalEntry | None:
+        for entry in self._rows.values():
+            if entry.endpoint == endpoint and (
+                (taskid and entry.taskid == taskid) or (not taskid and entry.tasktoken == tasktoken)
+            ):
+                return entry
+        return None
+
+    async def clear(self) -> int:
+        count = len(self._rows)
+        self._rows.clear()
+        return count
+
+
+def open_journal(path: Path | None) -> TaskJournal:
+    """The journal file at `path`, or, when it cannot be used, one in memory: a broken journal is
+    said once in the log and never stops the server."""
+    if path is None:
+        return MemoryJournal("the journal is off: WIRO_MCP_JOURNAL=off")
+    try:
+        return SqliteJournal(path)
+    except (sqlite3.Error, OSError) as exc:
+        reason = f"{path} cannot be used: {exc}"
+        log.error("task journal %s; keeping tasks in memory only", reason)
+        return MemoryJournal(reason)

@@ -1,36 +1,41 @@
-"""Running model tasks and following them: validation, local files, Run, journal, watch, stop.
+"""Running model tasks and following them. Knows nothing of MCP: the MCP layer turns what this
+returns into tool results.
 
-Knows nothing of MCP: the MCP layer turns what this returns into tool results.
+    submit(entry, arguments)  validate → local files → journal row → Run (shielded) → ids journalled
+    follow(handle)            the follower, up to the bounded wait; a cancel stops the remote task
+    look / stop / recent      one Detail, Kill or Cancel, the journal
+Every report carries the saved files and previews of a finished task (from `outputs`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import anyio
 import anyio.to_thread
-import httpx2
 
 from wiro_mcp.catalog.fields import FieldRule
 from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.validate import FieldError, validate_arguments
-from wiro_mcp.downloads import save_outputs
-from wiro_mcp.errors import LocalFileError, WiroError, WiroTransportError
+from wiro_mcp.errors import JournalError, LocalFileError, WiroError, WiroTransportError
 from wiro_mcp.files import FileAccess, is_remote
-from wiro_mcp.journal import Journal
+from wiro_mcp.journal import JournalEntry, Query, TaskJournal, TaskUpdate
+from wiro_mcp.outputs import Outputs
 from wiro_mcp.wiro.client import FilePart, WiroClient
-from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATES, RunAnswer, Task
-from wiro_mcp.wiro.watch import PollPolicy, watch_task
+from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATES, RunAnswer, Task, TaskHandle
+from wiro_mcp.wiro.watch import TaskFollower
 
 log = logging.getLogger(__name__)
 
 OnUpdate = Callable[[Task], Awaitable[None]]
 # The client's own roots, asked for only when an argument names a local file.
 RootsProvider = Callable[[], Awaitable[Sequence[Path]]]
+JOURNAL_RETRY_DELAYS = (0.1, 0.4, 1.0)
+STOP_SECONDS = 15.0
 
 
 async def _no_roots() -> Sequence[Path]:
@@ -41,8 +46,6 @@ async def _no_roots() -> Sequence[Path]:
 class ServiceConfig:
     wait_seconds: float = 45.0
     on_cancel: Literal["kill", "detach"] = "kill"
-    poll: PollPolicy = field(default_factory=PollPolicy)
-    download_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,16 @@ class Rejected:
     """Arguments that never reached Wiro, and why."""
 
     errors: tuple[FieldError, ...] = ()
-    file_error: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A task Wiro accepted: its handle, what is known of it so far, and anything to tell the agent."""
+
+    handle: TaskHandle
+    task: Task
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,8 @@ class TaskReport:
     task: Task
     finished: bool
     saved: dict[str, Path] = field(default_factory=dict[str, Path])
-    note: str = ""
+    previews: dict[str, bytes] = field(default_factory=dict[str, bytes])
+    notes: tuple[str, ...] = ()
 
 
 class TaskService:
@@ -72,20 +85,29 @@ class TaskService:
         catalog: dict[str, CatalogEntry],
         config: ServiceConfig,
         *,
-        journal: Journal | None = None,
+        endpoint: str,
+        journal: TaskJournal,
+        follower: TaskFollower,
+        outputs: Outputs,
         files: FileAccess | None = None,
     ) -> None:
         self.client = client
         self.catalog = catalog
         self.config = config
+        self.endpoint = endpoint
         self.journal = journal
+        self.follower = follower
+        self.outputs = outputs
         self.files = files or FileAccess((), 0)
-        # Output files are fetched without Wiro's credentials: they live on a public CDN.
-        self.fetcher = httpx2.AsyncClient(timeout=httpx2.Timeout(60.0, connect=10.0), follow_redirects=True)
         self._slug_tools = {e.spec.slug.lower(): name for name, e in catalog.items()}
+        # Journal rows whose ids could not be written yet: retried at every later journal write.
+        self._unrecorded: dict[int, RunAnswer] = {}
 
-    async def aclose(self) -> None:
-        await self.fetcher.aclose()
+    def __repr__(self) -> str:
+        return f"TaskService(endpoint={self.endpoint!r}, models={len(self.catalog)})"
+
+    def handle(self, taskid: str | None = None, tasktoken: str | None = None) -> TaskHandle:
+        return TaskHandle(taskid=taskid or "", token=tasktoken or "", endpoint=self.endpoint)
 
     def tool_for(self, task: Task) -> tuple[str, str]:
         slug = f"{task.modelslugowner}/{task.modelslugproject}"
@@ -115,7 +137,85 @@ class TaskService:
             out.pop(rule.name)
         return out, parts
 
-    async def start(
+    async def submit(
+        self,
+        entry: CatalogEntry,
+        arguments: dict[str, Any] | None,
+        *,
+        client_roots: RootsProvider = _no_roots,
+    ) -> Submitted | Rejected:
+        """Validate, read local files, write the journal row, send Run once; nothing is sent on a rejection."""
+        checked = validate_arguments(entry.rules, arguments)
+        if not checked.ok:
+            return Rejected(errors=checked.errors)
+        try:
+            params, parts = await self._file_parts(entry.rules, checked.params, client_roots)
+        except LocalFileError as exc:
+            return Rejected(reason=str(exc))
+        recorded = {
+            **params,
+            **{f"{p.part}Url": f"(local file {p.filename}, {len(p.data)} bytes)" for p in parts},
+        }
+        spec = entry.spec
+        try:
+            row = await self.journal.begin(
+                endpoint=self.endpoint, tool=entry.name, slug=spec.slug, arguments=recorded
+            )
+        except JournalError as exc:
+            return Rejected(
+                reason=f"{exc}. A task is recorded before it is started, so nothing was sent. Fix the "
+                "journal file (or set WIRO_MCP_JOURNAL to another path) and try again."
+            )
+        answer = await self._run_once(entry, row, params, parts)
+        notes = await self._record_started(row, answer)
+        task = Task(
+            id=answer.taskid,
+            socketaccesstoken=answer.socketaccesstoken,
+            status="task_queue",
+            modelslugowner=spec.owner,
+            modelslugproject=spec.project,
+        )
+        return Submitted(self.handle(answer.taskid, answer.socketaccesstoken), task, notes)
+
+    async def _run_once(
+        self, entry: CatalogEntry, row: int, params: dict[str, Any], parts: list[FilePart]
+    ) -> RunAnswer:  # pyright: ignore[reportReturnType]  # a shielded CancelScope never swallows the return
+        """Run once, shielded: once Run is on the wire its answer (the task id) must be read and
+        recorded, or a task that is billed would be lost to a cancellation."""
+        spec = entry.spec
+        with anyio.CancelScope(shield=True):
+            try:
+                return await self.client.run(spec.owner, spec.project, params, parts)
+            except WiroError as exc:
+                uncertain = isinstance(exc, WiroTransportError) and exc.sent_maybe
+                try:
+                    if uncertain:
+                        await self.journal.unknown(row, error=str(exc))
+                    else:
+                        await self.journal.discard(row)  # Wiro refused it: no task exists
+                except JournalError as journal_exc:
+                    log.error("%s (the row of this Run stays 'submitting')", journal_exc)
+                raise
+
+    async def _record_started(self, row: int, answer: RunAnswer) -> tuple[str, ...]:
+        """Journal the ids, retried; if that keeps failing the ids still reach the agent and stderr."""
+        with anyio.CancelScope(shield=True):
+            for delay in (*JOURNAL_RETRY_DELAYS, None):
+                try:
+                    await self.journal.started(row, taskid=answer.taskid, tasktoken=answer.socketaccesstoken)
+                    return ()
+                except JournalError as exc:
+                    if delay is None:
+                        log.error("task %s was started but not journalled: %s", answer.taskid, exc)
+                        self._unrecorded[row] = answer
+                        return (
+                            f"The task journal could not record this task ({exc}); keep its taskid "
+                            f"{answer.taskid}: it is the only record.",
+                        )
+                    await anyio.sleep(delay)
+        return ()  # pragma: no cover  (the loop always returns)
+
+    async def run(
         self,
         entry: CatalogEntry,
         arguments: dict[str, Any] | None,
@@ -123,66 +223,24 @@ class TaskService:
         on_update: OnUpdate | None = None,
         client_roots: RootsProvider = _no_roots,
     ) -> TaskReport | Rejected:
-        checked = validate_arguments(entry.rules, arguments)
-        if not checked.ok:
-            return Rejected(errors=checked.errors)
-        try:
-            params, parts = await self._file_parts(entry.rules, checked.params, client_roots)
-        except LocalFileError as exc:
-            return Rejected(file_error=str(exc))
-        recorded = {
-            **params,
-            **{f"{p.part}Url": f"(local file {p.filename}, {len(p.data)} bytes)" for p in parts},
-        }
-        spec = entry.spec
-        answer = await self._run_and_record(entry, params, parts, recorded)
-        first = Task(
-            id=answer.taskid,
-            socketaccesstoken=answer.socketaccesstoken,
-            status="task_queue",
-            modelslugowner=spec.owner,
-            modelslugproject=spec.project,
-        )
+        submitted = await self.submit(entry, arguments, client_roots=client_roots)
+        if isinstance(submitted, Rejected):
+            return submitted
         return await self.follow(
-            answer.taskid, answer.socketaccesstoken, on_update=on_update, last_known=first
+            submitted.handle, on_update=on_update, last_known=submitted.task, notes=submitted.notes
         )
-
-    async def _run_and_record(
-        self, entry: CatalogEntry, params: dict[str, Any], parts: list[FilePart], recorded: dict[str, Any]
-    ) -> RunAnswer:  # pyright: ignore[reportReturnType]  # a shielded CancelScope never swallows the return
-        """Run once and journal the answer, shielded: once Run is on the wire its answer (the task id)
-        must be read and recorded, or a task that is billed would be lost to a cancellation."""
-        spec = entry.spec
-        with anyio.CancelScope(shield=True):
-            try:
-                answer = await self.client.run(spec.owner, spec.project, params, parts)
-            except WiroTransportError as exc:
-                if exc.sent_maybe and self.journal is not None:
-                    await self.journal.record_unknown(
-                        tool=entry.name, slug=spec.slug, arguments=recorded, error=str(exc)
-                    )
-                raise
-            if self.journal is not None:
-                await self.journal.record_started(
-                    taskid=answer.taskid,
-                    tasktoken=answer.socketaccesstoken,
-                    tool=entry.name,
-                    slug=spec.slug,
-                    arguments=recorded,
-                )
-            return answer
 
     # ----- following, looking, stopping
     async def follow(
         self,
-        taskid: str | None,
-        tasktoken: str | None,
+        handle: TaskHandle,
         *,
         on_update: OnUpdate | None = None,
         last_known: Task | None = None,
         wait_seconds: float | None = None,
+        notes: tuple[str, ...] = (),
     ) -> TaskReport:
-        """Watch up to the bounded wait; on cancellation, stop the remote task (unless detached)."""
+        """Follow up to the bounded wait; on cancellation, stop the remote task (unless detached)."""
         latest: list[Task] = [last_known] if last_known else []
 
         async def remember(task: Task) -> None:
@@ -194,89 +252,95 @@ class TaskService:
         try:
             if last_known is not None and on_update is not None:
                 await on_update(last_known)  # inside the try: a cancel here must still stop the task
-            outcome = await watch_task(
-                self.client,
-                taskid=taskid,
-                tasktoken=tasktoken,
-                wait_seconds=wait,
-                policy=self.config.poll,
-                on_update=remember,
-                last_known=last_known,
+            outcome = await self.follower.follow(
+                handle, wait_seconds=wait, on_update=remember, last_known=last_known
             )
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
-                await self._stop_on_cancel(taskid, tasktoken, latest[-1] if latest else None)
+                await self._stop_on_cancel(handle, latest[-1] if latest else None)
             raise
         except WiroError as exc:
             if not latest:
                 raise
             # The task exists even though Wiro stopped answering: hand back its ids, never lose them.
-            report = await self._report(latest[-1], False)
-            return replace(
-                report,
-                note=f"Following the task failed ({exc}); it may still be running. Try task_wait later.",
-            )
-        return await self._report(outcome.task, outcome.finished)
+            lost = f"Following the task failed ({exc}); it may still be running. Try task_wait later."
+            return await self._report(latest[-1], False, (*notes, lost))
+        return await self._report(outcome.task, outcome.finished, notes)
 
-    async def _stop_on_cancel(self, taskid: str | None, tasktoken: str | None, last: Task | None) -> None:
+    async def _stop_on_cancel(self, handle: TaskHandle, last: Task | None) -> None:
         if self.config.on_cancel == "detach":
-            log.info("call cancelled; task %s left running (on_cancel=detach)", taskid)
+            log.info("call cancelled; task %s left running (on_cancel=detach)", handle.label)
             return
         queued = last is not None and last.status in QUEUED_STATUSES
         # Cancel takes a task out of the queue; Kill stops a running one. A queued task may start
         # meanwhile, so Kill is the fallback when Cancel is refused.
         attempts = (self.client.cancel, self.client.kill) if queued else (self.client.kill,)
-        with anyio.move_on_after(15):
+        with anyio.move_on_after(STOP_SECONDS):
             for stop in attempts:
                 try:
-                    stopped = await stop(taskid=taskid, tasktoken=tasktoken)
+                    stopped = await stop(taskid=handle.taskid or None, tasktoken=handle.token or None)
                 except WiroError as exc:
-                    log.warning("call cancelled; %s of task %s failed: %s", stop.__name__, taskid, exc)
+                    log.warning("call cancelled; %s of task %s failed: %s", stop.__name__, handle.label, exc)
                     continue
-                log.info("call cancelled; task %s stopped by %s", taskid, stop.__name__)
+                log.info("call cancelled; task %s stopped by %s", handle.label, stop.__name__)
                 if stopped is not None:
                     await self._journal_update(stopped)
                 return
 
     async def _journal_update(self, task: Task) -> None:
-        if self.journal is None or not task.id:
+        if not task.id:
             return
-        outputs = [
-            o.model_dump(mode="json", include={"url", "name", "contenttype", "size"})
-            for o in task.file_outputs
-        ]
-        error = task.debugerror if task.state == "failed" else ""
-        await self.journal.record_update(
-            taskid=task.id,
+        for row, answer in list(self._unrecorded.items()):
+            try:
+                await self.journal.started(row, taskid=answer.taskid, tasktoken=answer.socketaccesstoken)
+                del self._unrecorded[row]
+            except JournalError:
+                break
+        update = TaskUpdate(
             state=task.state,
             status=task.status,
-            outputs=outputs,
-            error=error,
+            outputs=[
+                o.model_dump(mode="json", include={"url", "name", "contenttype", "size"})
+                for o in task.file_outputs
+            ],
+            error=task.debugerror if task.state == "failed" else "",
             cost_usd=task.cost_usd,
         )
+        try:
+            await self.journal.update(endpoint=self.endpoint, taskid=task.id, update=update)
+        except JournalError as exc:
+            log.warning("%s", exc)
 
-    async def _report(self, task: Task, finished: bool) -> TaskReport:
+    async def _report(self, task: Task, finished: bool, notes: tuple[str, ...] = ()) -> TaskReport:
         await self._journal_update(task)
         tool, slug = self.tool_for(task)
         saved: dict[str, Path] = {}
-        note = ""
-        folder = self.config.download_dir
-        if folder is not None and task.state == "completed" and task.file_outputs:
-            try:
-                saved = await save_outputs(
-                    self.fetcher, folder, tool or slug or "task", task.id, task.file_outputs
-                )
-            except (httpx2.HTTPError, OSError) as exc:
-                note = f"Saving the outputs failed ({type(exc).__name__}); the URLs still work for a while."
-        return TaskReport(tool=tool, slug=slug, task=task, finished=finished, saved=saved, note=note)
-
-    async def look(self, taskid: str | None, tasktoken: str | None) -> TaskReport:
-        task = await self.client.detail(taskid=taskid, tasktoken=tasktoken)
-        return await self._report(task, task.state in TERMINAL_STATES)
-
-    async def stop(self, taskid: str | None, tasktoken: str | None, *, kill: bool) -> TaskReport:
-        stopped = await (self.client.kill if kill else self.client.cancel)(taskid=taskid, tasktoken=tasktoken)
-        task = (
-            stopped if stopped is not None else await self.client.detail(taskid=taskid, tasktoken=tasktoken)
+        if task.state == "completed" and task.file_outputs:
+            saved, note = await self.outputs.save(tool or slug or "task", task.id, task.file_outputs)
+            notes = (*notes, note) if note else notes
+        previews = await self.outputs.previews(task.file_outputs, saved)
+        return TaskReport(
+            tool=tool, slug=slug, task=task, finished=finished, saved=saved, previews=previews, notes=notes
         )
+
+    async def look(self, handle: TaskHandle) -> TaskReport:
+        task = await self.client.detail(taskid=handle.taskid or None, tasktoken=handle.token or None)
         return await self._report(task, task.state in TERMINAL_STATES)
+
+    async def stop(self, handle: TaskHandle, *, kill: bool) -> TaskReport:
+        ids = {"taskid": handle.taskid or None, "tasktoken": handle.token or None}
+        stopped = await (self.client.kill if kill else self.client.cancel)(**ids)
+        task = stopped if stopped is not None else await self.client.detail(**ids)
+        return await self._report(task, task.state in TERMINAL_STATES)
+
+    async def recent(
+        self,
+        *,
+        tool: str | None = None,
+        state: str | None = None,
+        since: float | None = None,
+        limit: int = 20,
+    ) -> list[JournalEntry]:
+        """This endpoint's tasks from the journal, newest first."""
+        query = Query(endpoint=self.endpoint, tool=tool, state=state, since=since, limit=limit)
+        return await self.journal.recent(query)

@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://api.wiro.ai/v1"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def default_data_dir() -> Path:
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8765, ge=0, le=65535)
     http_token: SecretStr | None = None
+    http_allowed_hosts: str = ""
 
     image_preview: bool = True
     preview_max_bytes: int = Field(default=1_000_000, ge=0)
@@ -59,9 +61,21 @@ class Settings(BaseSettings):
     file_roots: str = ""
     max_file_mb: float = Field(default=100.0, gt=0)
     download_dir: str = ""
+    download_max_mb: float = Field(default=2000.0, gt=0)
 
     sandbox_seconds: float | None = Field(default=None, ge=0)
     log_level: str = "INFO"
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level; use one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
+
+    @property
+    def allowed_host_names(self) -> tuple[str, ...]:
+        return _split(self.http_allowed_hosts)
 
     @property
     def catalog_paths(self) -> tuple[Path, ...]:

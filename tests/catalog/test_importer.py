@@ -29,8 +29,11 @@ def as_multiline(flat: str) -> str:
     return text
 
 
-def test_five_pages_are_the_catalog() -> None:
-    assert len(PAGE_FILES) == 5
+def test_every_bundled_model_has_its_page_fixture() -> None:
+    imported = {
+        tool_name(s.owner, s.project) for s in (import_page(p.read_text(), p.name) for p in PAGE_FILES)
+    }
+    assert imported == {p.stem for p in (REPO / "tools").glob("*.json")}
 
 
 @pytest.mark.parametrize("page", PAGE_FILES, ids=lambda p: p.name[:3])

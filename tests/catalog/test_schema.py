@@ -8,19 +8,28 @@ import pytest
 
 from tests.conftest import REPO
 from wiro_mcp.catalog.load import CatalogEntry, build_catalog, load_catalog, parse_spec
+from wiro_mcp.catalog.schema import tool_name
 from wiro_mcp.errors import SpecError
 
 SNAPSHOT = Path(__file__).resolve().parent.parent / "snapshots" / "tool_schemas.json"
 
 
-def test_tool_names_follow_the_rule(catalog: dict[str, CatalogEntry]) -> None:
-    assert sorted(catalog) == [
-        "pixverse_image_to_video_v4",
-        "reve_generate",
-        "runway_image_to_image_gen4_image",
-        "runway_image_to_video_gen4_turbo",
-        "wan_ai_wan2_2_ti2v_5b_image_to_video_fast",
-    ]
+@pytest.mark.parametrize(
+    ("owner", "project", "name"),
+    [
+        ("Wan-AI", "Wan2.2-TI2V-5B-Image-to-Video-Fast", "wan_ai_wan2_2_ti2v_5b_image_to_video_fast"),
+        ("Runway", "image-to-video-gen4-turbo", "runway_image_to_video_gen4_turbo"),
+        ("reve", "generate", "reve_generate"),
+    ],
+)
+def test_tool_names_follow_the_rule(owner: str, project: str, name: str) -> None:
+    assert tool_name(owner, project) == name
+
+
+def test_every_catalog_file_is_named_after_its_tool(catalog: dict[str, CatalogEntry]) -> None:
+    for name, entry in catalog.items():
+        assert name == tool_name(entry.spec.owner, entry.spec.project)
+        assert Path(entry.origin).stem == name
 
 
 def test_schemas_match_the_snapshot(catalog: dict[str, CatalogEntry]) -> None:

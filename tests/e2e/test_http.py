@@ -31,7 +31,9 @@ def http_server(wiro: RunningEmulator, tmp_path: Path) -> Iterator[str]:
         with running_http_server(env, port, stderr=errlog):
             yield f"http://127.0.0.1:{port}/mcp"
         errlog.seek(0)
-        assert API_SECRET not in errlog.read() and TOKEN not in errlog.read()
+        logged = errlog.read()
+        assert "serving MCP over streamable HTTP" in logged  # the log was really read
+        assert API_SECRET not in logged and TOKEN not in logged
 
 
 def test_without_the_token_it_is_401(http_server: str) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx2
@@ -148,34 +146,3 @@ async def test_a_lost_run_answer_is_journalled_as_unknown(
     (entry,) = listed.structured_content["tasks"]
     assert entry["arguments"] == {"prompt": "lost"} and entry["taskid"] is None
     assert len(wiro.state.requests("Run")) == 1
-
-
-WRITER = """
-import anyio, sys
-from pathlib import Path
-from wiro_mcp.journal import Journal
-
-async def main():
-    journal = Journal(Path(sys.argv[1]))
-    for i in range(int(sys.argv[3])):
-        taskid = f"{sys.argv[2]}-{i}"
-        await journal.record_started(taskid=taskid, tasktoken="t", tool="reve_generate", slug="reve/generate", arguments={"i": i})
-        await journal.record_update(taskid=taskid, state="completed", status="task_postprocess_end", outputs=[], error="", cost_usd=0.01)
-
-anyio.run(main)
-"""
-
-
-def test_two_servers_writing_the_journal_lose_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "shared.sqlite3"
-    writers = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(path), name, "150"]) for name in ("a", "b")
-    ]
-    assert [w.wait(timeout=120) for w in writers] == [0, 0]
-    import sqlite3
-
-    with sqlite3.connect(path) as db:
-        rows = db.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT taskid), SUM(state = 'completed') FROM tasks"
-        ).fetchone()
-    assert rows == (300, 300, 300)

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from wiro_mcp.catalog.spec import FILE_TYPES, Input, ModelSpec
+from wiro_mcp.catalog.spec import Input, ModelSpec
 
 FieldKind = Literal["string", "enum", "number", "file"]
 
@@ -55,10 +55,9 @@ def _image_refs(spec: ModelSpec) -> dict[str, str]:
     """`@imageN` → the field that supplies it, read from the inputs' own help texts."""
     refs: dict[str, str] = {}
     for item in spec.inputs:
-        if item.type in FILE_TYPES or item.id.endswith("Url"):
-            name = item.id if item.id.endswith("Url") else f"{item.id}Url"
+        if item.is_file:
             for n in _IMAGE_REF.findall(item.help):
-                refs[f"@image{n}"] = name
+                refs[f"@image{n}"] = item.url_field
     return dict(sorted(refs.items()))
 
 
@@ -96,10 +95,10 @@ def rule_for(spec: ModelSpec, item: Input) -> FieldRule:
     file_part = ""
     enum: tuple[str, ...] = ()
     labels: dict[str, str] = {}
-    if item.type in FILE_TYPES or item.id.endswith("Url"):
+    if item.is_file:
         kind = "file"
-        name = item.id if item.id.endswith("Url") else f"{item.id}Url"
-        file_part = name.removesuffix("Url")
+        name = item.url_field
+        file_part = item.file_part
         parts.append("An http(s) URL of the file, or a local file path / file:// URI under an allowed root.")
     elif item.type == "select":
         kind = "enum"

@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
-from wiro_mcp.catalog.spec import FILE_TYPES, Curation, Input, Media, ModelSpec, Option, Source
+from wiro_mcp.catalog.spec import Curation, Input, Media, ModelSpec, Option, Source
 from wiro_mcp.errors import SpecError
 from wiro_mcp.jsonish import as_list, dicts
 
@@ -291,7 +291,7 @@ def import_tool_detail(data: dict[str, Any], origin: str = "Tool/Detail") -> Mod
     cover = str(tool.get("cover") or "")
     cats = tuple(str(c) for c in as_list(categories))
     inputs = tuple(_detail_input(i, origin) for i in items)
-    if not any(i.type in FILE_TYPES or i.type for i in inputs):
+    if not inputs:
         raise SpecError(f"{origin}: tool[0] has no parameters")
     return ModelSpec(
         owner=str(owner),

@@ -51,6 +51,22 @@ class Input(_Strict):
     max: float | None = None
     step: float | None = None
 
+    # Wiro's file-field rule, in one place: a file input `inputImage` takes a URL in `inputImageUrl`
+    # and, in a multipart Run, the bytes in the part `inputImage` (with `inputImageUrl` left empty).
+    @property
+    def is_file(self) -> bool:
+        return self.type in FILE_TYPES or self.id.endswith("Url")
+
+    @property
+    def url_field(self) -> str:
+        """The Run parameter that carries the file's URL."""
+        return self.id if self.id.endswith("Url") else f"{self.id}Url"
+
+    @property
+    def file_part(self) -> str:
+        """The multipart part that carries the file's bytes."""
+        return self.url_field.removesuffix("Url")
+
 
 class Source(_Strict):
     kind: Literal["page", "tool_detail"]

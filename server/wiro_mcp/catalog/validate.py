@@ -11,8 +11,17 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from wiro_mcp.catalog.fields import FieldRule
+
+MAX_TEXT_CHARS = 20_000  # far above any prompt Wiro takes; keeps errors and the journal sane
+MAX_URL_CHARS = 4_096
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, saying so: echoed values never flood an error."""
+    return text if len(text) <= limit else text[: max(limit - 20, 0)] + f"… ({len(text)} chars)"
 
 
 @dataclass(frozen=True)
@@ -22,7 +31,7 @@ class FieldError:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
+        return f"{clip(self.field, 60)}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,14 @@ def suggest(name: str, known: Sequence[str]) -> list[str]:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _text_problem(value: str, limit: int) -> str | None:
+    if "\x00" in value:
+        return "contains a NUL character"
+    if len(value) > limit:
+        return f"is {len(value)} characters long; the limit is {limit}"
+    return None
 
 
 def _as_number_text(value: Any) -> str | None:
@@ -101,6 +118,11 @@ def _check_number(rule: FieldRule, value: Any) -> float | int | FieldError:
 
 def _check_string(rule: FieldRule, value: Any) -> str | FieldError:
     if isinstance(value, str):
+        problem = _text_problem(value, MAX_TEXT_CHARS)
+        if problem:
+            return FieldError(rule.name, value, problem)
+        if rule.required and not value.strip():
+            return FieldError(rule.name, value, "is required and cannot be empty")
         return value
     text = _as_number_text(value)
     if text is not None:
@@ -112,7 +134,15 @@ def _check_file(rule: FieldRule, value: Any) -> str | FieldError:
     items: list[Any] = list(value) if rule.multiple and isinstance(value, list) else [value]  # pyright: ignore[reportUnknownArgumentType]
     if not items or not all(isinstance(v, str) and v.strip() for v in items):
         return FieldError(rule.name, value, "must be a URL or a local file path (a non-empty string)")
-    return ",".join(str(v).strip() for v in items)
+    texts = [str(v).strip() for v in items]
+    for text in texts:
+        problem = _text_problem(text, MAX_URL_CHARS)
+        if problem:
+            return FieldError(rule.name, text, problem)
+        parts = urlsplit(text)
+        if parts.scheme.lower() in ("http", "https") and not parts.hostname:
+            return FieldError(rule.name, text, f"{_short(text)} is not a URL: it has no host")
+    return ",".join(texts)
 
 
 def check_value(rule: FieldRule, value: Any) -> Any:
@@ -136,7 +166,7 @@ def validate_arguments(rules: Sequence[FieldRule], arguments: Mapping[str, Any] 
     for name, value in given.items():
         rule = by_name.get(name)
         if rule is None:
-            hint = suggest(name, list(by_name))
+            hint = suggest(name[:200], list(by_name))
             did_you_mean = f"; did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""
             errors.append(
                 FieldError(name, value, f"unknown field{did_you_mean} (fields: {', '.join(by_name)})")

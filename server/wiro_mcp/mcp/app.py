@@ -1,4 +1,4 @@
-"""The MCP server: the low-level `mcp` Server built from the catalog and the task service."""
+"""The MCP server: the low-level `mcp` Server over one registry of tool objects."""
 
 from __future__ import annotations
 
@@ -6,20 +6,18 @@ import logging
 import warnings
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import anyio
-import jsonschema
 import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 
 from wiro_mcp import __version__
-from wiro_mcp.catalog.load import CatalogEntry
-from wiro_mcp.errors import WiroError, WiroTransportError
-from wiro_mcp.mcp.results import error_result, rejected_result, task_result
-from wiro_mcp.mcp.tool_defs import model_tool, task_tools
-from wiro_mcp.service import Rejected, TaskService
-from wiro_mcp.wiro.models import STATUS_ORDER, STATUS_WORDS, Task
+from wiro_mcp.catalog.validate import clip
+from wiro_mcp.errors import LocalFileError, WiroError, WiroTransportError
+from wiro_mcp.files import root_from_uri
+from wiro_mcp.mcp.results import error_result
+from wiro_mcp.mcp.tools import McpTool, ModelTool, task_tools
+from wiro_mcp.service import TaskService
 
 log = logging.getLogger(__name__)
 
@@ -30,32 +28,12 @@ INSTRUCTIONS = (
 )
 
 
-class Progress:
-    """Turns Wiro statuses into MCP progress notifications that only ever go forward."""
-
-    def __init__(self, ctx: ServerRequestContext[Any]) -> None:
-        self._ctx = ctx
-        self._done = 0
-
-    async def __call__(self, task: Task) -> None:
-        step = STATUS_ORDER.index(task.status) + 1 if task.status in STATUS_ORDER else self._done
-        self._done = max(self._done, step)
-        words = STATUS_WORDS.get(task.status, task.status)
-        await self._ctx.session.report_progress(
-            self._done, len(STATUS_ORDER), f"Wiro: {words} ({task.status})"
-        )
-
-
 class WiroMcp:
-    def __init__(
-        self, service: TaskService, *, preview: bool = True, preview_max_bytes: int = 1_000_000
-    ) -> None:
+    def __init__(self, service: TaskService) -> None:
         self.service = service
-        self.catalog: dict[str, CatalogEntry] = service.catalog
-        self.preview_max_bytes = preview_max_bytes if preview else 0
-        max_wait = service.config.wait_seconds
-        self.tools = [model_tool(e) for e in self.catalog.values()] + task_tools(max_wait)
-        self._schemas = {t.name: t.input_schema for t in self.tools}
+        tools: list[McpTool] = [ModelTool(e, service, self._client_roots) for e in service.catalog.values()]
+        tools += task_tools(service)
+        self.tools: dict[str, McpTool] = {t.definition.name: t for t in tools}
         self.server: Server[Any] = Server(
             "wiro-mcp",
             version=__version__,
@@ -65,80 +43,32 @@ class WiroMcp:
             on_call_tool=self._call_tool,
         )
 
+    def __repr__(self) -> str:
+        return f"WiroMcp(tools={len(self.tools)})"
+
     async def _list_tools(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=self.tools)
+        return types.ListToolsResult(tools=[t.definition for t in self.tools.values()])
 
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         name, args = params.name, dict(params.arguments or {})
+        tool = self.tools.get(name)
+        if tool is None:
+            return error_result(f"Unknown tool {clip(name, 80)!r}.")
         try:
-            if name in self.catalog:
-                return await self._model_call(ctx, self.catalog[name], args)
-            if name in self._schemas:
-                return await self._task_call(ctx, name, args)
-            return error_result(f"Unknown tool {name!r}.")
+            return await tool.call(ctx, args)
         except WiroTransportError as exc:
             return error_result(_transport_message(name, exc))
         except WiroError as exc:
             code = f", code {exc.code}" if exc.code is not None else ""
-            return error_result(f"{name}: Wiro error ({exc.kind}{code}): {exc.message}")
-
-    async def _model_call(
-        self, ctx: ServerRequestContext[Any], entry: CatalogEntry, args: dict[str, Any]
-    ) -> types.CallToolResult:
-        outcome = await self.service.start(
-            entry, args, on_update=Progress(ctx), client_roots=lambda: self._client_roots(ctx)
-        )
-        if isinstance(outcome, Rejected):
-            return rejected_result(entry.name, outcome)
-        return await task_result(outcome, self.service.fetcher, self.preview_max_bytes)
-
-    async def _task_call(
-        self, ctx: ServerRequestContext[Any], name: str, args: dict[str, Any]
-    ) -> types.CallToolResult:
-        try:
-            jsonschema.validate(args, self._schemas[name])
-        except jsonschema.ValidationError as exc:
-            problem = "give a taskid or a tasktoken" if exc.validator == "anyOf" else exc.message
-            return error_result(f"{name}: invalid arguments: {problem}.")
-        if name == "task_list":
-            return await self._task_list(args)
-        taskid = str(args["taskid"]) if args.get("taskid") else None
-        token = str(args["tasktoken"]) if args.get("tasktoken") else None
-        match name:
-            case "task_status":
-                report = await self.service.look(taskid, token)
-            case "task_wait":
-                wait = min(
-                    float(args.get("wait_seconds", self.service.config.wait_seconds)),
-                    self.service.config.wait_seconds,
-                )
-                report = await self.service.follow(taskid, token, on_update=Progress(ctx), wait_seconds=wait)
-            case "task_kill":
-                report = await self.service.stop(taskid, token, kill=True)
-            case _:
-                report = await self.service.stop(taskid, token, kill=False)
-        return await task_result(report, self.service.fetcher, self.preview_max_bytes)
-
-    async def _task_list(self, args: dict[str, Any]) -> types.CallToolResult:
-        journal = self.service.journal
-        if journal is None:
-            return error_result("task_list: the task journal is off (WIRO_MCP_JOURNAL=off).")
-        entries = await journal.recent(
-            tool=args.get("tool"), state=args.get("state"), limit=int(args.get("limit", 20))
-        )
-        tasks = [e.as_json() for e in entries]
-        lines = [f"{len(tasks)} task(s), newest first:"] + [
-            f"- {t['created']} {t['tool']} taskid={t['taskid'] or '(unknown: Run answer lost)'} state={t['state']}"
-            + (f" outputs={len(t['outputs'])}" if t["outputs"] else "")
-            for t in tasks
-        ]
-        return types.CallToolResult(
-            content=[types.TextContent(text="\n".join(lines))], structured_content={"tasks": tasks}
-        )
+            return error_result(f"{name}: Wiro error ({exc.kind}{code}): {clip(exc.message, 500)}")
+        except Exception:
+            # A bug must not reach the agent as Python text; the traceback goes to stderr.
+            log.exception("tool %s failed", name)
+            return error_result(f"{name}: internal error in wiro-mcp (details are in the server's log).")
 
     async def _client_roots(self, ctx: ServerRequestContext[Any]) -> list[Path]:
         """The client's MCP roots (file:// URIs), when it offers them; a client without roots gives none."""
@@ -153,15 +83,19 @@ class WiroMcp:
         except Exception as exc:  # a client that cannot answer roots must not break the call
             log.info("could not list the client's roots: %s", type(exc).__name__)
             return []
-        return [
-            Path(unquote(urlparse(str(r.uri)).path)) for r in listed.roots if str(r.uri).startswith("file://")
-        ]
+        roots: list[Path] = []
+        for root in listed.roots:
+            try:
+                roots.append(root_from_uri(str(root.uri)))
+            except LocalFileError as exc:
+                log.warning("client root refused: %s", exc)
+        return roots
 
 
 def _transport_message(name: str, exc: WiroTransportError) -> str:
     if exc.sent_maybe:
         return (
             f"{name}: {exc.message}. Wiro may have received the request: if it started a task, it is recorded in "
-            "the journal as state 'unknown' (see task_list). Check before trying again, or you may pay twice."
+            "the journal as state 'unknown' (see task_list). Do not retry blindly: check first, or you may pay twice."
         )
     return f"{name}: {exc.message}. Nothing reached Wiro; it is safe to try again."

@@ -6,13 +6,13 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import anyio
-import httpx2
 import mcp_types as types
 
-from wiro_mcp.service import Rejected, TaskReport
-from wiro_mcp.wiro.models import STATUS_WORDS
+from wiro_mcp.journal import JournalEntry
+from wiro_mcp.service import Rejected, Submitted, TaskReport
+from wiro_mcp.wiro.models import STATES, STATUS_WORDS
 
+MAX_ERRORS_SHOWN = 12
 OUTPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -21,7 +21,7 @@ OUTPUT_SCHEMA: dict[str, Any] = {
         "model": {"type": "string", "description": "The Wiro model slug, owner/project."},
         "tool": {"type": "string", "description": "The tool that started the task."},
         "status": {"type": "string", "description": "Wiro's own status, e.g. task_postprocess_end."},
-        "state": {"type": "string", "enum": ["queued", "running", "completed", "failed", "cancelled"]},
+        "state": {"type": "string", "enum": list(STATES)},
         "outputs": {
             "type": "array",
             "items": {
@@ -118,14 +118,11 @@ def summary(report: TaskReport, data: dict[str, Any]) -> str:
                 f'To keep waiting call task_wait with {{"taskid": "{task.id}"}}. Do not call {name} again for '
                 "this request: that would start, and bill, a second task."
             )
-    if report.note:
-        lines.append(report.note)
+    lines.extend(report.notes)
     return "\n".join(lines)
 
 
-async def task_result(
-    report: TaskReport, fetcher: httpx2.AsyncClient | None, preview_max_bytes: int
-) -> types.CallToolResult:
+def task_result(report: TaskReport) -> types.CallToolResult:
     data = structured(report)
     content: list[types.ContentBlock] = [types.TextContent(text=summary(report, data))]
     for out in report.task.file_outputs:
@@ -137,39 +134,15 @@ async def task_result(
                 size=out.size or None,
             )
         )
-    if fetcher is not None and preview_max_bytes > 0:
-        for out in report.task.file_outputs:
-            if out.contenttype.startswith("image/") and 0 < out.size <= preview_max_bytes:
-                saved = report.saved.get(out.url)
-                # An output already saved locally is not fetched a second time.
-                image = (
-                    await anyio.Path(saved).read_bytes()
-                    if saved is not None
-                    else await _preview(fetcher, out.url, preview_max_bytes)
-                )
-                if image is not None:
-                    content.append(
-                        types.ImageContent(data=base64.b64encode(image).decode(), mime_type=out.contenttype)
-                    )
+    for out in report.task.file_outputs:
+        image = report.previews.get(out.url)
+        if image is not None:
+            content.append(
+                types.ImageContent(data=base64.b64encode(image).decode(), mime_type=out.contenttype)
+            )
     return types.CallToolResult(
         content=content, structured_content=data, is_error=report.task.state == "failed"
     )
-
-
-async def _preview(fetcher: httpx2.AsyncClient, url: str, limit: int) -> bytes | None:
-    """The image's bytes if they fit under the cap; a preview is a nicety, so failures are quiet."""
-    try:
-        async with fetcher.stream("GET", url) as response:
-            if response.status_code != 200:
-                return None
-            chunks = bytearray()
-            async for chunk in response.aiter_bytes():
-                chunks += chunk
-                if len(chunks) > limit:
-                    return None
-            return bytes(chunks)
-    except httpx2.HTTPError:
-        return None
 
 
 def error_result(message: str) -> types.CallToolResult:
@@ -177,8 +150,47 @@ def error_result(message: str) -> types.CallToolResult:
 
 
 def rejected_result(tool: str, rejected: Rejected) -> types.CallToolResult:
-    if rejected.file_error:
-        return error_result(f"{tool}: nothing was sent to Wiro. {rejected.file_error}")
+    if rejected.reason:
+        return error_result(f"{tool}: nothing was sent to Wiro. {rejected.reason}")
     lines = [f"{tool}: invalid arguments, nothing was sent to Wiro:"]
-    lines += [f"- {e}" for e in rejected.errors]
+    lines += [f"- {e}" for e in rejected.errors[:MAX_ERRORS_SHOWN]]
+    if len(rejected.errors) > MAX_ERRORS_SHOWN:
+        lines.append(f"- and {len(rejected.errors) - MAX_ERRORS_SHOWN} more")
     return error_result("\n".join(lines))
+
+
+def lost_follow_result(tool: str, submitted: Submitted) -> types.CallToolResult:
+    """Following a started task broke unexpectedly: the ids still reach the agent."""
+    handle = submitted.handle
+    text = (
+        f"{tool}: the task was started (taskid {handle.taskid}) but following it failed inside wiro-mcp "
+        f"(details are in the server's log). It may still be running: call task_wait with "
+        f'{{"taskid": "{handle.taskid}"}}; do not call {tool} again (that would bill a second task).'
+    )
+    data: dict[str, Any] = {
+        "taskid": handle.taskid,
+        "tasktoken": handle.token,
+        "model": f"{submitted.task.modelslugowner}/{submitted.task.modelslugproject}",
+        "tool": tool,
+        "status": submitted.task.status,
+        "state": submitted.task.state,
+        "outputs": [],
+        "error": "following the task failed inside wiro-mcp",
+        "next": {"tool": "task_wait", "arguments": {"taskid": handle.taskid}},
+    }
+    return types.CallToolResult(
+        content=[types.TextContent(text=text)], structured_content=data, is_error=True
+    )
+
+
+def task_list_result(entries: list[JournalEntry], where: str) -> types.CallToolResult:
+    tasks = [e.as_json() for e in entries]
+    lines = [f"{len(tasks)} task(s), newest first (journal: {where}):"]
+    for t in tasks:
+        taskid = t["taskid"] or "(none: Run's answer never came back, it may have started)"
+        outputs = f" outputs={len(t['outputs'])}" if t["outputs"] else ""
+        lines.append(f"- {t['created']} {t['tool']} taskid={taskid} state={t['state']}{outputs}")
+    return types.CallToolResult(
+        content=[types.TextContent(text="\n".join(lines))],
+        structured_content={"tasks": tasks, "journal": where},
+    )

@@ -6,8 +6,9 @@ import contextlib
 import hmac
 import ipaddress
 import logging
+import signal
 import socket
-from collections.abc import AsyncGenerator, Generator, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from typing import Any
 
 import anyio
@@ -22,14 +23,19 @@ from wiro_mcp.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
+WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
+
 
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        ip = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
 
 
 class BearerToken:
@@ -107,9 +113,31 @@ async def serve_in_background(
             server.should_exit = True
 
 
+@contextlib.asynccontextmanager
+async def stop_on_signals(stop: Callable[[], None]) -> AsyncGenerator[None, None]:
+    """SIGTERM or SIGINT calls `stop`: in-flight calls are then cancelled as a client cancel would
+    (their Wiro tasks killed unless on_cancel=detach) and the process exits promptly."""
+
+    async def watch() -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                log.info("%s: stopping; calls in flight stop their Wiro tasks", signal.Signals(signum).name)
+                stop()
+                return
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(watch)
+        try:
+            yield
+        finally:
+            tg.cancel_scope.cancel()
+
+
 async def run_stdio(server: Server[Any]) -> None:
-    async with stdio_server() as (read, write):
-        await server.run(read, write, server.create_initialization_options())
+    async with anyio.create_task_group() as tg, stop_on_signals(tg.cancel_scope.cancel):
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+        tg.cancel_scope.cancel()
 
 
 def check_http_bind(host: str, token: SecretStr | None) -> None:
@@ -119,22 +147,35 @@ def check_http_bind(host: str, token: SecretStr | None) -> None:
         )
 
 
+def _host_forms(name: str) -> list[str]:
+    """The Host header values that name `name`: bare and with any port; IPv6 in brackets."""
+    if name.endswith(":*") or (name.count(":") == 1 and name.rsplit(":", 1)[1].isdigit()):
+        return [name]
+    bare = name.strip("[]")
+    shown = f"[{bare}]" if ":" in bare else bare
+    return [shown, f"{shown}:*"]
+
+
+def transport_security(host: str, allowed_hosts: Sequence[str] = ()) -> TransportSecuritySettings:
+    """DNS-rebinding protection, on for every bind address: Host (and Origin, when sent) must name
+    this server: loopback names, the bind address itself, and the names a deployment serves under."""
+    names = ["127.0.0.1", "localhost", "::1", *allowed_hosts]
+    if host not in WILDCARD_HOSTS:
+        names.append(host)
+    hosts = list(dict.fromkeys(form for n in names for form in _host_forms(n)))
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=hosts,
+        allowed_origins=[f"{scheme}://{h}" for scheme in ("http", "https") for h in hosts],
+    )
+
+
 def http_app(
     server: Server[Any], host: str, token: SecretStr | None, allowed_hosts: Sequence[str] = ()
 ) -> ASGIApp:
     check_http_bind(host, token)
-    security = None
-    if not is_loopback(host) or allowed_hosts:
-        hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", *(f"{h}:*" for h in allowed_hosts)]
-        if host not in ("0.0.0.0", "::"):
-            hosts.append(f"{host}:*")
-        security = TransportSecuritySettings(
-            enable_dns_rebinding_protection=True,
-            allowed_hosts=hosts,
-            allowed_origins=[f"http://{h}" for h in hosts] + [f"https://{h}" for h in hosts],
-        )
     app: ASGIApp = server.streamable_http_app(
-        streamable_http_path="/mcp", host=host, transport_security=security
+        streamable_http_path="/mcp", host=host, transport_security=transport_security(host, allowed_hosts)
     )
     return BearerToken(app, token) if token is not None else app
 
@@ -145,5 +186,14 @@ async def run_http(
     app = http_app(server, host, token, allowed_hosts)
     sock = bound_socket(host, port)
     log.info("serving MCP over streamable HTTP at http://%s:%d/mcp", host, sock.getsockname()[1])
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-    await uvicorn.Server(config).serve([sock])
+    # Open calls get a moment to end on a signal; then they are cancelled, which stops their tasks.
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=1
+    )
+    http = QuietServer(config)
+
+    def stop() -> None:
+        http.should_exit = True
+
+    async with stop_on_signals(stop):
+        await http.serve([sock])

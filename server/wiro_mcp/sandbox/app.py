@@ -5,6 +5,7 @@ Used by `wiro-mcp sandbox` (standalone), by `--sandbox` (in-process) and by the 
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import time
@@ -19,14 +20,27 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from wiro_mcp.catalog.spec import FILE_TYPES, ModelSpec
+from wiro_mcp.catalog.spec import ModelSpec
 from wiro_mcp.sandbox.media import output_file
 from wiro_mcp.sandbox.state import Fault, LoggedRequest, SandboxState, SandboxTask
-from wiro_mcp.wiro.auth import signature
+from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATUSES
+
+# The sandbox's own project: signature mode, so sandbox runs exercise request signing too.
+SANDBOX_API_KEY = "sandbox-key"
+SANDBOX_API_SECRET = "sandbox-secret"
 
 SIGNATURE_REQUIRED = (
     "Project requires signature authentication. x-signature and x-nonce headers are required."
 )
+
+
+def expected_signature(api_key: str, api_secret: str, nonce: str) -> str:
+    """Wiro's documented x-signature, computed here independently of the client's signing code, so
+    that a signing mistake in the client cannot pass against the emulator."""
+    mac = hmac.HMAC(api_key.encode("utf-8"), digestmod=hashlib.sha256)
+    mac.update(api_secret.encode("utf-8"))
+    mac.update(nonce.encode("utf-8"))
+    return mac.hexdigest()
 
 
 def _fail(code: int, message: str, status: int = 200) -> JSONResponse:
@@ -48,7 +62,7 @@ class Emulator:
         self,
         specs: list[ModelSpec],
         *,
-        api_key: str = "sandbox-key",
+        api_key: str = SANDBOX_API_KEY,
         api_secret: str | None = None,
         seconds: dict[str, float] | None = None,
     ) -> None:
@@ -103,7 +117,7 @@ class Emulator:
         nonce, sig = request.headers.get("x-nonce"), request.headers.get("x-signature")
         if not nonce or not sig:
             return _fail(0, SIGNATURE_REQUIRED, 401)
-        if not hmac.compare_digest(sig, signature(self._api_key, self._api_secret, nonce)):
+        if not hmac.compare_digest(sig, expected_signature(self._api_key, self._api_secret, nonce)):
             return _fail(0, "Invalid signature", 401)
         return None
 
@@ -190,9 +204,9 @@ class Emulator:
         now = time.monotonic()
         status = found.status(now)
         if action is not None:
-            if status in ("task_postprocess_end", "task_cancel"):
+            if status in TERMINAL_STATUSES:
                 return _fail(0, f"Task is already finished ({status})")
-            if action == "cancel" and status not in ("task_queue", "task_accept"):
+            if action == "cancel" and status not in QUEUED_STATUSES:
                 return _fail(0, "Only queued tasks can be cancelled; use Task/Kill for a running task")
             found.stopped_at = now
         answer: dict[str, Any] = {
@@ -301,9 +315,7 @@ def _check_params(spec: ModelSpec, body: dict[str, Any], files: dict[str, bytes]
     """Wiro's own checks: required inputs present and select values among the options."""
     for item in spec.inputs:
         value = body.get(item.id)
-        is_file = item.type in FILE_TYPES or item.id.endswith("Url")
-        part = item.id.removesuffix("Url") if item.id.endswith("Url") else item.id
-        if item.required and value in (None, "") and not (is_file and part in files):
+        if item.required and value in (None, "") and not (item.is_file and item.file_part in files):
             return f"Request parameter [{item.id}] required"
         if (
             item.type == "select"

@@ -103,7 +103,7 @@ class SandboxState:
         self.log: list[LoggedRequest] = []
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
         self.plans: deque[RunPlan] = deque()
-        self._next_id = 1000
+        self._last_id = 0
 
     # ----- test and control surface
     def inject(self, endpoint: str, *faults: Fault) -> None:
@@ -130,9 +130,8 @@ class SandboxState:
             seconds = self.seconds.get(
                 spec.slug, self.seconds.get("*", DEFAULT_SECONDS[spec.effective_media])
             )
-        self._next_id += 1
         task = SandboxTask(
-            id=str(self._next_id),
+            id=self._new_id(),
             uuid=str(uuid.uuid4()),
             token=secrets.token_urlsafe(22)[:30],
             spec=spec,
@@ -144,6 +143,13 @@ class SandboxState:
         )
         self.tasks[task.id] = task
         return task
+
+    def _new_id(self) -> str:
+        """A numeric id, like Wiro's, that never repeats across processes: the time in microseconds
+        plus a random tail, kept increasing within this process."""
+        candidate = time.time_ns() // 1000 * 100 + secrets.randbelow(100)
+        self._last_id = max(candidate, self._last_id + 1)
+        return str(self._last_id)
 
     def find_task(self, taskid: str | None, token: str | None) -> SandboxTask | None:
         if taskid and taskid in self.tasks:

@@ -6,12 +6,14 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import httpx2
 
 from wiro_mcp import __version__
 from wiro_mcp.errors import (
+    ConfigError,
     WiroAuthError,
     WiroBalanceError,
     WiroConcurrencyError,
@@ -108,6 +110,19 @@ def _form_value(value: Any) -> str:
     return str(value)
 
 
+def check_base_url(base_url: str) -> str:
+    """Wiro's base URL without its trailing slash; a URL that cannot work is a ConfigError, before
+    anything is sent (never a Run recorded as possibly started)."""
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"WIRO_API_BASE_URL {base_url!r} is not an http(s) URL with a host")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ConfigError(f"WIRO_API_BASE_URL {base_url!r} has an invalid port") from None
+    return base_url.strip().rstrip("/")
+
+
 class WiroClient:
     """Async client for Wiro's REST API. Only this module speaks HTTP to Wiro."""
 
@@ -120,7 +135,7 @@ class WiroClient:
         retry: RetryPolicy | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_base_url(base_url)
         self._retry = retry or RetryPolicy()
         self._http = httpx2.AsyncClient(
             base_url=self.base_url + "/",
@@ -150,7 +165,13 @@ class WiroClient:
     async def _send_once(self, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
             response = await self._http.post(path, **kwargs)
-        except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
+        except (
+            httpx2.ConnectError,
+            httpx2.ConnectTimeout,
+            httpx2.PoolTimeout,
+            httpx2.UnsupportedProtocol,
+            httpx2.InvalidURL,
+        ) as exc:
             raise WiroTransportError(
                 f"could not connect to Wiro: {type(exc).__name__}", sent_maybe=False
             ) from None
@@ -180,18 +201,27 @@ class WiroClient:
     async def run(
         self, owner: str, project: str, params: Mapping[str, Any], files: Sequence[FilePart] = ()
     ) -> RunAnswer:
-        """Start a task. Never retried once the request may have reached Wiro."""
+        """Start a task. Never retried once the request may have reached Wiro.
+
+        A 5xx or unreadable answer may come from a gateway after Wiro created the task: like a lost
+        answer, it is a WiroTransportError with sent_maybe set."""
         path = f"Run/{owner}/{project}"
-        if files:
-            data = {k: _form_value(v) for k, v in params.items()}
-            for part in files:
-                data[f"{part.part}Url"] = ""  # the bytes travel in `{id}`; `{id}Url` stays empty
-            multipart = [(p.part, (p.filename, p.data, p.contenttype)) for p in files]
-            body = await self._post(path, creates=True, data=data, files=multipart)
-        else:
-            body = await self._post(path, creates=True, json=dict(params))
-        if not body.get("taskid"):
-            raise WiroServerError("Wiro accepted the Run but gave no taskid")
+        try:
+            if files:
+                data = {k: _form_value(v) for k, v in params.items()}
+                for part in files:
+                    data[f"{part.part}Url"] = ""  # the bytes travel in `{id}`; `{id}Url` stays empty
+                multipart = [(p.part, (p.filename, p.data, p.contenttype)) for p in files]
+                body = await self._post(path, creates=True, data=data, files=multipart)
+            else:
+                body = await self._post(path, creates=True, json=dict(params))
+            if not body.get("taskid"):
+                raise WiroServerError("Wiro accepted the Run but gave no taskid")
+        except WiroServerError as exc:
+            raise WiroTransportError(
+                f"Wiro's answer to Run was unusable ({exc}); the request may have been received",
+                sent_maybe=True,
+            ) from None
         return RunAnswer.model_validate(body)
 
     @staticmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -9,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from wiro_mcp.jsonish import as_list
 
 State = Literal["queued", "running", "completed", "failed", "cancelled"]
+STATES: tuple[State, ...] = ("queued", "running", "completed", "failed", "cancelled")
 TERMINAL_STATES: frozenset[State] = frozenset({"completed", "failed", "cancelled"})
 
 # Wiro's statuses in the order a task passes them.
@@ -26,6 +28,8 @@ STATUS_ORDER: tuple[str, ...] = (
     "task_postprocess_end",
 )
 QUEUED_STATUSES = frozenset({"task_queue", "task_accept"})
+# Statuses after which a task changes no more (Kill and Cancel are refused then).
+TERMINAL_STATUSES = frozenset({"task_postprocess_end", "task_cancel"})
 STATUS_WORDS: dict[str, str] = {
     "task_queue": "waiting in Wiro's queue",
     "task_accept": "accepted",
@@ -136,6 +140,20 @@ def state_of(task: Task) -> State:
     if status in QUEUED_STATUSES or status == "":
         return "queued"
     return "running"
+
+
+@dataclass(frozen=True)
+class TaskHandle:
+    """What identifies one task: Wiro's id and token, and the Wiro endpoint it lives on (tasks of
+    different endpoints, e.g. the sandbox and the real API, never mix)."""
+
+    taskid: str
+    token: str
+    endpoint: str
+
+    @property
+    def label(self) -> str:
+        return self.taskid or f"token {self.token[:6]}…"
 
 
 class RunAnswer(_Wire):

@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import anyio
 
 from wiro_mcp.errors import WiroRateLimitError, WiroServerError, WiroTransportError
 from wiro_mcp.wiro.client import WiroClient
-from wiro_mcp.wiro.models import TERMINAL_STATES, Task
+from wiro_mcp.wiro.models import TERMINAL_STATES, Task, TaskHandle
 
 log = logging.getLogger(__name__)
 
@@ -87,3 +88,44 @@ async def watch_task(
         await anyio.sleep(min(interval, remaining))
         if task is None or task.status not in NEAR_END_STATUSES:
             interval = min(policy.cap, interval * policy.factor)
+
+
+class TaskFollower(Protocol):
+    """Follows one task for up to `wait_seconds`, reporting each new status. Polling today; Wiro's
+    WebSocket push is the next implementation."""
+
+    async def follow(
+        self,
+        handle: TaskHandle,
+        *,
+        wait_seconds: float,
+        on_update: OnUpdate | None = None,
+        last_known: Task | None = None,
+    ) -> WatchOutcome: ...
+
+
+class PollingFollower:
+    def __init__(self, client: WiroClient, policy: PollPolicy | None = None) -> None:
+        self.client = client
+        self.policy = policy or PollPolicy()
+
+    def __repr__(self) -> str:
+        return f"PollingFollower({self.policy})"
+
+    async def follow(
+        self,
+        handle: TaskHandle,
+        *,
+        wait_seconds: float,
+        on_update: OnUpdate | None = None,
+        last_known: Task | None = None,
+    ) -> WatchOutcome:
+        return await watch_task(
+            self.client,
+            taskid=handle.taskid or None,
+            tasktoken=handle.token or None,
+            wait_seconds=wait_seconds,
+            policy=self.policy,
+            on_update=on_update,
+            last_known=last_known,
+        )

@@ -1,0 +1,258 @@
+"""The tools, as objects: each carries its MCP definition and its `call`. One `ModelTool` per catalog
+model (one code path for every model), and the task tools."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import jsonschema
+import mcp_types as types
+from mcp.server import ServerRequestContext
+
+from wiro_mcp.catalog.load import CatalogEntry
+from wiro_mcp.catalog.validate import clip
+from wiro_mcp.journal import JOURNAL_STATES
+from wiro_mcp.mcp.results import (
+    OUTPUT_SCHEMA,
+    error_result,
+    lost_follow_result,
+    rejected_result,
+    task_list_result,
+    task_result,
+)
+from wiro_mcp.service import Rejected, TaskService
+from wiro_mcp.wiro.models import STATUS_ORDER, STATUS_WORDS, Task
+
+Context = ServerRequestContext[Any]
+RootsLister = Callable[[Context], Awaitable[Sequence[Path]]]
+
+
+class McpTool(Protocol):
+    @property
+    def definition(self) -> types.Tool: ...
+
+    async def call(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult: ...
+
+
+class Progress:
+    """Turns Wiro statuses into MCP progress notifications that only ever go forward."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._done = 0
+
+    async def __call__(self, task: Task) -> None:
+        step = STATUS_ORDER.index(task.status) + 1 if task.status in STATUS_ORDER else self._done
+        self._done = max(self._done, step)
+        words = STATUS_WORDS.get(task.status, task.status)
+        await self._ctx.session.report_progress(
+            self._done, len(STATUS_ORDER), f"Wiro: {words} ({task.status})"
+        )
+
+
+class ModelTool:
+    """Starts a task of one catalog model and follows it for the bounded wait."""
+
+    def __init__(self, entry: CatalogEntry, service: TaskService, roots: RootsLister) -> None:
+        self.entry = entry
+        self._service = service
+        self._roots = roots
+        self.definition = types.Tool(
+            name=entry.name,
+            title=entry.spec.title,
+            description=entry.description,
+            input_schema=entry.input_schema,
+            output_schema=OUTPUT_SCHEMA,
+            annotations=types.ToolAnnotations(
+                title=entry.spec.title,
+                read_only_hint=False,
+                destructive_hint=False,
+                idempotent_hint=False,
+                open_world_hint=True,
+            ),
+        )
+
+    def __repr__(self) -> str:
+        return f"ModelTool({self.entry.name!r})"
+
+    async def call(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
+        submitted = await self._service.submit(self.entry, arguments, client_roots=lambda: self._roots(ctx))
+        if isinstance(submitted, Rejected):
+            return rejected_result(self.entry.name, submitted)
+        try:
+            report = await self._service.follow(
+                submitted.handle, on_update=Progress(ctx), last_known=submitted.task, notes=submitted.notes
+            )
+        except Exception:
+            # Whatever went wrong after Run, the agent gets the ids of the task it paid for.
+            return lost_follow_result(self.entry.name, submitted)
+        return task_result(report)
+
+
+_TASK_IDS: dict[str, Any] = {
+    "taskid": {
+        "type": "string",
+        "maxLength": 200,
+        "description": "Wiro's task id, as returned by a model tool.",
+    },
+    "tasktoken": {
+        "type": "string",
+        "maxLength": 200,
+        "description": "The task's token (socketaccesstoken), if you have it instead.",
+    },
+}
+LOOK = types.ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True)
+STOP = types.ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
+)
+
+
+def check_arguments(name: str, schema: dict[str, Any], arguments: dict[str, Any]) -> str | None:
+    """A short message for arguments that do not fit `schema` (NaN and infinities included)."""
+    try:
+        jsonschema.validate(arguments, schema)
+    except jsonschema.ValidationError as exc:
+        problem = "give a taskid or a tasktoken" if exc.validator == "anyOf" else clip(exc.message, 300)
+        return f"{name}: invalid arguments: {problem}."
+    for key, value in arguments.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{name}: invalid arguments: {key} must be a finite number."
+    return None
+
+
+class HandleTool:
+    """A task tool that takes a task handle (taskid or tasktoken) and answers like a model tool."""
+
+    def __init__(
+        self,
+        name: str,
+        title: str,
+        description: str,
+        annotations: types.ToolAnnotations,
+        service: TaskService,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self._service = service
+        self.definition = types.Tool(
+            name=name,
+            title=title,
+            description=description,
+            input_schema={
+                "type": "object",
+                "properties": {**_TASK_IDS, **(extra or {})},
+                "additionalProperties": False,
+                "anyOf": [{"required": ["taskid"]}, {"required": ["tasktoken"]}],
+            },
+            output_schema=OUTPUT_SCHEMA,
+            annotations=annotations,
+        )
+
+    def __repr__(self) -> str:
+        return f"HandleTool({self.definition.name!r})"
+
+    async def call(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
+        problem = check_arguments(self.definition.name, self.definition.input_schema, arguments)
+        if problem:
+            return error_result(problem)
+        handle = self._service.handle(arguments.get("taskid"), arguments.get("tasktoken"))
+        match self.definition.name:
+            case "task_status":
+                report = await self._service.look(handle)
+            case "task_wait":
+                most = self._service.config.wait_seconds
+                wait = min(float(arguments.get("wait_seconds", most)), most)
+                report = await self._service.follow(handle, on_update=Progress(ctx), wait_seconds=wait)
+            case "task_kill":
+                report = await self._service.stop(handle, kill=True)
+            case _:
+                report = await self._service.stop(handle, kill=False)
+        return task_result(report)
+
+
+class TaskListTool:
+    def __init__(self, service: TaskService) -> None:
+        self._service = service
+        self.definition = types.Tool(
+            name="task_list",
+            title="Recent tasks",
+            description=(
+                "Recent tasks this server started, from its local journal (survives restarts): use it to find "
+                "a task to resume with task_wait. State 'submitting' or 'unknown' means Run's answer never "
+                "came back: Wiro may have started (and billed) that task."
+            ),
+            input_schema={
+                "type": "object",
+                "properties": {
+                    "tool": {
+                        "type": "string",
+                        "maxLength": 200,
+                        "description": "Only tasks of this model tool.",
+                    },
+                    "state": {"type": "string", "enum": list(JOURNAL_STATES)},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                },
+                "additionalProperties": False,
+            },
+            annotations=LOOK,
+        )
+
+    def __repr__(self) -> str:
+        return "TaskListTool()"
+
+    async def call(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
+        problem = check_arguments("task_list", self.definition.input_schema, arguments)
+        if problem:
+            return error_result(problem)
+        entries = await self._service.recent(
+            tool=arguments.get("tool"), state=arguments.get("state"), limit=int(arguments.get("limit", 20))
+        )
+        return task_list_result(entries, self._service.journal.where)
+
+
+def task_tools(service: TaskService) -> list[McpTool]:
+    most = service.config.wait_seconds
+    wait_arg = {
+        "wait_seconds": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": most,
+            "description": f"How long to wait this time (default and most: {most:g} s).",
+        }
+    }
+    return [
+        HandleTool(
+            "task_status",
+            "Task status",
+            "One look at a Wiro task: its state, status, outputs, cost. Does not wait.",
+            LOOK,
+            service,
+        ),
+        HandleTool(
+            "task_wait",
+            "Wait for a task",
+            "Keep waiting for a Wiro task started earlier (by a model tool, even in another conversation "
+            "or before a restart), with progress, up to a bounded wait. Returns the outputs when it ends, "
+            "or the handle again if it is still running. Never starts or bills a new task.",
+            LOOK,
+            service,
+            wait_arg,
+        ),
+        HandleTool(
+            "task_kill",
+            "Kill a running task",
+            "Stop a running Wiro task. Destructive: its work so far is lost.",
+            STOP,
+            service,
+        ),
+        HandleTool(
+            "task_cancel",
+            "Cancel a queued task",
+            "Take a Wiro task out of the queue before it starts. Destructive. For a running task use task_kill.",
+            STOP,
+            service,
+        ),
+        TaskListTool(service),
+    ]

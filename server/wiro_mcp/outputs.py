@@ -1,0 +1,216 @@
+"""A finished task's output files: inline previews and downloads, fetched under one URL policy.
+
+The policy: only `https` URLs (and `http` to the configured Wiro host, for the sandbox); never a
+loopback, link-local or private address unless Wiro's own base URL is one (the sandbox); every
+redirect hop is checked again; each fetch is capped in bytes (counted on what arrives, not on what
+the server claims) and in total time. Output files are public CDN files: they are fetched without
+Wiro's credentials.
+
+Downloads land in FOLDER/<tool>/<taskid>/<name>, the name reduced to a safe base name (two outputs
+with the same name get distinct ones); each is written under a temporary name and renamed over any
+older file when complete, so the reported path is always the file just fetched for this task.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import os
+import re
+import secrets
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import anyio
+import httpx2
+
+from wiro_mcp.wiro.models import Output
+
+log = logging.getLogger(__name__)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_REDIRECTS = 5
+
+
+class RefusedUrl(Exception):
+    """An output URL the policy does not allow, or a fetch that broke a limit."""
+
+
+@dataclass(frozen=True)
+class OutputPolicy:
+    base_url: str
+    preview_max_bytes: int = 1_000_000  # 0: no previews
+    preview_seconds: float = 15.0
+    download_dir: Path | None = None
+    download_max_bytes: int = 2_000_000_000
+    download_seconds: float = 600.0
+
+
+def safe_name(name: str, fallback: str) -> str:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _UNSAFE.sub("_", base).strip("._")
+    return cleaned[:120] or fallback
+
+
+def distinct_names(outputs: Sequence[Output]) -> list[str]:
+    """A safe file name per output; repeats get `-1`, `-2` before the extension."""
+    names: list[str] = []
+    for index, output in enumerate(outputs):
+        name = safe_name(output.name, f"output-{index}")
+        stem, dot, ext = name.rpartition(".")
+        stem, ext = (stem, f".{ext}") if dot and stem else (name, "")
+        candidate, n = name, 0
+        while candidate in names:
+            n += 1
+            candidate = f"{stem}-{n}{ext}"
+        names.append(candidate)
+    return names
+
+
+def _is_internal(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global
+
+
+async def _addresses(host: str) -> list[str]:
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
+    try:
+        found = await anyio.getaddrinfo(host, None)
+    except OSError as exc:
+        raise RefusedUrl(f"cannot resolve {host!r} ({exc.strerror or exc})") from None
+    return [str(info[4][0]) for info in found]
+
+
+class UrlPolicy:
+    def __init__(self, base_url: str) -> None:
+        self.base_host = (urlsplit(base_url).hostname or "").lower()
+        self._internal_base: bool | None = None
+
+    async def internal_allowed(self) -> bool:
+        """Internal addresses are allowed only when Wiro itself is on one (the sandbox)."""
+        if self._internal_base is None:
+            try:
+                addresses = await _addresses(self.base_host) if self.base_host else []
+            except RefusedUrl:
+                addresses = []
+            self._internal_base = bool(addresses) and all(_is_internal(a) for a in addresses)
+        return self._internal_base
+
+    async def check(self, url: str) -> None:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        scheme = parts.scheme.lower()
+        if not host:
+            raise RefusedUrl("the URL has no host")
+        if scheme != "https" and not (scheme == "http" and host == self.base_host):
+            raise RefusedUrl(f"only https URLs are fetched (got {scheme or 'no scheme'}://{host})")
+        if host == self.base_host or await self.internal_allowed():
+            return
+        if any(_is_internal(a) for a in await _addresses(host)):
+            raise RefusedUrl(f"{host} is an internal address")
+
+
+class Outputs:
+    """Previews and downloads of output files; the MCP layer never fetches or writes files itself."""
+
+    def __init__(self, policy: OutputPolicy, http: httpx2.AsyncClient | None = None) -> None:
+        self.policy = policy
+        self.urls = UrlPolicy(policy.base_url)
+        self._own_http = http is None
+        self.http = http or httpx2.AsyncClient(timeout=httpx2.Timeout(60.0, connect=10.0))
+
+    def __repr__(self) -> str:
+        return f"Outputs(download_dir={self.policy.download_dir!r})"
+
+    async def aclose(self) -> None:
+        if self._own_http:
+            await self.http.aclose()
+
+    @contextlib.asynccontextmanager
+    async def _stream(self, url: str) -> AsyncGenerator[httpx2.Response, None]:
+        """GET `url`, following redirects by hand so that each hop is checked by the policy."""
+        for _ in range(MAX_REDIRECTS + 1):
+            await self.urls.check(url)
+            async with self.http.stream("GET", url, follow_redirects=False) as response:
+                location = response.headers.get("location")
+                if response.is_redirect and location:
+                    url = urljoin(url, location)
+                    continue
+                if response.status_code != 200:
+                    raise RefusedUrl(f"HTTP {response.status_code}")
+                yield response
+                return
+        raise RefusedUrl(f"more than {MAX_REDIRECTS} redirects")
+
+    async def _chunks(self, url: str, limit: int) -> AsyncIterator[bytes]:
+        async with self._stream(url) as response:
+            received = 0
+            async for chunk in response.aiter_bytes():
+                received += len(chunk)
+                if received > limit:
+                    raise RefusedUrl(f"larger than {limit} bytes")
+                yield chunk
+
+    async def fetch(self, url: str, limit: int, seconds: float) -> bytes:
+        data = bytearray()
+        with anyio.fail_after(seconds):
+            async for chunk in self._chunks(url, limit):
+                data += chunk
+        return bytes(data)
+
+    async def previews(self, outputs: Sequence[Output], saved: dict[str, Path]) -> dict[str, bytes]:
+        """Image bytes by URL, for those under the preview cap; a preview is a nicety, so failures are quiet."""
+        cap = self.policy.preview_max_bytes
+        found: dict[str, bytes] = {}
+        for out in outputs:
+            if cap <= 0 or not out.contenttype.startswith("image/") or not 0 < out.size <= cap:
+                continue
+            try:
+                if out.url in saved:  # already on disk: not fetched a second time
+                    data = await anyio.Path(saved[out.url]).read_bytes()
+                else:
+                    data = await self.fetch(out.url, cap, self.policy.preview_seconds)
+            except (RefusedUrl, httpx2.HTTPError, OSError, TimeoutError) as exc:
+                log.info("no preview of %s: %s", out.name or "an output", exc)
+                continue
+            if len(data) <= cap:
+                found[out.url] = data
+        return found
+
+    async def save(self, tool: str, taskid: str, outputs: Sequence[Output]) -> tuple[dict[str, Path], str]:
+        """Download each output into the download folder: (url → path, a note on what failed)."""
+        folder = self.policy.download_dir
+        if folder is None or not outputs:
+            return {}, ""
+        target = folder / safe_name(tool, "model") / safe_name(taskid, "task")
+        saved: dict[str, Path] = {}
+        failed: list[str] = []
+        for output, name in zip(outputs, distinct_names(outputs), strict=True):
+            try:
+                saved[output.url] = await self._download(output.url, target, name)
+            except (RefusedUrl, httpx2.HTTPError, OSError, TimeoutError) as exc:
+                failed.append(f"{name} ({exc or type(exc).__name__})")
+        note = f"Not saved: {', '.join(failed)}; the URLs still work for a while." if failed else ""
+        return saved, note
+
+    async def _download(self, url: str, target: Path, name: str) -> Path:
+        await anyio.Path(target).mkdir(parents=True, exist_ok=True)
+        path = target / name
+        partial = target / f".{name}.{secrets.token_hex(4)}.part"
+        try:
+            with anyio.fail_after(self.policy.download_seconds):
+                async with await anyio.open_file(partial, "wb") as sink:
+                    async for chunk in self._chunks(url, self.policy.download_max_bytes):
+                        await sink.write(chunk)
+            await anyio.to_thread.run_sync(os.replace, partial, path)
+        finally:
+            await anyio.Path(partial).unlink(missing_ok=True)
+        return path

@@ -1,0 +1,84 @@
+"""What the one-shot commands show a person: progress, one tool's arguments, the journal as a table."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+import mcp_types as types
+
+from wiro_mcp.journal import JournalEntry
+
+
+class ProgressDisplay:
+    """A live bar on a terminal; elsewhere (a pipe, a log file) one plain line per status change."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty()
+        self.shown = False
+        self._last = ""
+
+    async def __call__(self, progress: float, total: float | None, message: str | None) -> None:
+        text = message or ""
+        if self.live:
+            width = 30
+            filled = int(width * progress / total) if total else 0
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}".ljust(90))
+            self.shown = True
+        elif text != self._last:
+            self.stream.write(f"{text}\n")
+        self._last = text
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.live and self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def describe_tool(tool: types.Tool, kind: str) -> str:
+    """Every argument with its type, allowed values, default, whether it is required, and its help."""
+    schema = tool.input_schema
+    required = set(schema.get("required", []))
+    lines = [f"{tool.name}  ({kind})", ""]
+    lines += [f"  {line}" for line in (tool.description or "").splitlines()]
+    lines += ["", "arguments:"]
+    properties: dict[str, dict[str, Any]] = schema.get("properties", {})
+    for name, prop in properties.items():
+        need = "required" if name in required else "optional"
+        lines.append(f"  {name}  ({prop.get('type', 'any')}, {need})")
+        if "enum" in prop:
+            shown = ", ".join(repr(v) for v in prop["enum"])
+            lines.append(f"      allowed: {shown}")
+        bounds = [
+            f"{word} {prop[key]:g}" for key, word in (("minimum", "min"), ("maximum", "max")) if key in prop
+        ]
+        if bounds:
+            lines.append(f"      range: {', '.join(bounds)}")
+        if "default" in prop:
+            lines.append(f"      default: {prop['default']!r}")
+        if prop.get("description"):
+            lines.append(f"      {prop['description']}")
+    if not properties:
+        lines.append("  (none)")
+    examples: list[dict[str, Any]] = schema.get("examples") or []
+    if examples:
+        pairs = " ".join(f"{k}={v!r}" if " " in str(v) else f"{k}={v}" for k, v in examples[0].items())
+        lines += ["", f"example:  wiro-mcp call {tool.name} {pairs}"]
+    return "\n".join(lines)
+
+
+def journal_table(entries: list[JournalEntry]) -> str:
+    """Newest first: when, tool, task id, state, cost, outputs."""
+    header = ("CREATED", "TOOL", "TASKID", "STATE", "COST", "OUTPUTS")
+    rows: list[tuple[str, ...]] = [header]
+    for e in entries:
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.created))
+        cost = f"${e.cost_usd:.4f}" if e.cost_usd is not None else "-"
+        rows.append((created, e.tool or e.slug, e.taskid or "(none)", e.state, cost, str(len(e.outputs))))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )
