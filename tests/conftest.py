@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+import httpx2
 import pytest
 import uvicorn
 from pydantic import SecretStr
+from starlette.types import ASGIApp
 
 from wiro_mcp.catalog.load import CatalogEntry, load_catalog
+from wiro_mcp.files import FileAccess
+from wiro_mcp.journal import MemoryJournal, TaskJournal
+from wiro_mcp.mcp.app import WiroMcp
 from wiro_mcp.mcp.transports import QuietServer, bound_socket
+from wiro_mcp.outputs import OutputPolicy, Outputs
 from wiro_mcp.sandbox.app import Emulator
+from wiro_mcp.service import ServiceConfig, TaskService
 from wiro_mcp.wiro.auth import WiroAuth
 from wiro_mcp.wiro.client import WiroClient
 from wiro_mcp.wiro.retry import RetryPolicy
+from wiro_mcp.wiro.watch import PollingFollower, PollPolicy
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = REPO / "tests" / "fixtures" / "pages"
@@ -70,8 +80,13 @@ class RunningEmulator:
 
 
 def start_emulator(emulator: Emulator) -> tuple[QuietServer, threading.Thread, str]:
+    return serve_app(emulator.app)
+
+
+def serve_app(app: ASGIApp) -> tuple[QuietServer, threading.Thread, str]:
+    """An ASGI app on real loopback HTTP, in a background thread."""
     sock = bound_socket("127.0.0.1", 0)
-    server = QuietServer(uvicorn.Config(emulator.app, log_level="warning", lifespan="off"))
+    server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -92,3 +107,58 @@ def wiro(catalog: dict[str, CatalogEntry]) -> Iterator[RunningEmulator]:
     yield RunningEmulator(emulator, root)
     server.should_exit = True
     thread.join(timeout=10)
+
+
+ASGI_BASE = "http://wiro.test/v1"
+
+
+@dataclass
+class InProcess:
+    """The whole server in this process: WiroMcp over a TaskService whose Wiro is the emulator,
+    reached through an ASGI transport (no sockets)."""
+
+    app: WiroMcp
+    emulator: Emulator
+
+    @property
+    def state(self):
+        return self.emulator.state
+
+    @property
+    def service(self) -> TaskService:
+        return self.app.service
+
+
+@contextlib.asynccontextmanager
+async def in_process(
+    catalog: dict[str, CatalogEntry],
+    *,
+    journal: TaskJournal | None = None,
+    wait_seconds: float = 20.0,
+    on_cancel: Literal["kill", "detach"] = "kill",
+    download_dir: Path | None = None,
+    file_roots: tuple[Path, ...] = (),
+    seconds: float = 0.3,
+) -> AsyncIterator[InProcess]:
+    emulator = Emulator(
+        [e.spec for e in catalog.values()], api_key=API_KEY, api_secret=API_SECRET, seconds={"*": seconds}
+    )
+    transport = httpx2.ASGITransport(app=emulator.app)
+    auth = WiroAuth(SecretStr(API_KEY), SecretStr(API_SECRET))
+    retry = RetryPolicy(base_delay=0.01, max_delay=0.05)
+    async with (
+        WiroClient(ASGI_BASE, auth, transport=transport, retry=retry) as client,
+        httpx2.AsyncClient(transport=transport) as cdn,
+    ):
+        outputs = Outputs(OutputPolicy(base_url=ASGI_BASE, download_dir=download_dir), http=cdn)
+        service = TaskService(
+            client,
+            catalog,
+            ServiceConfig(wait_seconds=wait_seconds, on_cancel=on_cancel),
+            endpoint=ASGI_BASE,
+            journal=journal if journal is not None else MemoryJournal("tests"),
+            follower=PollingFollower(client, PollPolicy(initial=0.05, cap=0.1, near_end=0.05)),
+            outputs=outputs,
+            files=FileAccess(file_roots, 10_000_000),
+        )
+        yield InProcess(WiroMcp(service), emulator)

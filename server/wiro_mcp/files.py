@@ -103,7 +103,10 @@ class FileAccess:
                 f"{field}: local files are off: no allowed roots (set WIRO_MCP_FILE_ROOTS, or use a client "
                 "that shares its roots)"
             )
-        real = Path(os.path.realpath(path.absolute()))
+        try:
+            real = Path(os.path.realpath(path.absolute()))
+        except OSError:  # a link changing while it is resolved
+            raise LocalFileError(f"{field}: {value!r} changed while it was checked; try again") from None
         if not _under(real, roots):
             raise LocalFileError(
                 f"{field}: {value!r} is outside the allowed roots; to allow it, add its folder to "

@@ -19,7 +19,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -150,20 +150,26 @@ class Outputs:
                 return
         raise RefusedUrl(f"more than {MAX_REDIRECTS} redirects")
 
-    async def _chunks(self, url: str, limit: int) -> AsyncIterator[bytes]:
-        async with self._stream(url) as response:
-            received = 0
-            async for chunk in response.aiter_bytes():
-                received += len(chunk)
-                if received > limit:
-                    raise RefusedUrl(f"larger than {limit} bytes")
-                yield chunk
+    async def _pump(
+        self, url: str, limit: int, seconds: float, write: Callable[[bytes], Awaitable[object]]
+    ) -> None:
+        """Stream `url` into `write`, at most `limit` bytes (counted as they arrive) and `seconds` in all."""
+        with anyio.fail_after(seconds):
+            async with self._stream(url) as response:
+                received = 0
+                async for chunk in response.aiter_bytes():
+                    received += len(chunk)
+                    if received > limit:
+                        raise RefusedUrl(f"larger than {limit} bytes")
+                    await write(chunk)
 
     async def fetch(self, url: str, limit: int, seconds: float) -> bytes:
         data = bytearray()
-        with anyio.fail_after(seconds):
-            async for chunk in self._chunks(url, limit):
-                data += chunk
+
+        async def keep(chunk: bytes) -> None:
+            data.extend(chunk)
+
+        await self._pump(url, limit, seconds, keep)
         return bytes(data)
 
     async def previews(self, outputs: Sequence[Output], saved: dict[str, Path]) -> dict[str, bytes]:
@@ -206,10 +212,10 @@ class Outputs:
         path = target / name
         partial = target / f".{name}.{secrets.token_hex(4)}.part"
         try:
-            with anyio.fail_after(self.policy.download_seconds):
-                async with await anyio.open_file(partial, "wb") as sink:
-                    async for chunk in self._chunks(url, self.policy.download_max_bytes):
-                        await sink.write(chunk)
+            async with await anyio.open_file(partial, "wb") as sink:
+                await self._pump(
+                    url, self.policy.download_max_bytes, self.policy.download_seconds, sink.write
+                )
             await anyio.to_thread.run_sync(os.replace, partial, path)
         finally:
             await anyio.Path(partial).unlink(missing_ok=True)

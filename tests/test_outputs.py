@@ -1,0 +1,149 @@
+"""Output files directly: the URL policy (hop by hop), byte and time limits, and downloads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from tests.conftest import serve_app
+from wiro_mcp.outputs import OutputPolicy, Outputs, RefusedUrl, distinct_names
+from wiro_mcp.wiro.models import Output
+
+pytestmark = pytest.mark.anyio
+BASE = "http://wiro.test/v1"  # not resolvable: Wiro is not on an internal address here
+PNG = b"\x89PNG" + b"p" * 500
+
+
+async def cdn(request: Request) -> Response:
+    match request.path_params["name"]:
+        case "ok.png":
+            return Response(PNG, media_type="image/png")
+        case "to-metadata":
+            return RedirectResponse("http://169.254.169.254/latest/meta-data")
+        case "to-private":
+            return RedirectResponse("https://10.0.0.7/x.png")
+        case "to-ok":
+            return RedirectResponse("/files/ok.png")
+        case "endless":
+
+            async def body():
+                for _ in range(1000):  # far over any cap used here, yet bounded
+                    yield b"x" * 1000
+                    await anyio.sleep(0.001)  # lets the server notice the client leaving
+
+            return StreamingResponse(body(), media_type="image/png")
+        case "slow":
+
+            async def slow():
+                yield b"x"
+                await anyio.sleep(30)
+                yield b"y"
+
+            return StreamingResponse(slow(), media_type="image/png")
+        case _:
+            return Response(status_code=404)
+
+
+APP = Starlette(routes=[Route("/files/{name}", cdn)])
+
+
+def outputs(**policy: object) -> Outputs:
+    http = httpx2.AsyncClient(transport=httpx2.ASGITransport(app=APP))
+    return Outputs(OutputPolicy(base_url=BASE, **policy), http=http)  # type: ignore[arg-type]
+
+
+async def test_the_wiro_host_and_redirects_within_it_are_fetched() -> None:
+    fetcher = outputs()
+    assert await fetcher.fetch("http://wiro.test/files/ok.png", 10_000, 5) == PNG
+    assert await fetcher.fetch("http://wiro.test/files/to-ok", 10_000, 5) == PNG
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://cdn.example.com/a.png", "only https"),
+        ("file:///etc/passwd", "no host"),
+        ("ftp://cdn.example.com/a.png", "only https"),
+        ("https://127.0.0.1/a.png", "internal address"),
+        ("https://[::1]/a.png", "internal address"),
+        ("https://[::ffff:127.0.0.1]/a.png", "internal address"),
+        ("https://169.254.169.254/latest", "internal address"),
+        ("https://192.168.1.10/a.png", "internal address"),
+        ("http://wiro.test/files/to-metadata", "only https"),
+        ("http://wiro.test/files/to-private", "internal address"),
+        ("https:///a.png", "no host"),
+    ],
+)
+async def test_internal_and_plain_http_urls_are_refused_at_every_hop(url: str, reason: str) -> None:
+    with pytest.raises(RefusedUrl, match=reason):
+        await outputs().fetch(url, 10_000, 5)
+
+
+@pytest.fixture
+def cdn_url() -> Iterator[str]:
+    """The CDN on real loopback HTTP (the ASGI transport would buffer an endless body)."""
+    server, thread, root = serve_app(APP)
+    yield root
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+async def test_fetches_are_capped_in_bytes_and_time(cdn_url: str) -> None:
+    fetcher = Outputs(OutputPolicy(base_url=f"{cdn_url}/v1"))
+    with pytest.raises(RefusedUrl, match="larger than 5000 bytes"):
+        await fetcher.fetch(f"{cdn_url}/files/endless", 5000, 5)
+    with pytest.raises(TimeoutError):
+        await fetcher.fetch(f"{cdn_url}/files/slow", 5000, 0.3)
+    assert await fetcher.fetch(f"{cdn_url}/files/ok.png", 5000, 5) == PNG
+    await fetcher.aclose()
+
+
+async def test_internal_addresses_are_allowed_when_wiro_itself_is_on_one() -> None:
+    sandboxed = Outputs(OutputPolicy(base_url="http://127.0.0.1:9/v1"))
+    await sandboxed.urls.check("http://127.0.0.1:9/files/a.png")
+    await sandboxed.urls.check("https://10.0.0.7/a.png")
+    with pytest.raises(RefusedUrl, match="only https"):
+        await sandboxed.urls.check("http://10.0.0.7/a.png")
+    await sandboxed.aclose()
+
+
+async def test_previews_are_quiet_about_refusals() -> None:
+    items = [
+        Output(name="a.png", contenttype="image/png", size=len(PNG), url="http://wiro.test/files/ok.png"),
+        Output(name="b.png", contenttype="image/png", size=10, url="https://127.0.0.1/b.png"),
+        Output(name="c.png", contenttype="image/png", size=10, url="http://wiro.test/files/missing"),
+    ]
+    found = await outputs(preview_max_bytes=2000).previews(items, {})
+    assert found == {items[0].url: PNG}
+
+
+async def test_downloads_replace_old_files_and_keep_same_named_outputs_apart(tmp_path: Path) -> None:
+    target = tmp_path / "reve_generate" / "42"
+    target.mkdir(parents=True)
+    (target / "0.png").write_bytes(b"an older file of another run")
+    items = [
+        Output(name="0.png", url="http://wiro.test/files/ok.png"),
+        Output(name="../0.png", url="http://wiro.test/files/to-ok"),
+        Output(name="x.png", url="http://wiro.test/files/missing"),
+        Output(name="y.png", url="https://10.1.2.3/y.png"),
+    ]
+    saved, note = await outputs(download_dir=tmp_path, download_max_bytes=4000).save(
+        "reve_generate", "42", items
+    )
+    assert saved == {items[0].url: target / "0.png", items[1].url: target / "0-1.png"}
+    assert all(path.read_bytes() == PNG for path in saved.values())
+    assert "x.png (HTTP 404)" in note and "y.png (10.1.2.3 is an internal address)" in note
+    assert sorted(p.name for p in target.iterdir()) == ["0-1.png", "0.png"]  # no partial file left
+
+
+def test_distinct_names() -> None:
+    names = distinct_names([Output(name=n) for n in ("0.png", "0.png", "a/0.png", "", "")])
+    assert names == ["0.png", "0-1.png", "0-2.png", "output-3", "output-4"]
