@@ -89,15 +89,15 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_http_server(
-    env: dict[str, str], port: int, stderr: Any = subprocess.DEVNULL
+    env: dict[str, str], port: int, stderr: Any = subprocess.DEVNULL, host: str = "127.0.0.1"
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """`wiro-mcp --http --port PORT` as a subprocess, once it accepts connections; stopped after."""
-    proc = subprocess.Popen([WIRO_MCP, "--http", "--port", str(port)], env=env, stderr=stderr)
+    """`wiro-mcp --http --host HOST --port PORT` as a subprocess, once it accepts connections; stopped after."""
+    proc = subprocess.Popen([WIRO_MCP, "--http", "--host", host, "--port", str(port)], env=env, stderr=stderr)
     try:
         deadline = time.monotonic() + 20
         while True:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                socket.create_connection((host.strip("[]"), port), timeout=0.2).close()
                 break
             except OSError:
                 if time.monotonic() > deadline or proc.poll() is not None:
