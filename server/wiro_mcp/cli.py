@@ -175,12 +175,12 @@ def _refuse_misplaced(args: argparse.Namespace) -> None:
     given = [name for name in FLAG_NAMES if hasattr(args, name)]
     wrong = [FLAG_NAMES[n] for n in given if n not in APPLIES[args.command]]
     if wrong:
-        where = f"the {args.command!r} command" if args.command else "serving"
-        raise ConfigError(
-            f"{', '.join(wrong)} does not apply to {where}; see `wiro-mcp {args.command or ''} --help`".replace(
-                "  ", " "
-            )
+        where, helping = (
+            (f"the {args.command!r} command", f"wiro-mcp {args.command} --help")
+            if args.command
+            else ("serving", "wiro-mcp --help")
         )
+        raise ConfigError(f"{', '.join(wrong)} does not apply to {where}; see `{helping}`")
 
 
 def parse_age(text: str) -> float:

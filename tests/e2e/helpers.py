@@ -118,3 +118,26 @@ async def http_client_for(url: str, mode: str = "auto") -> AsyncGenerator[Client
         Client(streamable_http_client(url, http_client=http), mode=mode) as client,  # type: ignore[arg-type]
     ):
         yield client
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+
+
+def host_answer(url: str, host: str) -> int:
+    """The HTTP status of an initialize request that claims to be for `host`."""
+    headers = {
+        "authorization": f"Bearer {TOKEN}",
+        "host": host,
+        "accept": "application/json, text/event-stream",
+        "content-type": "application/json",
+    }
+    return httpx2.post(url, json=INITIALIZE, headers=headers).status_code

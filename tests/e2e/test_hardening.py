@@ -20,6 +20,7 @@ from tests.e2e.helpers import (
     TOKEN,
     WIRO_MCP,
     free_port,
+    host_answer,
     http_client_for,
     interrupt_call,
     running_http_server,
@@ -28,17 +29,6 @@ from tests.e2e.helpers import (
 from wiro_mcp.sandbox.state import Fault
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
-
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
 
 
 async def test_a_server_killed_during_run_leaves_a_row_that_says_check(
@@ -98,16 +88,6 @@ async def test_a_signal_during_a_wait_kills_the_task_and_the_server_exits(
         assert server.wait(timeout=30) == 0
     (task,) = wiro.state.tasks.values()
     assert task.stopped_at is not None
-
-
-def host_answer(url: str, host: str) -> int:
-    headers = {
-        "authorization": f"Bearer {TOKEN}",
-        "host": host,
-        "accept": "application/json, text/event-stream",
-        "content-type": "application/json",
-    }
-    return httpx2.post(url, json=INITIALIZE, headers=headers).status_code
 
 
 def ipv6_loopback() -> bool:

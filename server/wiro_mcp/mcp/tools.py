@@ -23,8 +23,8 @@ from wiro_mcp.mcp.results import (
     task_list_result,
     task_result,
 )
-from wiro_mcp.service import Rejected, TaskService
-from wiro_mcp.wiro.models import STATUS_ORDER, STATUS_WORDS, Task
+from wiro_mcp.service import Rejected, TaskReport, TaskService
+from wiro_mcp.wiro.models import STATUS_ORDER, STATUS_WORDS, Task, TaskHandle
 
 Context = ServerRequestContext[Any]
 RootsLister = Callable[[Context], Awaitable[Sequence[Path]]]
@@ -123,6 +123,10 @@ def check_arguments(name: str, schema: dict[str, Any], arguments: dict[str, Any]
     return None
 
 
+# What a task tool does with the handle it was given (and its other arguments).
+HandleAction = Callable[[Context, TaskHandle, dict[str, Any]], Awaitable[TaskReport]]
+
+
 class HandleTool:
     """A task tool that takes a task handle (taskid or tasktoken) and answers like a model tool."""
 
@@ -133,9 +137,11 @@ class HandleTool:
         description: str,
         annotations: types.ToolAnnotations,
         service: TaskService,
+        action: HandleAction,
         extra: dict[str, Any] | None = None,
     ) -> None:
         self._service = service
+        self._action = action
         self.definition = types.Tool(
             name=name,
             title=title,
@@ -158,18 +164,7 @@ class HandleTool:
         if problem:
             return error_result(problem)
         handle = self._service.handle(arguments.get("taskid"), arguments.get("tasktoken"))
-        match self.definition.name:
-            case "task_status":
-                report = await self._service.look(handle)
-            case "task_wait":
-                most = self._service.config.wait_seconds
-                wait = min(float(arguments.get("wait_seconds", most)), most)
-                report = await self._service.follow(handle, on_update=Progress(ctx), wait_seconds=wait)
-            case "task_kill":
-                report = await self._service.stop(handle, kill=True)
-            case _:
-                report = await self._service.stop(handle, kill=False)
-        return task_result(report)
+        return task_result(await self._action(ctx, handle, arguments))
 
 
 class TaskListTool:
@@ -222,6 +217,20 @@ def task_tools(service: TaskService) -> list[McpTool]:
             "description": f"How long to wait this time (default and most: {most:g} s).",
         }
     }
+
+    async def look(ctx: Context, handle: TaskHandle, arguments: dict[str, Any]) -> TaskReport:
+        return await service.look(handle)
+
+    async def wait(ctx: Context, handle: TaskHandle, arguments: dict[str, Any]) -> TaskReport:
+        seconds = min(float(arguments.get("wait_seconds", most)), most)
+        return await service.follow(handle, on_update=Progress(ctx), wait_seconds=seconds)
+
+    async def kill(ctx: Context, handle: TaskHandle, arguments: dict[str, Any]) -> TaskReport:
+        return await service.stop(handle, kill=True)
+
+    async def cancel(ctx: Context, handle: TaskHandle, arguments: dict[str, Any]) -> TaskReport:
+        return await service.stop(handle, kill=False)
+
     return [
         HandleTool(
             "task_status",
@@ -229,6 +238,7 @@ def task_tools(service: TaskService) -> list[McpTool]:
             "One look at a Wiro task: its state, status, outputs, cost. Does not wait.",
             LOOK,
             service,
+            look,
         ),
         HandleTool(
             "task_wait",
@@ -238,6 +248,7 @@ def task_tools(service: TaskService) -> list[McpTool]:
             "or the handle again if it is still running. Never starts or bills a new task.",
             LOOK,
             service,
+            wait,
             wait_arg,
         ),
         HandleTool(
@@ -246,6 +257,7 @@ def task_tools(service: TaskService) -> list[McpTool]:
             "Stop a running Wiro task. Destructive: its work so far is lost.",
             STOP,
             service,
+            kill,
         ),
         HandleTool(
             "task_cancel",
@@ -253,6 +265,7 @@ def task_tools(service: TaskService) -> list[McpTool]:
             "Take a Wiro task out of the queue before it starts. Destructive. For a running task use task_kill.",
             STOP,
             service,
+            cancel,
         ),
         TaskListTool(service),
     ]

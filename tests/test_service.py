@@ -1,0 +1,58 @@
+"""The task service directly: submit and follow as separate steps, handles, the journal's view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ASGI_BASE, in_process
+from wiro_mcp.catalog.load import CatalogEntry
+from wiro_mcp.service import Rejected, Submitted
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_submit_then_follow(catalog: dict[str, CatalogEntry]) -> None:
+    async with in_process(catalog, seconds=1.0) as sandbox:
+        service = sandbox.service
+        submitted = await service.submit(catalog["reve_generate"], {"prompt": "x"})
+        assert isinstance(submitted, Submitted)
+        handle = submitted.handle
+        assert handle.taskid and handle.token and handle.endpoint == ASGI_BASE
+        (row,) = await service.recent()
+        assert (row.taskid, row.state, row.tool) == (handle.taskid, "queued", "reve_generate")
+        early = await service.follow(handle, wait_seconds=0)
+        assert not early.finished and early.task.state in ("queued", "running")
+        done = await service.follow(service.handle(tasktoken=handle.token), wait_seconds=10)
+        assert done.finished and done.task.state == "completed" and done.tool == "reve_generate"
+        (row,) = await service.recent(state="completed")
+        assert row.outputs and row.outputs[0]["contenttype"] == "image/png"
+    assert len(sandbox.state.requests("Run")) == 1
+
+
+async def test_rejections_send_nothing_and_journal_nothing(
+    catalog: dict[str, CatalogEntry], tmp_path: Path
+) -> None:
+    (tmp_path / "frame.png").write_bytes(b"\x89PNG")
+    async with in_process(catalog) as sandbox:
+        pixverse = catalog["pixverse_image_to_video_v4"]
+        bad_value = await sandbox.service.submit(
+            pixverse, {"inputImageUrl": "https://x/a.png", "quality": "8k"}
+        )
+        no_root = await sandbox.service.submit(pixverse, {"inputImageUrl": str(tmp_path / "frame.png")})
+        assert isinstance(bad_value, Rejected) and bad_value.errors[0].field == "quality"
+        assert isinstance(no_root, Rejected) and "no allowed roots" in no_root.reason
+        assert await sandbox.service.recent() == []
+    assert sandbox.state.requests("Run") == []
+
+
+async def test_stop_and_look(catalog: dict[str, CatalogEntry]) -> None:
+    async with in_process(catalog, seconds=30) as sandbox:
+        submitted = await sandbox.service.submit(catalog["reve_generate"], {"prompt": "x"})
+        assert isinstance(submitted, Submitted)
+        cancelled = await sandbox.service.stop(submitted.handle, kill=False)
+        looked = await sandbox.service.look(submitted.handle)
+        assert cancelled.task.state == looked.task.state == "cancelled" and looked.finished
+        (row,) = await sandbox.service.recent()
+        assert row.state == "cancelled"
