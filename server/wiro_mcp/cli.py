@@ -21,6 +21,7 @@ from pydantic import SecretStr, ValidationError
 
 from wiro_mcp import __version__
 from wiro_mcp.errors import ConfigError, SpecError
+from wiro_mcp.sandbox import SANDBOX_API_KEY
 from wiro_mcp.settings import Settings
 
 EPILOG = """\
@@ -144,7 +145,7 @@ def parser() -> argparse.ArgumentParser:
         "--seconds", type=float, help="how long every task takes (default: 3 s images, 6 s videos)"
     )
     sandbox.add_argument(
-        "--api-key", default="sandbox-key", help="the key clients must send (default sandbox-key)"
+        "--api-key", default=SANDBOX_API_KEY, help=f"the key clients must send (default {SANDBOX_API_KEY})"
     )
     sandbox.add_argument(
         "--api-secret", help="require signatures made with this secret (default: key-only mode)"

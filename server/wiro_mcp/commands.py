@@ -45,7 +45,7 @@ async def serve(settings: Settings, sandbox: bool, http: bool) -> None:
                 settings.allowed_host_names,
             )
         else:
-            await run_stdio(app.server)
+            await run_stdio(app.server, app.service.idle)
 
 
 async def list_tools(settings: Settings, sandbox: bool, name: str | None, as_json: bool) -> int:

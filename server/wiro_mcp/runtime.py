@@ -18,7 +18,8 @@ from wiro_mcp.journal import TaskJournal, open_journal
 from wiro_mcp.mcp.app import WiroMcp
 from wiro_mcp.mcp.transports import serve_in_background
 from wiro_mcp.outputs import OutputPolicy, Outputs
-from wiro_mcp.sandbox.app import SANDBOX_API_KEY, SANDBOX_API_SECRET, Emulator
+from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET
+from wiro_mcp.sandbox.app import Emulator
 from wiro_mcp.service import ServiceConfig, TaskService
 from wiro_mcp.settings import Settings
 from wiro_mcp.wiro.auth import WiroAuth

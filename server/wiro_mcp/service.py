@@ -102,6 +102,11 @@ class TaskService:
         self._slug_tools = {e.spec.slug.lower(): name for name, e in catalog.items()}
         # Journal rows whose ids could not be written yet: retried at every later journal write.
         self._unrecorded: dict[int, RunAnswer] = {}
+        self._stopping = 0  # cancelled calls still stopping their remote tasks
+
+    def idle(self) -> bool:
+        """True when no cancelled call is still stopping its Wiro task (a shutdown may proceed)."""
+        return self._stopping == 0
 
     def __repr__(self) -> str:
         return f"TaskService(endpoint={self.endpoint!r}, models={len(self.catalog)})"
@@ -256,8 +261,12 @@ class TaskService:
                 handle, wait_seconds=wait, on_update=remember, last_known=last_known
             )
         except anyio.get_cancelled_exc_class():
-            with anyio.CancelScope(shield=True):
-                await self._stop_on_cancel(handle, latest[-1] if latest else None)
+            self._stopping += 1
+            try:
+                with anyio.CancelScope(shield=True):
+                    await self._stop_on_cancel(handle, latest[-1] if latest else None)
+            finally:
+                self._stopping -= 1
             raise
         except WiroError as exc:
             if not latest:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ import pytest
 from tests.conftest import RunningEmulator
 from tests.e2e.conftest import OpenServer
 from tests.e2e.helpers import (
+    INITIALIZE,
     TOKEN,
     WIRO_MCP,
     free_port,
@@ -131,3 +133,34 @@ async def test_a_corrupt_journal_is_said_once_and_the_server_runs_in_memory(
     errlog.seek(0)  # type: ignore[attr-defined]
     logged = errlog.read()  # type: ignore[attr-defined]
     assert logged.count("keeping tasks in memory only") == 1 and str(broken) in logged
+
+
+def test_a_signal_stops_a_stdio_server_mid_call_and_its_task(wiro: RunningEmulator, tmp_path: Path) -> None:
+    """stdio speaks JSON lines: a raw client is enough, and leaves the server's pid in hand."""
+    env = wiro.env(WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"))
+    wiro.state.plan_next_run(seconds=20)
+    with subprocess.Popen(
+        [WIRO_MCP], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+    ) as server:
+        assert server.stdin is not None and server.stdout is not None
+        stdin, stdout = server.stdin, server.stdout
+
+        def send(message: dict[str, object]) -> None:
+            stdin.write((json.dumps(message) + "\n").encode())
+            stdin.flush()
+
+        try:
+            send(INITIALIZE)
+            assert b'"id":1' in stdout.readline()
+            send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+            call = {"name": "reve_generate", "arguments": {"prompt": "slow"}, "_meta": {"progressToken": 1}}
+            send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call})
+            while b"task_start" not in stdout.readline():  # progress lines, until the task runs
+                pass
+            server.send_signal(signal.SIGTERM)
+            assert server.wait(timeout=30) == 0
+        finally:
+            if server.poll() is None:
+                server.kill()
+    (task,) = wiro.state.tasks.values()
+    assert task.stopped_at is not None and len(wiro.state.requests("Task/Kill")) == 1

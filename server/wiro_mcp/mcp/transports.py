@@ -6,6 +6,7 @@ import contextlib
 import hmac
 import ipaddress
 import logging
+import os
 import signal
 import socket
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
@@ -24,6 +25,7 @@ from wiro_mcp.errors import ConfigError
 log = logging.getLogger(__name__)
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
+SHUTDOWN_SECONDS = 20.0  # above the service's own bound on stopping a task
 
 
 def is_loopback(host: str) -> bool:
@@ -114,16 +116,29 @@ async def serve_in_background(
 
 
 @contextlib.asynccontextmanager
-async def stop_on_signals(stop: Callable[[], None]) -> AsyncGenerator[None, None]:
+async def stop_on_signals(
+    stop: Callable[[], None], idle: Callable[[], bool] | None = None
+) -> AsyncGenerator[None, None]:
     """SIGTERM or SIGINT calls `stop`: in-flight calls are then cancelled as a client cancel would
-    (their Wiro tasks killed unless on_cancel=detach) and the process exits promptly."""
+    (their Wiro tasks killed unless on_cancel=detach) and the process exits promptly. With `idle`,
+    the process is ended once nothing is being stopped any more: stdio's reader thread, blocked on
+    stdin, would otherwise keep it alive."""
 
     async def watch() -> None:
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async for signum in signals:
                 log.info("%s: stopping; calls in flight stop their Wiro tasks", signal.Signals(signum).name)
                 stop()
-                return
+                break
+        if idle is not None:
+            # Shielded: `stop` cancels the scope this watcher lives in too.
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(0.2)  # lets every cancelled call begin stopping its task
+                with anyio.move_on_after(SHUTDOWN_SECONDS):
+                    while not idle():  # noqa: ASYNC110  (a counter in the service, no event to wait on)
+                        await anyio.sleep(0.05)
+            logging.shutdown()
+            os._exit(0)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(watch)
@@ -133,8 +148,8 @@ async def stop_on_signals(stop: Callable[[], None]) -> AsyncGenerator[None, None
             tg.cancel_scope.cancel()
 
 
-async def run_stdio(server: Server[Any]) -> None:
-    async with anyio.create_task_group() as tg, stop_on_signals(tg.cancel_scope.cancel):
+async def run_stdio(server: Server[Any], idle: Callable[[], bool] | None = None) -> None:
+    async with anyio.create_task_group() as tg, stop_on_signals(tg.cancel_scope.cancel, idle):
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())
         tg.cancel_scope.cancel()

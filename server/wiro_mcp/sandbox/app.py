@@ -21,13 +21,10 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from wiro_mcp.catalog.spec import ModelSpec
+from wiro_mcp.sandbox import SANDBOX_API_KEY
 from wiro_mcp.sandbox.media import output_file
 from wiro_mcp.sandbox.state import Fault, LoggedRequest, SandboxState, SandboxTask
 from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATUSES
-
-# The sandbox's own project: signature mode, so sandbox runs exercise request signing too.
-SANDBOX_API_KEY = "sandbox-key"
-SANDBOX_API_SECRET = "sandbox-secret"
 
 SIGNATURE_REQUIRED = (
     "Project requires signature authentication. x-signature and x-nonce headers are required."
