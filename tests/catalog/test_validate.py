@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import math
 from typing import Any
+from urllib.parse import urlsplit
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wiro_mcp.catalog.fields import FieldRule
 from wiro_mcp.catalog.load import CatalogEntry, load_catalog
-from wiro_mcp.catalog.validate import suggest, validate_arguments
+from wiro_mcp.catalog.validate import MAX_TEXT_CHARS, suggest, validate_arguments
 
 CATALOG = load_catalog()
 
@@ -66,26 +68,51 @@ def test_every_example_of_every_model_is_valid() -> None:
             assert validate_arguments(entry.rules, example).ok, (entry.name, example)
 
 
+# Text an attacker would try: NUL bytes, URLs without a host, very long values.
+hostile_text = st.sampled_from(
+    ["", " ", "a\x00b", "http:/etc/passwd", "https://", "https://x/a.png", "file:///etc/passwd", "p" * 20_001]
+)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=12),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12)
+    | hostile_text,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
     max_leaves=5,
 )
 
 
 def allowed(rule: FieldRule, value: Any) -> bool:
+    """What a value sent to Wiro must be, stated independently of the validator's code."""
+    if isinstance(value, str) and ("\x00" in value or len(value) > MAX_TEXT_CHARS):
+        return False
     match rule.kind:
         case "enum":
             return value in rule.enum
         case "number":
-            return isinstance(value, int | float) and not isinstance(value, bool)
+            in_range = (rule.minimum is None or value >= rule.minimum) and (
+                rule.maximum is None or value <= rule.maximum
+            )
+            return (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+                and in_range
+            )
         case "file":
-            return isinstance(value, str) and value.strip() != ""
+            parts = [urlsplit(v) for v in value.split(",")] if isinstance(value, str) else []
+            return (
+                bool(parts)
+                and all(p.hostname for p in parts if p.scheme in ("http", "https"))
+                and value.strip() != ""
+            )
         case "string":
-            return isinstance(value, str)
+            return isinstance(value, str) and (not rule.required or value.strip() != "")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(
     name=st.sampled_from(sorted(CATALOG)),
     data=st.data(),

@@ -13,7 +13,7 @@ from mcp import Client
 
 from tests.conftest import in_process
 from wiro_mcp.catalog.load import CatalogEntry
-from wiro_mcp.journal import Query, SqliteJournal
+from wiro_mcp.journal import JournalEntry, MemoryJournal, Query, SqliteJournal
 from wiro_mcp.mcp.tools import check_arguments
 from wiro_mcp.sandbox.state import Fault
 
@@ -191,3 +191,24 @@ async def test_outputs_are_saved_and_the_reported_file_is_this_tasks(
     assert paths[0] != paths[1] and all(p.read_bytes().startswith(b"\x89PNG") for p in paths)
     assert paths[0].read_bytes() != paths[1].read_bytes()
     assert sorted(p.name for p in paths[0].parent.iterdir()) == ["0.png"]
+
+
+class BrokenJournal(MemoryJournal):
+    """A journal whose reads fail in ways the server does not expect."""
+
+    async def recent(self, query: Query) -> list[JournalEntry]:
+        raise RuntimeError("internal detail /srv/secret/path that must not reach the agent")
+
+
+async def test_an_unexpected_failure_is_a_short_error_never_python_text(
+    catalog: dict[str, CatalogEntry],
+) -> None:
+    async with (
+        in_process(catalog, journal=BrokenJournal("tests")) as sandbox,
+        Client(sandbox.app.server) as client,
+    ):
+        result = await client.call_tool("task_list", {})
+    assert (
+        result.is_error
+        and text_of(result) == "task_list: internal error in wiro-mcp (details are in the server's log)."
+    )

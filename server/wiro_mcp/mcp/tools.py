@@ -14,6 +14,7 @@ from mcp.server import ServerRequestContext
 
 from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.validate import clip
+from wiro_mcp.errors import JournalError
 from wiro_mcp.journal import JOURNAL_STATES
 from wiro_mcp.mcp.results import (
     OUTPUT_SCHEMA,
@@ -201,9 +202,14 @@ class TaskListTool:
         problem = check_arguments("task_list", self.definition.input_schema, arguments)
         if problem:
             return error_result(problem)
-        entries = await self._service.recent(
-            tool=arguments.get("tool"), state=arguments.get("state"), limit=int(arguments.get("limit", 20))
-        )
+        try:
+            entries = await self._service.recent(
+                tool=arguments.get("tool"),
+                state=arguments.get("state"),
+                limit=int(arguments.get("limit", 20)),
+            )
+        except JournalError as exc:
+            return error_result(f"task_list: {exc}")
         return task_list_result(entries, self._service.journal.where)
 
 

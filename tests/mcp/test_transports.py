@@ -1,0 +1,42 @@
+"""Host checks for every bind address, and the bind rule, without starting a server."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+from wiro_mcp.errors import ConfigError
+from wiro_mcp.mcp.transports import check_http_bind, is_loopback, transport_security
+
+
+@pytest.mark.parametrize(
+    ("bind", "own"),
+    [
+        ("127.0.0.2", "127.0.0.2"),
+        ("::1", "[::1]"),
+        ("[::1]", "[::1]"),
+        ("::ffff:127.0.0.1", "[::ffff:127.0.0.1]"),
+    ],
+)
+def test_every_loopback_form_gets_host_checks_naming_itself(bind: str, own: str) -> None:
+    security = transport_security(bind)
+    assert security.enable_dns_rebinding_protection
+    assert own in security.allowed_hosts and f"{own}:*" in security.allowed_hosts
+    assert f"http://{own}:*" in security.allowed_origins
+    assert not any("evil" in h for h in security.allowed_hosts)
+    assert is_loopback(bind)
+
+
+def test_a_wildcard_bind_allows_loopback_names_and_the_listed_ones_only() -> None:
+    security = transport_security("0.0.0.0", ["studio.lan", "wiro.example.com:8443"])
+    assert "0.0.0.0" not in security.allowed_hosts and "0.0.0.0:*" not in security.allowed_hosts
+    assert {"studio.lan", "studio.lan:*", "wiro.example.com:8443", "localhost:*"} <= set(
+        security.allowed_hosts
+    )
+
+
+def test_off_loopback_needs_a_token() -> None:
+    with pytest.raises(ConfigError, match="WIRO_MCP_HTTP_TOKEN"):
+        check_http_bind("0.0.0.0", None)
+    check_http_bind("0.0.0.0", SecretStr("t"))
+    check_http_bind("::ffff:127.0.0.1", None)
