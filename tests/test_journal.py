@@ -173,3 +173,13 @@ def test_two_processes_creating_and_writing_one_journal_lose_nothing(tmp_path: P
             "SELECT COUNT(*), COUNT(DISTINCT taskid), SUM(state = 'completed') FROM tasks"
         ).fetchone()
     assert rows == (300, 300, 300)
+
+
+async def test_the_memory_journal_keeps_rows_apart_after_a_discard() -> None:
+    journal = MemoryJournal("tests")
+    first = await journal.begin(endpoint="e", tool="a", slug="s/p", arguments={})
+    second = await journal.begin(endpoint="e", tool="b", slug="s/p", arguments={})
+    await journal.discard(first)
+    third = await journal.begin(endpoint="e", tool="c", slug="s/p", arguments={})
+    assert third not in (first, second)
+    assert sorted(e.tool for e in await journal.recent(Query())) == ["b", "c"]

@@ -21,6 +21,7 @@ from pydantic import SecretStr, ValidationError
 
 from wiro_mcp import __version__
 from wiro_mcp.errors import ConfigError, SpecError
+from wiro_mcp.journal import JOURNAL_STATES
 from wiro_mcp.sandbox import SANDBOX_API_KEY
 from wiro_mcp.settings import Settings
 
@@ -154,7 +155,7 @@ def parser() -> argparse.ArgumentParser:
     journal = sub.add_parser("journal", help="list, locate or clear the local task journal")
     journal.add_argument("action", choices=["list", "clear", "path"])
     journal.add_argument("--json", action="store_true", help="list: one JSON object per line")
-    journal.add_argument("--state", help="list: only tasks in this state")
+    journal.add_argument("--state", choices=JOURNAL_STATES, help="list: only tasks in this state")
     journal.add_argument("--tool", help="list: only tasks of this tool")
     journal.add_argument("--since", metavar="AGE", help="list: only tasks newer than AGE (30m, 12h, 7d)")
     journal.add_argument("--limit", type=int, default=50, help="list: at most this many (default 50)")

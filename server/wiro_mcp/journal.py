@@ -345,6 +345,7 @@ class MemoryJournal:
     def __init__(self, reason: str) -> None:
         self.reason = reason
         self._rows: dict[int, JournalEntry] = {}
+        self._last_row = 0
 
     def __repr__(self) -> str:
         return f"MemoryJournal(rows={len(self._rows)})"
@@ -358,8 +359,8 @@ class MemoryJournal:
             self._rows[row] = replace(self._rows[row], updated=time.time(), **fields)
 
     async def begin(self, *, endpoint: str, tool: str, slug: str, arguments: dict[str, Any]) -> int:
-        row = len(self._rows) + 1
-        now = time.time()
+        self._last_row += 1
+        row, now = self._last_row, time.time()
         self._rows[row] = JournalEntry(
             row, endpoint, None, "", tool, slug, "submitting", "", dict(arguments), [], "", None, now, now
         )
