@@ -220,21 +220,6 @@ class TaskService:
                     await anyio.sleep(delay)
         return ()  # pragma: no cover  (the loop always returns)
 
-    async def run(
-        self,
-        entry: CatalogEntry,
-        arguments: dict[str, Any] | None,
-        *,
-        on_update: OnUpdate | None = None,
-        client_roots: RootsProvider = _no_roots,
-    ) -> TaskReport | Rejected:
-        submitted = await self.submit(entry, arguments, client_roots=client_roots)
-        if isinstance(submitted, Rejected):
-            return submitted
-        return await self.follow(
-            submitted.handle, on_update=on_update, last_known=submitted.task, notes=submitted.notes
-        )
-
     # ----- following, looking, stopping
     async def follow(
         self,
