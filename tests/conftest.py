@@ -139,6 +139,7 @@ async def in_process(
     download_dir: Path | None = None,
     file_roots: tuple[Path, ...] = (),
     seconds: float = 0.3,
+    dedup_seconds: float = 300.0,
 ) -> AsyncIterator[InProcess]:
     emulator = Emulator(
         [e.spec for e in catalog.values()], api_key=API_KEY, api_secret=API_SECRET, seconds={"*": seconds}
@@ -154,7 +155,7 @@ async def in_process(
         service = TaskService(
             client,
             catalog,
-            ServiceConfig(wait_seconds=wait_seconds, on_cancel=on_cancel),
+            ServiceConfig(wait_seconds=wait_seconds, on_cancel=on_cancel, dedup_seconds=dedup_seconds),
             endpoint=ASGI_BASE,
             journal=journal if journal is not None else MemoryJournal("tests"),
             follower=PollingFollower(client, PollPolicy(initial=0.05, cap=0.1, near_end=0.05)),

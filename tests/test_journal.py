@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from wiro_mcp.errors import JournalError
-from wiro_mcp.journal import MemoryJournal, Query, SqliteJournal, TaskUpdate, open_journal
+from wiro_mcp.journal import MemoryJournal, NewRun, Query, SqliteJournal, TaskUpdate, open_journal
 
 pytestmark = pytest.mark.anyio
 DONE = TaskUpdate(state="completed", status="task_postprocess_end", outputs=[], error="", cost_usd=0.01)
@@ -20,7 +20,7 @@ DONE = TaskUpdate(state="completed", status="task_postprocess_end", outputs=[], 
 async def test_a_row_is_written_before_run_and_completed_after(tmp_path: Path) -> None:
     journal = SqliteJournal(tmp_path / "j.sqlite3")
     row = await journal.begin(
-        endpoint="https://a/v1", tool="reve_generate", slug="reve/generate", arguments={"prompt": "x"}
+        NewRun(endpoint="https://a/v1", tool="reve_generate", slug="reve/generate", arguments={"prompt": "x"})
     )
     (pending,) = await journal.recent(Query())
     assert pending.state == "submitting" and pending.taskid is None
@@ -38,7 +38,7 @@ async def test_the_same_id_on_two_endpoints_never_merges(tmp_path: Path) -> None
         ("sandbox", "reve_generate"),
         ("https://api.wiro.ai/v1", "pixverse_image_to_video_v4"),
     ):
-        row = await journal.begin(endpoint=endpoint, tool=tool, slug="s/p", arguments={})
+        row = await journal.begin(NewRun(endpoint=endpoint, tool=tool, slug="s/p", arguments={}))
         await journal.started(row, taskid="1001", tasktoken="t")
     await journal.update(endpoint="sandbox", taskid="1001", update=DONE)
     rows = {e.endpoint: e for e in await journal.recent(Query())}
@@ -52,9 +52,9 @@ async def test_the_same_id_on_two_endpoints_never_merges(tmp_path: Path) -> None
 
 async def test_a_refused_run_leaves_no_row_and_a_lost_answer_stays_unknown(tmp_path: Path) -> None:
     journal = SqliteJournal(tmp_path / "j.sqlite3")
-    refused = await journal.begin(endpoint="e", tool="t", slug="s/p", arguments={})
+    refused = await journal.begin(NewRun(endpoint="e", tool="t", slug="s/p", arguments={}))
     await journal.discard(refused)
-    lost = await journal.begin(endpoint="e", tool="t", slug="s/p", arguments={"prompt": "p"})
+    lost = await journal.begin(NewRun(endpoint="e", tool="t", slug="s/p", arguments={"prompt": "p"}))
     await journal.unknown(lost, error="no answer")
     (entry,) = await journal.recent(Query())
     assert entry.state == "unknown" and entry.error == "no answer" and entry.arguments == {"prompt": "p"}
@@ -73,7 +73,9 @@ async def test_a_version_1_journal_is_migrated_and_keeps_its_rows(tmp_path: Path
             VALUES ('1001', 't', 'reve_generate', 'reve/generate', 'completed', 1, 1);"""
         )
     journal = SqliteJournal(path)
-    row = await journal.begin(endpoint="sandbox", tool="reve_generate", slug="reve/generate", arguments={})
+    row = await journal.begin(
+        NewRun(endpoint="sandbox", tool="reve_generate", slug="reve/generate", arguments={})
+    )
     await journal.started(row, taskid="1001", tasktoken="u")  # the same id, another endpoint: a new row
     assert sorted((e.endpoint, e.taskid) for e in await journal.recent(Query())) == [
         ("", "1001"),
@@ -85,7 +87,7 @@ async def test_one_damaged_row_does_not_break_the_listing(tmp_path: Path) -> Non
     path = tmp_path / "j.sqlite3"
     journal = SqliteJournal(path)
     for n in range(2):
-        row = await journal.begin(endpoint="e", tool="t", slug="s/p", arguments={"n": n})
+        row = await journal.begin(NewRun(endpoint="e", tool="t", slug="s/p", arguments={"n": n}))
         await journal.started(row, taskid=str(n), tasktoken="t")
     with sqlite3.connect(path) as db:
         db.execute(
@@ -122,7 +124,7 @@ async def test_a_journal_that_cannot_be_used_falls_back_to_memory(tmp_path: Path
     try:
         journal = open_journal(path)
         assert isinstance(journal, MemoryJournal) and str(path) in journal.where and "memory" in journal.where
-        row = await journal.begin(endpoint="e", tool="t", slug="s/p", arguments={})
+        row = await journal.begin(NewRun(endpoint="e", tool="t", slug="s/p", arguments={}))
         await journal.started(row, taskid="7", tasktoken="t")
         assert [e.taskid for e in await journal.recent(Query(endpoint="e"))] == ["7"]
     finally:
@@ -138,7 +140,7 @@ async def test_a_locked_journal_raises_a_journal_error_in_bounded_time(tmp_path:
     holder.execute("BEGIN EXCLUSIVE")
     try:
         with pytest.raises(JournalError, match="cannot be written"):
-            await journal.begin(endpoint="e", tool="t", slug="s/p", arguments={})
+            await journal.begin(NewRun(endpoint="e", tool="t", slug="s/p", arguments={}))
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -147,14 +149,14 @@ async def test_a_locked_journal_raises_a_journal_error_in_bounded_time(tmp_path:
 WRITER = """
 import anyio, sys
 from pathlib import Path
-from wiro_mcp.journal import SqliteJournal, TaskUpdate
+from wiro_mcp.journal import NewRun, SqliteJournal, TaskUpdate
 
 async def main():
     journal = SqliteJournal(Path(sys.argv[1]))
     done = TaskUpdate(state="completed", status="task_postprocess_end", outputs=[], error="", cost_usd=0.01)
     for i in range(int(sys.argv[3])):
         taskid = f"{sys.argv[2]}-{i}"
-        row = await journal.begin(endpoint="e", tool="reve_generate", slug="reve/generate", arguments={"i": i})
+        row = await journal.begin(NewRun(endpoint="e", tool="reve_generate", slug="reve/generate", arguments={"i": i}))
         await journal.started(row, taskid=taskid, tasktoken="t")
         await journal.update(endpoint="e", taskid=taskid, update=done)
 
@@ -177,9 +179,9 @@ def test_two_processes_creating_and_writing_one_journal_lose_nothing(tmp_path: P
 
 async def test_the_memory_journal_keeps_rows_apart_after_a_discard() -> None:
     journal = MemoryJournal("tests")
-    first = await journal.begin(endpoint="e", tool="a", slug="s/p", arguments={})
-    second = await journal.begin(endpoint="e", tool="b", slug="s/p", arguments={})
+    first = await journal.begin(NewRun(endpoint="e", tool="a", slug="s/p", arguments={}))
+    second = await journal.begin(NewRun(endpoint="e", tool="b", slug="s/p", arguments={}))
     await journal.discard(first)
-    third = await journal.begin(endpoint="e", tool="c", slug="s/p", arguments={})
+    third = await journal.begin(NewRun(endpoint="e", tool="c", slug="s/p", arguments={}))
     assert third not in (first, second)
     assert sorted(e.tool for e in await journal.recent(Query())) == ["b", "c"]

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 JOURNAL_STATES: tuple[str, ...] = ("submitting", *STATES, "unknown")
 UNCERTAIN_STATES = frozenset({"submitting", "unknown"})
 
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
     row INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -48,14 +48,20 @@ CREATE TABLE IF NOT EXISTS tasks (
     cost_usd REAL,
     created REAL NOT NULL,
     updated REAL NOT NULL,
-    endpoint TEXT NOT NULL DEFAULT ''
+    endpoint TEXT NOT NULL DEFAULT '',
+    fingerprint TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS tasks_created ON tasks(created);
 """
-# Version 1 keyed rows by task id alone; ids of different endpoints could merge.
-_MIGRATE_FROM_1 = (
-    "ALTER TABLE tasks ADD COLUMN endpoint TEXT NOT NULL DEFAULT ''; DROP INDEX IF EXISTS tasks_taskid;"
-)
+# Columns later versions added: version 1 keyed rows by task id alone (ids of different endpoints
+# could merge), version 2 had no fingerprint for recognising a repeated call.
+_ADDED_COLUMNS = {
+    "endpoint": "ALTER TABLE tasks ADD COLUMN endpoint TEXT NOT NULL DEFAULT ''; DROP INDEX IF EXISTS tasks_taskid",
+    "fingerprint": "ALTER TABLE tasks ADD COLUMN fingerprint TEXT NOT NULL DEFAULT ''",
+}
+# A row counts as the same call again while its task may still run, may have started unseen, or
+# has just succeeded; after a failure or a cancel, the same call may run again.
+_REPEATABLE = ("submitting", "unknown", "queued", "running", "completed")
 _KEY_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS tasks_key ON tasks(endpoint, taskid) WHERE taskid IS NOT NULL"
 _COLUMNS = (
     "row, endpoint, taskid, tasktoken, tool, slug, state, status, arguments, outputs, error, cost_usd, "
@@ -114,6 +120,18 @@ class TaskUpdate:
 
 
 @dataclass(frozen=True)
+class NewRun:
+    """A Run about to be sent. `fingerprint` identifies the same model with the same arguments."""
+
+    endpoint: str
+    tool: str
+    slug: str
+    arguments: dict[str, Any]
+    fingerprint: str = ""
+    repeat_since: float | None = None
+
+
+@dataclass(frozen=True)
 class Query:
     endpoint: str | None = None
     tool: str | None = None
@@ -136,8 +154,10 @@ class TaskJournal(Protocol):
     @property
     def where(self) -> str: ...
 
-    async def begin(self, *, endpoint: str, tool: str, slug: str, arguments: dict[str, Any]) -> int:
-        """A row for a Run about to be sent; returns its row number."""
+    async def begin(self, run: NewRun) -> int | JournalEntry:
+        """A row for a Run about to be sent: its row number. When `run.repeat_since` is set and a task
+        with the same fingerprint was started since then (and may still run, may have started, or
+        succeeded), that task's entry instead, and nothing is written: check and write are one step."""
         ...
 
     async def started(self, row: int, *, taskid: str, tasktoken: str) -> None: ...
@@ -238,8 +258,9 @@ class SqliteJournal:
             db.execute("BEGIN IMMEDIATE")  # also proves the file is writable
             version = db.execute("PRAGMA user_version").fetchone()[0]
             columns = {r[1] for r in db.execute("PRAGMA table_info(tasks)")}
-            if columns and "endpoint" not in columns:
-                _execute_all(db, _MIGRATE_FROM_1)
+            for column, migration in _ADDED_COLUMNS.items():
+                if columns and column not in columns:
+                    _execute_all(db, migration)
             _execute_all(db, _SCHEMA)
             db.execute(_KEY_INDEX)
             if version != _SCHEMA_VERSION:
@@ -264,13 +285,35 @@ class SqliteJournal:
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"the task journal {self.path} cannot be written: {exc}") from None
 
-    async def begin(self, *, endpoint: str, tool: str, slug: str, arguments: dict[str, Any]) -> int:
-        now = time.time()
-        sql = (
-            "INSERT INTO tasks (endpoint, taskid, tasktoken, tool, slug, state, arguments, created, updated) "
-            "VALUES (?, NULL, '', ?, ?, 'submitting', ?, ?, ?)"
-        )
-        return await self._run(sql, (endpoint, tool, slug, json.dumps(arguments), now, now))
+    def _begin_now(self, run: NewRun) -> int | JournalEntry:
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            if run.fingerprint and run.repeat_since is not None:
+                found = db.execute(
+                    f"SELECT {_COLUMNS} FROM tasks WHERE endpoint = ? AND fingerprint = ? AND created >= ? "
+                    f"AND state IN ({', '.join('?' * len(_REPEATABLE))}) ORDER BY created DESC LIMIT 1",
+                    (run.endpoint, run.fingerprint, run.repeat_since, *_REPEATABLE),
+                ).fetchone()
+                if found is not None:
+                    db.execute("COMMIT")
+                    return _entry(found)
+            now = time.time()
+            cursor = db.execute(
+                "INSERT INTO tasks (endpoint, taskid, tasktoken, tool, slug, state, arguments, fingerprint, "
+                "created, updated) VALUES (?, NULL, '', ?, ?, 'submitting', ?, ?, ?, ?)",
+                (run.endpoint, run.tool, run.slug, json.dumps(run.arguments), run.fingerprint, now, now),
+            )
+            db.execute("COMMIT")
+            return cursor.lastrowid or 0
+        finally:
+            db.close()
+
+    async def begin(self, run: NewRun) -> int | JournalEntry:
+        try:
+            return await anyio.to_thread.run_sync(self._begin_now, run)
+        except (sqlite3.Error, OSError) as exc:
+            raise JournalError(f"the task journal {self.path} cannot be written: {exc}") from None
 
     async def started(self, row: int, *, taskid: str, tasktoken: str) -> None:
         sql = "UPDATE tasks SET taskid = ?, tasktoken = ?, state = 'queued', updated = ? WHERE row = ?"
@@ -345,6 +388,7 @@ class MemoryJournal:
     def __init__(self, reason: str) -> None:
         self.reason = reason
         self._rows: dict[int, JournalEntry] = {}
+        self._fingerprints: dict[int, str] = {}
         self._last_row = 0
 
     def __repr__(self) -> str:
@@ -358,12 +402,35 @@ class MemoryJournal:
         if row in self._rows:
             self._rows[row] = replace(self._rows[row], updated=time.time(), **fields)
 
-    async def begin(self, *, endpoint: str, tool: str, slug: str, arguments: dict[str, Any]) -> int:
+    async def begin(self, run: NewRun) -> int | JournalEntry:
+        if run.fingerprint and run.repeat_since is not None:
+            for row, entry in sorted(self._rows.items(), reverse=True):
+                if (
+                    entry.endpoint == run.endpoint
+                    and self._fingerprints.get(row) == run.fingerprint
+                    and entry.created >= run.repeat_since
+                    and entry.state in _REPEATABLE
+                ):
+                    return entry
         self._last_row += 1
         row, now = self._last_row, time.time()
         self._rows[row] = JournalEntry(
-            row, endpoint, None, "", tool, slug, "submitting", "", dict(arguments), [], "", None, now, now
+            row,
+            run.endpoint,
+            None,
+            "",
+            run.tool,
+            run.slug,
+            "submitting",
+            "",
+            dict(run.arguments),
+            [],
+            "",
+            None,
+            now,
+            now,
         )
+        self._fingerprints[row] = run.fingerprint
         return row
 
     async def started(self, row: int, *, taskid: str, tasktoken: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncGenerator
 from pathlib import Path
 
@@ -28,8 +29,11 @@ from wiro_mcp.wiro.watch import PollingFollower, PollPolicy
 
 log = logging.getLogger(__name__)
 
-# Sandbox tasks are journalled under this endpoint name: the emulator's port changes every run.
-SANDBOX_ENDPOINT = "sandbox"
+
+def sandbox_endpoint() -> str:
+    """The endpoint name sandbox tasks are journalled under: one per emulator, because its tasks end
+    with its process (a later process must neither resume nor repeat them)."""
+    return f"sandbox:{uuid.uuid4().hex[:12]}"
 
 
 @contextlib.asynccontextmanager
@@ -82,8 +86,12 @@ async def build_app(
             service = TaskService(
                 client,
                 catalog,
-                ServiceConfig(wait_seconds=settings.wait_seconds, on_cancel=settings.on_cancel),
-                endpoint=SANDBOX_ENDPOINT if sandbox else base_url,
+                ServiceConfig(
+                    wait_seconds=settings.wait_seconds,
+                    on_cancel=settings.on_cancel,
+                    dedup_seconds=settings.dedup_seconds,
+                ),
+                endpoint=sandbox_endpoint() if sandbox else base_url,
                 journal=journal_for(settings, sandbox),
                 follower=PollingFollower(
                     client, PollPolicy(initial=settings.poll_initial_seconds, cap=settings.poll_max_seconds)

@@ -9,7 +9,10 @@ Every report carries the saved files and previews of a finished task (from `outp
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +26,7 @@ from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.validate import FieldError, validate_arguments
 from wiro_mcp.errors import JournalError, LocalFileError, WiroError, WiroTransportError
 from wiro_mcp.files import FileAccess, is_remote
-from wiro_mcp.journal import JournalEntry, Query, TaskJournal, TaskUpdate
+from wiro_mcp.journal import JournalEntry, NewRun, Query, TaskJournal, TaskUpdate
 from wiro_mcp.outputs import Outputs
 from wiro_mcp.wiro.client import FilePart, WiroClient
 from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATES, RunAnswer, Task, TaskHandle
@@ -36,16 +39,26 @@ OnUpdate = Callable[[Task], Awaitable[None]]
 RootsProvider = Callable[[], Awaitable[Sequence[Path]]]
 JOURNAL_RETRY_DELAYS = (0.1, 0.4, 1.0)
 STOP_SECONDS = 15.0
+SAME_CALL_WAIT_SECONDS = 10.0
 
 
 async def _no_roots() -> Sequence[Path]:
     return ()
 
 
+def fingerprint(tool: str, params: dict[str, Any], parts: Sequence[FilePart]) -> str:
+    """The same model with the same arguments (local files by their bytes) gives the same text."""
+    files = {p.part: hashlib.sha256(p.data).hexdigest() for p in parts}
+    canonical = json.dumps({"tool": tool, "params": params, "files": files}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class ServiceConfig:
     wait_seconds: float = 45.0
     on_cancel: Literal["kill", "detach"] = "kill"
+    # The same model with the same arguments within this many seconds returns the first task (0: off).
+    dedup_seconds: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -61,7 +74,8 @@ class Submitted:
     """A task Wiro accepted: its handle, what is known of it so far, and anything to tell the agent."""
 
     handle: TaskHandle
-    task: Task
+    slug: str
+    task: Task | None  # what Run told; None for a task started earlier (a repeated call)
     notes: tuple[str, ...] = ()
 
 
@@ -162,15 +176,29 @@ class TaskService:
             **{f"{p.part}Url": f"(local file {p.filename}, {len(p.data)} bytes)" for p in parts},
         }
         spec = entry.spec
+        window = self.config.dedup_seconds
+        run = NewRun(
+            endpoint=self.endpoint,
+            tool=entry.name,
+            slug=spec.slug,
+            arguments=recorded,
+            fingerprint=fingerprint(entry.name, params, parts),
+            repeat_since=time.time() - window if window > 0 else None,
+        )
         try:
-            row = await self.journal.begin(
-                endpoint=self.endpoint, tool=entry.name, slug=spec.slug, arguments=recorded
-            )
+            row = await self.journal.begin(run)
+            # The same call, begun a moment ago by another caller, is still sending its Run: wait for its id.
+            deadline = time.monotonic() + SAME_CALL_WAIT_SECONDS
+            while isinstance(row, JournalEntry) and row.state == "submitting" and time.monotonic() < deadline:
+                await anyio.sleep(0.1)
+                row = await self.journal.begin(run)
         except JournalError as exc:
             return Rejected(
                 reason=f"{exc}. A task is recorded before it is started, so nothing was sent. Fix the "
                 "journal file (or set WIRO_MCP_JOURNAL to another path) and try again."
             )
+        if isinstance(row, JournalEntry):
+            return self._repeated(row)
         answer = await self._run_once(entry, row, params, parts)
         notes = await self._record_started(row, answer)
         task = Task(
@@ -180,7 +208,24 @@ class TaskService:
             modelslugowner=spec.owner,
             modelslugproject=spec.project,
         )
-        return Submitted(self.handle(answer.taskid, answer.socketaccesstoken), task, notes)
+        return Submitted(self.handle(answer.taskid, answer.socketaccesstoken), spec.slug, task, notes)
+
+    def _repeated(self, earlier: JournalEntry) -> Submitted | Rejected:
+        """The same call again within the window: the first task, said so, instead of a second bill."""
+        age = max(time.time() - earlier.created, 0.0)
+        window = f"{self.config.dedup_seconds:g}"
+        if earlier.taskid is None:
+            return Rejected(
+                reason=f"an identical call {age:.0f} s ago may have started a task whose id never came back "
+                f"(state {earlier.state}, see task_list). Check Wiro's dashboard before running it again, or "
+                f"change an argument; identical calls are recognised for {window} s (WIRO_MCP_DEDUP_SECONDS)."
+            )
+        note = (
+            f"Same model and arguments as task {earlier.taskid}, started {age:.0f} s ago: that task is returned "
+            f"instead of starting (and paying for) a second one. For another result, change an argument (a seed, "
+            f"say); identical calls are recognised for {window} s (WIRO_MCP_DEDUP_SECONDS)."
+        )
+        return Submitted(self.handle(earlier.taskid, earlier.tasktoken), earlier.slug, None, (note,))
 
     async def _run_once(
         self, entry: CatalogEntry, row: int, params: dict[str, Any], parts: list[FilePart]

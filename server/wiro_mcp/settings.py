@@ -42,6 +42,7 @@ class Settings(BaseSettings):
 
     wait_seconds: float = Field(default=45.0, ge=0, le=3600)
     on_cancel: Literal["kill", "detach"] = "kill"
+    dedup_seconds: float = Field(default=300.0, ge=0)
     poll_initial_seconds: float = Field(default=0.2, gt=0)
     poll_max_seconds: float = Field(default=3.0, gt=0)
     request_timeout_seconds: float = Field(default=30.0, gt=0)

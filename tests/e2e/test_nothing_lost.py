@@ -61,10 +61,10 @@ async def test_a_local_image_is_sent_as_bytes(
     (root / "frame.png").write_bytes(PNG)
     async with open_server(WIRO_MCP_FILE_ROOTS=str(root)) as client:
         by_path = await client.call_tool(
-            "pixverse_image_to_video_v4", {"inputImageUrl": str(root / "frame.png")}
+            "pixverse_image_to_video_v4", {"inputImageUrl": str(root / "frame.png"), "prompt": "by path"}
         )
         by_uri = await client.call_tool(
-            "pixverse_image_to_video_v4", {"inputImageUrl": (root / "frame.png").as_uri()}
+            "pixverse_image_to_video_v4", {"inputImageUrl": (root / "frame.png").as_uri(), "prompt": "by URI"}
         )
     assert not by_path.is_error and not by_uri.is_error
     runs = wiro.state.requests("Run")

@@ -111,11 +111,13 @@ async def test_a_gateway_error_on_run_is_recorded_as_unknown(catalog: dict[str, 
         sandbox.state.inject("Run", Fault("http", status=502))
         result = await client.call_tool("reve_generate", {"prompt": "maybe"})
         listed = await client.call_tool("task_list", {"state": "unknown"})
+        again = await client.call_tool("reve_generate", {"prompt": "maybe"})  # an agent retrying blindly
     assert result.is_error and "may have received the request" in text_of(result)
     assert "Do not retry blindly" in text_of(result)
     assert listed.structured_content is not None
     (entry,) = listed.structured_content["tasks"]
     assert entry["arguments"] == {"prompt": "maybe"} and "warning" in entry
+    assert again.is_error and "may have started a task whose id never came back" in text_of(again)
     assert len(sandbox.state.requests("Run")) == 1
 
 
@@ -212,3 +214,71 @@ async def test_an_unexpected_failure_is_a_short_error_never_python_text(
         result.is_error
         and text_of(result) == "task_list: internal error in wiro-mcp (details are in the server's log)."
     )
+
+
+async def test_the_same_call_again_returns_the_first_task_and_bills_once(
+    catalog: dict[str, CatalogEntry], tmp_path: Path
+) -> None:
+    journal = SqliteJournal(tmp_path / "j.sqlite3")  # the journal is the memory: it holds across reconnects
+    async with (
+        in_process(catalog, journal=journal, seconds=1.0) as sandbox,
+        Client(sandbox.app.server) as client,
+    ):
+        first, second = [None, None]
+
+        async def call(index: int) -> None:
+            nonlocal first, second
+            result = await client.call_tool("reve_generate", {"prompt": "a koala", "aspectRatio": "1:1"})
+            first, second = (result, second) if index == 0 else (first, result)
+
+        async with anyio.create_task_group() as tg:  # two at once: one check-and-write decides
+            tg.start_soon(call, 0)
+            tg.start_soon(call, 1)
+        again = await client.call_tool("reve_generate", {"aspectRatio": "1:1", "prompt": "a koala"})
+        other = await client.call_tool("reve_generate", {"prompt": "a koala", "aspectRatio": "16:9"})
+    results = [first, second, again]
+    ids = {r.structured_content["taskid"] for r in results if r is not None and r.structured_content}  # type: ignore[union-attr]
+    repeated = [
+        r
+        for r in results
+        if r is not None and "instead of starting (and paying for) a second one" in text_of(r)
+    ]
+    assert len(ids) == 1 and len(repeated) >= 2  # every call after the first said so
+    assert all(
+        r is not None and r.structured_content and r.structured_content["state"] == "completed"
+        for r in results
+    )
+    assert other.structured_content is not None and other.structured_content["taskid"] not in ids
+    assert len(sandbox.state.requests("Run")) == 2
+
+
+async def test_a_failed_task_may_be_tried_again_and_the_window_can_be_off(
+    catalog: dict[str, CatalogEntry],
+) -> None:
+    async with in_process(catalog) as sandbox, Client(sandbox.app.server) as client:
+        sandbox.state.plan_next_run(seconds=0.2, fail="GPU lost")
+        failed = await client.call_tool("reve_generate", {"prompt": "x"})
+        retried = await client.call_tool("reve_generate", {"prompt": "x"})
+    assert failed.is_error and not retried.is_error
+    async with in_process(catalog, dedup_seconds=0) as off, Client(off.app.server) as client:
+        for _ in range(2):
+            await client.call_tool("reve_generate", {"prompt": "x"})
+    assert len(sandbox.state.requests("Run")) == 2 and len(off.state.requests("Run")) == 2
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "says"),
+    [
+        (97, "Insufficient balance", "balance is too low for this run; nothing was started or billed"),
+        (96, "Concurrency limit reached", "It is safe to call again once one of the running tasks ends"),
+    ],
+)
+async def test_money_refusals_say_what_to_do(
+    catalog: dict[str, CatalogEntry], code: int, message: str, says: str
+) -> None:
+    async with in_process(catalog) as sandbox, Client(sandbox.app.server) as client:
+        sandbox.state.inject("Run", Fault("wiro", code=code, message=message))
+        refused = await client.call_tool("reve_generate", {"prompt": "x"})
+        listed = await client.call_tool("task_list", {})
+    assert refused.is_error and says in text_of(refused) and f"{message} (code {code})" in text_of(refused)
+    assert listed.structured_content is not None and listed.structured_content["tasks"] == []

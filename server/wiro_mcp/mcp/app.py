@@ -13,9 +13,15 @@ from mcp.server import Server, ServerRequestContext
 
 from wiro_mcp import __version__
 from wiro_mcp.catalog.validate import clip
-from wiro_mcp.errors import LocalFileError, WiroError, WiroTransportError
+from wiro_mcp.errors import (
+    LocalFileError,
+    WiroBalanceError,
+    WiroConcurrencyError,
+    WiroError,
+    WiroTransportError,
+)
 from wiro_mcp.files import root_from_uri
-from wiro_mcp.mcp.results import error_result
+from wiro_mcp.mcp.results import error_result, money_message
 from wiro_mcp.mcp.tools import McpTool, ModelTool, task_tools
 from wiro_mcp.service import TaskService
 
@@ -62,6 +68,8 @@ class WiroMcp:
             return await tool.call(ctx, args)
         except WiroTransportError as exc:
             return error_result(_transport_message(name, exc))
+        except (WiroBalanceError, WiroConcurrencyError) as exc:
+            return error_result(money_message(name, exc))
         except WiroError as exc:
             code = f", code {exc.code}" if exc.code is not None else ""
             return error_result(f"{name}: Wiro error ({exc.kind}{code}): {clip(exc.message, 500)}")

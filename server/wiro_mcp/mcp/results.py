@@ -8,6 +8,8 @@ from typing import Any
 
 import mcp_types as types
 
+from wiro_mcp.catalog.validate import clip
+from wiro_mcp.errors import WiroBalanceError, WiroError
 from wiro_mcp.journal import JournalEntry
 from wiro_mcp.service import Rejected, Submitted, TaskReport
 from wiro_mcp.wiro.models import STATES, STATUS_WORDS
@@ -167,13 +169,14 @@ def lost_follow_result(tool: str, submitted: Submitted) -> types.CallToolResult:
         f"(details are in the server's log). It may still be running: call task_wait with "
         f'{{"taskid": "{handle.taskid}"}}; do not call {tool} again (that would bill a second task).'
     )
+    task = submitted.task
     data: dict[str, Any] = {
         "taskid": handle.taskid,
         "tasktoken": handle.token,
-        "model": f"{submitted.task.modelslugowner}/{submitted.task.modelslugproject}",
+        "model": submitted.slug,
         "tool": tool,
-        "status": submitted.task.status,
-        "state": submitted.task.state,
+        "status": task.status if task else "",
+        "state": task.state if task else "queued",
         "outputs": [],
         "error": "following the task failed inside wiro-mcp",
         "next": {"tool": "task_wait", "arguments": {"taskid": handle.taskid}},
@@ -193,4 +196,20 @@ def task_list_result(entries: list[JournalEntry], where: str) -> types.CallToolR
     return types.CallToolResult(
         content=[types.TextContent(text="\n".join(lines))],
         structured_content={"tasks": tasks, "journal": where},
+    )
+
+
+def money_message(tool: str, exc: WiroError) -> str:
+    """Wiro's balance and concurrency refusals: what happened, and what to do. Neither started or
+    billed anything."""
+    said = f"Wiro said: {clip(exc.message, 300)} (code {exc.code})"
+    if isinstance(exc, WiroBalanceError):
+        return (
+            f"{tool}: the Wiro account's balance is too low for this run; nothing was started or billed. "
+            f"Add funds in Wiro's dashboard, then call again. {said}."
+        )
+    return (
+        f"{tool}: the Wiro account's limit of tasks running at once is reached; nothing was started or billed. "
+        f"It is safe to call again once one of the running tasks ends (see task_list, or task_wait on one). "
+        f"{said}."
     )
