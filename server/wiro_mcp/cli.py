@@ -48,58 +48,32 @@ APPLIES: dict[str | None, frozenset[str]] = {
     "sandbox": frozenset({"catalog_dir", "verbose", "host", "port"}),
     "journal": frozenset({"sandbox", "verbose"}),
 }
-FLAG_NAMES = {
-    "sandbox": "--sandbox",
-    "tools": "--tools",
-    "catalog_dir": "--catalog-dir",
-    "verbose": "-v",
-    "http": "--http",
-    "host": "--host",
-    "port": "--port",
+# The global flags: the words on the command line, and how argparse takes each.
+GLOBAL_FLAGS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "sandbox": (
+        ("--sandbox",),
+        {"action": "store_true", "help": "use the built-in Wiro emulator (no account, no cost)"},
+    ),
+    "tools": (
+        ("--tools",),
+        {"metavar": "GLOBS", "help": "only these tools (comma-separated globs, e.g. 'runway_*')"},
+    ),
+    "catalog_dir": (
+        ("--catalog-dir",),
+        {"metavar": "DIR", "action": "append", "help": "an extra folder of spec files"},
+    ),
+    "verbose": (("-v", "--verbose"), {"action": "store_true", "help": "log INFO lines to stderr"}),
+    "http": (("--http",), {"action": "store_true", "help": "serve streamable HTTP at /mcp"}),
+    "host": (("--host",), {"help": "address to bind (default 127.0.0.1)"}),
+    "port": (("--port",), {"type": int, "help": "port to bind"}),
 }
 ONE_SHOT = frozenset({"tools", "call", "import", "journal"})
 
 
 def _flag(parser: argparse.ArgumentParser, name: str) -> None:
     """Add one global flag; SUPPRESS keeps a value given before the command from being reset after it."""
-    quiet = argparse.SUPPRESS
-    match name:
-        case "sandbox":
-            parser.add_argument(
-                "--sandbox",
-                action="store_true",
-                default=quiet,
-                help="use the built-in Wiro emulator (no account, no cost)",
-            )
-        case "tools":
-            parser.add_argument(
-                "--tools",
-                metavar="GLOBS",
-                default=quiet,
-                help="only these tools (comma-separated globs, e.g. 'runway_*')",
-            )
-        case "catalog_dir":
-            parser.add_argument(
-                "--catalog-dir",
-                metavar="DIR",
-                action="append",
-                default=quiet,
-                help="an extra folder of spec files",
-            )
-        case "verbose":
-            parser.add_argument(
-                "-v", "--verbose", action="store_true", default=quiet, help="log INFO lines to stderr"
-            )
-        case "http":
-            parser.add_argument(
-                "--http", action="store_true", default=quiet, help="serve streamable HTTP at /mcp"
-            )
-        case "host":
-            parser.add_argument("--host", default=quiet, help="address to bind (default 127.0.0.1)")
-        case "port":
-            parser.add_argument("--port", type=int, default=quiet, help="port to bind")
-        case _:
-            raise AssertionError(name)
+    words, options = GLOBAL_FLAGS[name]
+    parser.add_argument(*words, default=argparse.SUPPRESS, **options)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -110,7 +84,7 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     top.add_argument("--version", action="version", version=f"wiro-mcp {__version__}")
-    for name in FLAG_NAMES:
+    for name in GLOBAL_FLAGS:
         _flag(top, name)
     sub = top.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
@@ -174,8 +148,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _refuse_misplaced(args: argparse.Namespace) -> None:
-    given = [name for name in FLAG_NAMES if hasattr(args, name)]
-    wrong = [FLAG_NAMES[n] for n in given if n not in APPLIES[args.command]]
+    given = [name for name in GLOBAL_FLAGS if hasattr(args, name)]
+    wrong = [GLOBAL_FLAGS[n][0][0] for n in given if n not in APPLIES[args.command]]
     if wrong:
         where, helping = (
             (f"the {args.command!r} command", f"wiro-mcp {args.command} --help")

@@ -154,7 +154,7 @@ async def journal(settings: Settings, action: str, sandbox: bool, options: Journ
         return 0
     found = SqliteJournal(path)
     if action == "clear":
-        count = len(await found.recent(Query(limit=1_000_000)))
+        count = await found.count()
         if not options.yes:
             if not sys.stdin.isatty():
                 _err(f"journal clear: this removes {count} task(s) from {path}; add --yes to confirm.")

@@ -16,10 +16,10 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import anyio.to_thread
 
@@ -27,6 +27,7 @@ from wiro_mcp.errors import JournalError
 from wiro_mcp.wiro.models import STATES
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # `submitting`: Run is being sent, Wiro may have started the task. `unknown`: Run's answer was lost.
 JOURNAL_STATES: tuple[str, ...] = ("submitting", *STATES, "unknown")
@@ -221,6 +222,17 @@ def _execute_all(db: sqlite3.Connection, script: str) -> None:
             db.execute(statement)
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring any earlier journal to the current schema (a write, so it also proves the file writable)."""
+    columns = {r[1] for r in db.execute("PRAGMA table_info(tasks)")}
+    for column, migration in _ADDED_COLUMNS.items():
+        if columns and column not in columns:
+            _execute_all(db, migration)
+    _execute_all(db, _SCHEMA)
+    db.execute(_KEY_INDEX)
+    db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+
+
 class SqliteJournal:
     """Blocking SQLite work runs in a worker thread; each call opens its own short connection."""
 
@@ -242,6 +254,31 @@ class SqliteJournal:
         db.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
         return db
 
+    def _transaction(self, work: Callable[[sqlite3.Connection], T], write: bool = True) -> T:
+        """`work` on one short connection, inside a write transaction unless it only reads."""
+        db = self._connect()
+        try:
+            if not write:
+                return work(db)
+            db.execute("BEGIN IMMEDIATE")
+            result = work(db)
+            db.execute("COMMIT")
+            return result
+        finally:
+            db.close()
+
+    async def _in_thread(self, work: Callable[[sqlite3.Connection], T], write: bool = True) -> T:
+        """The blocking work in a worker thread; SQLite and OS failures become a JournalError."""
+        try:
+            return await anyio.to_thread.run_sync(self._transaction, work, write)
+        except (sqlite3.Error, OSError) as exc:
+            raise JournalError(
+                f"the task journal {self.path} cannot be {'written' if write else 'read'}: {exc}"
+            ) from None
+
+    async def _run(self, sql: str, args: Sequence[Any]) -> int:
+        return await self._in_thread(lambda db: db.execute(sql, args).rowcount)
+
     def _create(self) -> None:
         db = self._connect()
         try:
@@ -255,40 +292,12 @@ class SqliteJournal:
                     if "locked" not in str(exc) or time.monotonic() > deadline:
                         raise
                     time.sleep(0.05)
-            db.execute("BEGIN IMMEDIATE")  # also proves the file is writable
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            columns = {r[1] for r in db.execute("PRAGMA table_info(tasks)")}
-            for column, migration in _ADDED_COLUMNS.items():
-                if columns and column not in columns:
-                    _execute_all(db, migration)
-            _execute_all(db, _SCHEMA)
-            db.execute(_KEY_INDEX)
-            if version != _SCHEMA_VERSION:
-                db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
-            db.execute("COMMIT")
         finally:
             db.close()
+        self._transaction(_migrate)
 
-    def _write(self, sql: str, args: Sequence[Any]) -> int:
-        db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            cursor = db.execute(sql, args)
-            db.execute("COMMIT")
-            return (cursor.lastrowid or 0) if sql.startswith("INSERT") else cursor.rowcount
-        finally:
-            db.close()
-
-    async def _run(self, sql: str, args: Sequence[Any]) -> int:
-        try:
-            return await anyio.to_thread.run_sync(self._write, sql, args)
-        except (sqlite3.Error, OSError) as exc:
-            raise JournalError(f"the task journal {self.path} cannot be written: {exc}") from None
-
-    def _begin_now(self, run: NewRun) -> int | JournalEntry:
-        db = self._connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
+    async def begin(self, run: NewRun) -> int | JournalEntry:
+        def check_then_insert(db: sqlite3.Connection) -> int | JournalEntry:
             if run.fingerprint and run.repeat_since is not None:
                 found = db.execute(
                     f"SELECT {_COLUMNS} FROM tasks WHERE endpoint = ? AND fingerprint = ? AND created >= ? "
@@ -296,7 +305,6 @@ class SqliteJournal:
                     (run.endpoint, run.fingerprint, run.repeat_since, *_REPEATABLE),
                 ).fetchone()
                 if found is not None:
-                    db.execute("COMMIT")
                     return _entry(found)
             now = time.time()
             cursor = db.execute(
@@ -304,16 +312,9 @@ class SqliteJournal:
                 "created, updated) VALUES (?, NULL, '', ?, ?, 'submitting', ?, ?, ?, ?)",
                 (run.endpoint, run.tool, run.slug, json.dumps(run.arguments), run.fingerprint, now, now),
             )
-            db.execute("COMMIT")
             return cursor.lastrowid or 0
-        finally:
-            db.close()
 
-    async def begin(self, run: NewRun) -> int | JournalEntry:
-        try:
-            return await anyio.to_thread.run_sync(self._begin_now, run)
-        except (sqlite3.Error, OSError) as exc:
-            raise JournalError(f"the task journal {self.path} cannot be written: {exc}") from None
+        return await self._in_thread(check_then_insert)
 
     async def started(self, row: int, *, taskid: str, tasktoken: str) -> None:
         sql = "UPDATE tasks SET taskid = ?, tasktoken = ?, state = 'queued', updated = ? WHERE row = ?"
@@ -343,22 +344,15 @@ class SqliteJournal:
         )
         await self._run(sql, args)
 
-    def _select_now(self, where: str, args: Sequence[Any], limit: int) -> list[JournalEntry]:
-        db = self._connect()
-        try:
-            rows = db.execute(
-                f"SELECT {_COLUMNS} FROM tasks {where} ORDER BY created DESC, row DESC LIMIT ?",
-                (*args, limit),
-            ).fetchall()
-        finally:
-            db.close()
+    async def _select(self, where: str, args: Sequence[Any], limit: int) -> list[JournalEntry]:
+        sql = f"SELECT {_COLUMNS} FROM tasks {where} ORDER BY created DESC, row DESC LIMIT ?"
+        rows = await self._in_thread(lambda db: db.execute(sql, (*args, limit)).fetchall(), write=False)
         return [_entry(r) for r in rows]
 
-    async def _select(self, where: str, args: Sequence[Any], limit: int) -> list[JournalEntry]:
-        try:
-            return await anyio.to_thread.run_sync(self._select_now, where, args, limit)
-        except (sqlite3.Error, OSError) as exc:
-            raise JournalError(f"the task journal {self.path} cannot be read: {exc}") from None
+    async def count(self) -> int:
+        return await self._in_thread(
+            lambda db: int(db.execute("SELECT COUNT(*) FROM tasks").fetchone()[0]), False
+        )
 
     async def recent(self, query: Query) -> list[JournalEntry]:
         clauses: list[str] = []

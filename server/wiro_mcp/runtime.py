@@ -15,7 +15,7 @@ from wiro_mcp.catalog.load import allowed, load_catalog
 from wiro_mcp.catalog.spec import ModelSpec
 from wiro_mcp.errors import ConfigError
 from wiro_mcp.files import FileAccess
-from wiro_mcp.journal import TaskJournal, open_journal
+from wiro_mcp.journal import open_journal
 from wiro_mcp.mcp.app import WiroMcp
 from wiro_mcp.mcp.transports import serve_in_background
 from wiro_mcp.outputs import OutputPolicy, Outputs
@@ -24,7 +24,7 @@ from wiro_mcp.sandbox.app import Emulator
 from wiro_mcp.service import ServiceConfig, TaskService
 from wiro_mcp.settings import Settings
 from wiro_mcp.wiro.auth import WiroAuth
-from wiro_mcp.wiro.client import WiroClient, check_base_url
+from wiro_mcp.wiro.client import WiroClient
 from wiro_mcp.wiro.watch import PollingFollower, PollPolicy
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ async def wiro_endpoint(
             raise ConfigError(
                 "WIRO_API_KEY is not set. Set it (and WIRO_API_SECRET), or try --sandbox first."
             )
-        yield check_base_url(settings.api_base_url), WiroAuth(settings.api_key, settings.api_secret)
+        yield settings.api_base_url, WiroAuth(settings.api_key, settings.api_secret)
         return
     seconds = {"*": settings.sandbox_seconds} if settings.sandbox_seconds is not None else None
     emulator = Emulator(specs, api_key=SANDBOX_API_KEY, api_secret=SANDBOX_API_SECRET, seconds=seconds)
@@ -62,10 +62,6 @@ def journal_path(settings: Settings, sandbox: bool) -> Path | None:
     return path
 
 
-def journal_for(settings: Settings, sandbox: bool) -> TaskJournal:
-    return open_journal(journal_path(settings, sandbox))
-
-
 @contextlib.asynccontextmanager
 async def build_app(
     settings: Settings, sandbox: bool, *, extra_file_roots: tuple[Path, ...] = ()
@@ -75,13 +71,14 @@ async def build_app(
     specs = [e.spec for e in everything.values()]  # the emulator knows every model, offered or not
     async with wiro_endpoint(settings, sandbox, specs) as (base_url, auth):
         timeout = httpx2.Timeout(settings.request_timeout_seconds, connect=10.0, write=120.0)
-        policy = OutputPolicy(
-            base_url=base_url,
-            preview_max_bytes=settings.preview_max_bytes if settings.image_preview else 0,
-            download_dir=settings.download_path,
-            download_max_bytes=int(settings.download_max_mb * 1_000_000),
-        )
+        # The client checks the base URL once (a ConfigError before anything is sent) and normalises it.
         async with WiroClient(base_url, auth, timeout=timeout) as client:
+            policy = OutputPolicy(
+                base_url=client.base_url,
+                preview_max_bytes=settings.preview_max_bytes if settings.image_preview else 0,
+                download_dir=settings.download_path,
+                download_max_bytes=int(settings.download_max_mb * 1_000_000),
+            )
             outputs = Outputs(policy)
             service = TaskService(
                 client,
@@ -91,8 +88,8 @@ async def build_app(
                     on_cancel=settings.on_cancel,
                     dedup_seconds=settings.dedup_seconds,
                 ),
-                endpoint=sandbox_endpoint() if sandbox else base_url,
-                journal=journal_for(settings, sandbox),
+                endpoint=sandbox_endpoint() if sandbox else client.base_url,
+                journal=open_journal(journal_path(settings, sandbox)),
                 follower=PollingFollower(
                     client, PollPolicy(initial=settings.poll_initial_seconds, cap=settings.poll_max_seconds)
                 ),

@@ -21,7 +21,7 @@ from wiro_mcp.errors import (
     WiroTransportError,
 )
 from wiro_mcp.files import root_from_uri
-from wiro_mcp.mcp.results import error_result, money_message
+from wiro_mcp.mcp.results import error_result, money_message, transport_message
 from wiro_mcp.mcp.tools import McpTool, ModelTool, task_tools
 from wiro_mcp.service import TaskService
 
@@ -67,7 +67,7 @@ class WiroMcp:
         try:
             return await tool.call(ctx, args)
         except WiroTransportError as exc:
-            return error_result(_transport_message(name, exc))
+            return error_result(transport_message(name, exc))
         except (WiroBalanceError, WiroConcurrencyError) as exc:
             return error_result(money_message(name, exc))
         except WiroError as exc:
@@ -98,12 +98,3 @@ class WiroMcp:
             except LocalFileError as exc:
                 log.warning("client root refused: %s", exc)
         return roots
-
-
-def _transport_message(name: str, exc: WiroTransportError) -> str:
-    if exc.sent_maybe:
-        return (
-            f"{name}: {exc.message}. Wiro may have received the request: if it started a task, it is recorded in "
-            "the journal as state 'unknown' (see task_list). Do not retry blindly: check first, or you may pay twice."
-        )
-    return f"{name}: {exc.message}. Nothing reached Wiro; it is safe to try again."

@@ -9,7 +9,7 @@ from typing import Any
 import mcp_types as types
 
 from wiro_mcp.catalog.validate import clip
-from wiro_mcp.errors import WiroBalanceError, WiroError
+from wiro_mcp.errors import WiroBalanceError, WiroError, WiroTransportError
 from wiro_mcp.journal import JournalEntry
 from wiro_mcp.service import Rejected, Submitted, TaskReport
 from wiro_mcp.wiro.models import STATES, STATUS_WORDS
@@ -213,3 +213,13 @@ def money_message(tool: str, exc: WiroError) -> str:
         f"It is safe to call again once one of the running tasks ends (see task_list, or task_wait on one). "
         f"{said}."
     )
+
+
+def transport_message(name: str, exc: WiroTransportError) -> str:
+    """No usable answer from Wiro: whether a retry is safe, or could bill twice."""
+    if exc.sent_maybe:
+        return (
+            f"{name}: {exc.message}. Wiro may have received the request: if it started a task, it is recorded in "
+            "the journal as state 'unknown' (see task_list). Do not retry blindly: check first, or you may pay twice."
+        )
+    return f"{name}: {exc.message}. Nothing reached Wiro; it is safe to try again."
