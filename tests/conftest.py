@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 from wiro_mcp.catalog.load import CatalogEntry, load_catalog
 from wiro_mcp.files import FileAccess
 from wiro_mcp.journal import MemoryJournal, TaskJournal
+from wiro_mcp.live_catalog import CatalogCache, LiveCatalog
 from wiro_mcp.mcp.app import WiroMcp
 from wiro_mcp.mcp.transports import QuietServer, bound_socket
 from wiro_mcp.outputs import OutputPolicy, Outputs
@@ -49,6 +50,7 @@ def catalog() -> dict[str, CatalogEntry]:
 class RunningEmulator:
     emulator: Emulator
     root: str
+    cache: str = ""  # the catalog cache folder the server under test uses
 
     @property
     def base_url(self) -> str:
@@ -74,6 +76,7 @@ class RunningEmulator:
             WIRO_API_BASE_URL=self.base_url,
             WIRO_MCP_POLL_MAX_SECONDS="0.3",
             WIRO_MCP_LOG_LEVEL="INFO",
+            WIRO_MCP_CACHE_DIR=self.cache,
         )
         env.update(extra)
         return env
@@ -97,16 +100,38 @@ def serve_app(app: ASGIApp) -> tuple[QuietServer, threading.Thread, str]:
     return server, thread, f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
+@contextlib.contextmanager
+def emulator_on_loopback(emulator: Emulator, cache: Path) -> Iterator[RunningEmulator]:
+    server, thread, root = start_emulator(emulator)
+    try:
+        yield RunningEmulator(emulator, root, str(cache))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 @pytest.fixture
-def wiro(catalog: dict[str, CatalogEntry]) -> Iterator[RunningEmulator]:
+def wiro(catalog: dict[str, CatalogEntry], tmp_path: Path) -> Iterator[RunningEmulator]:
     """A fresh signature-mode emulator on loopback; tasks take 0.6 s unless planned otherwise."""
     emulator = Emulator(
         [e.spec for e in catalog.values()], api_key=API_KEY, api_secret=API_SECRET, seconds={"*": 0.6}
     )
-    server, thread, root = start_emulator(emulator)
-    yield RunningEmulator(emulator, root)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with emulator_on_loopback(emulator, tmp_path / "catalog-cache") as running:
+        yield running
+
+
+@pytest.fixture
+def wiro_catalog(catalog: dict[str, CatalogEntry], tmp_path: Path) -> Iterator[RunningEmulator]:
+    """An emulator that also serves 40 generated models (every kind), for the live catalog."""
+    emulator = Emulator(
+        [e.spec for e in catalog.values()],
+        api_key=API_KEY,
+        api_secret=API_SECRET,
+        seconds={"*": 0.6},
+        extra_models=40,
+    )
+    with emulator_on_loopback(emulator, tmp_path / "catalog-cache") as running:
+        yield running
 
 
 ASGI_BASE = "http://wiro.test/v1"
@@ -140,9 +165,14 @@ async def in_process(
     file_roots: tuple[Path, ...] = (),
     seconds: float = 0.3,
     dedup_seconds: float = 300.0,
+    extra_models: int = 0,
 ) -> AsyncIterator[InProcess]:
     emulator = Emulator(
-        [e.spec for e in catalog.values()], api_key=API_KEY, api_secret=API_SECRET, seconds={"*": seconds}
+        [e.spec for e in catalog.values()],
+        api_key=API_KEY,
+        api_secret=API_SECRET,
+        seconds={"*": seconds},
+        extra_models=extra_models,
     )
     transport = httpx2.ASGITransport(app=emulator.app)
     auth = WiroAuth(SecretStr(API_KEY), SecretStr(API_SECRET))
@@ -162,4 +192,5 @@ async def in_process(
             outputs=outputs,
             files=FileAccess(file_roots, 10_000_000),
         )
-        yield InProcess(WiroMcp(service), emulator)
+        live = LiveCatalog(catalog, client, CatalogCache(None))
+        yield InProcess(WiroMcp(service, live), emulator)

@@ -1,6 +1,6 @@
 """The `wiro-mcp` command. The only module that reads the environment (through Settings).
 
-Global flags (--sandbox, --tools, --catalog-dir, -v, and for serving --http/--host/--port) may
+Global flags (--sandbox, --models, --tools, --catalog-dir, -v, and for serving --http/--host/--port) may
 stand before or after the command; one that does not apply to the command is refused, never
 silently ignored.
 """
@@ -33,6 +33,8 @@ examples:
   wiro-mcp --http --port 8765              streamable HTTP at http://127.0.0.1:8765/mcp
   wiro-mcp call reve_generate prompt="a koala in a red shirt" --sandbox
   wiro-mcp tools reve_generate             one tool's arguments, allowed values and defaults
+  wiro-mcp models search kling video       any Wiro model; `models show SLUG` for its inputs
+  wiro-mcp --models 'category:text-to-video'   typed tools for a whole category
   wiro-mcp journal list --state running    tasks started earlier
   wiro-mcp import page.txt --into tools/
 
@@ -41,9 +43,10 @@ WIRO_MCP_* (see the README's table)."""
 
 # Which global flags each command takes (None: serving, no command).
 APPLIES: dict[str | None, frozenset[str]] = {
-    None: frozenset({"sandbox", "tools", "catalog_dir", "verbose", "http", "host", "port"}),
-    "tools": frozenset({"sandbox", "tools", "catalog_dir", "verbose"}),
-    "call": frozenset({"sandbox", "tools", "catalog_dir", "verbose"}),
+    None: frozenset({"sandbox", "models", "tools", "catalog_dir", "verbose", "http", "host", "port"}),
+    "tools": frozenset({"sandbox", "models", "tools", "catalog_dir", "verbose"}),
+    "call": frozenset({"sandbox", "models", "tools", "catalog_dir", "verbose"}),
+    "models": frozenset({"sandbox", "catalog_dir", "verbose"}),
     "import": frozenset({"verbose"}),
     "sandbox": frozenset({"catalog_dir", "verbose", "host", "port"}),
     "journal": frozenset({"sandbox", "verbose"}),
@@ -53,6 +56,14 @@ GLOBAL_FLAGS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "sandbox": (
         ("--sandbox",),
         {"action": "store_true", "help": "use the built-in Wiro emulator (no account, no cost)"},
+    ),
+    "models": (
+        ("--models",),
+        {
+            "metavar": "PATTERNS",
+            "help": "models offered as typed tools: slugs, globs ('runway/*'), 'category:NAME', 'bundled' "
+            "(comma-separated; default: bundled)",
+        },
     ),
     "tools": (
         ("--tools",),
@@ -67,7 +78,7 @@ GLOBAL_FLAGS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "host": (("--host",), {"help": "address to bind (default 127.0.0.1)"}),
     "port": (("--port",), {"type": int, "help": "port to bind"}),
 }
-ONE_SHOT = frozenset({"tools", "call", "import", "journal"})
+ONE_SHOT = frozenset({"tools", "call", "import", "journal", "models"})
 
 
 def _flag(parser: argparse.ArgumentParser, name: str) -> None:
@@ -115,6 +126,15 @@ def parser() -> argparse.ArgumentParser:
         "--into", type=Path, help="write DIR/<tool>.json (keeping any curation there); default: stdout"
     )
 
+    models = sub.add_parser("models", help="search Wiro's whole catalog, show a model, pull spec files")
+    models.add_argument("action", choices=["search", "show", "pull"])
+    models.add_argument("words", nargs="*", metavar="QUERY|SLUG", help="search words, or model slugs")
+    models.add_argument("--category", help="search: only this category (e.g. text-to-video)")
+    models.add_argument("--media", choices=["image", "video", "audio", "text"], help="search: output media")
+    models.add_argument("--limit", type=int, default=20, help="search: at most this many (default 20)")
+    models.add_argument("--json", action="store_true", help="search/show: JSON output")
+    models.add_argument("--into", type=Path, help="pull: the folder to write spec files into")
+
     sandbox = sub.add_parser("sandbox", help="run the Wiro emulator alone, for curl or another client")
     sandbox.add_argument(
         "--seconds", type=float, help="how long every task takes (default: 3 s images, 6 s videos)"
@@ -124,6 +144,13 @@ def parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument(
         "--api-secret", help="require signatures made with this secret (default: key-only mode)"
+    )
+    sandbox.add_argument(
+        "--extra-models",
+        type=int,
+        default=0,
+        metavar="N",
+        help="serve N generated models besides the real ones",
     )
 
     journal = sub.add_parser("journal", help="list, locate or clear the local task journal")
@@ -138,6 +165,7 @@ def parser() -> argparse.ArgumentParser:
     for command, sub_parser in (
         ("tools", tools),
         ("call", call),
+        ("models", models),
         ("import", imp),
         ("sandbox", sandbox),
         ("journal", journal),
@@ -172,6 +200,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     if getattr(args, "tools", None):
         overrides["tools"] = args.tools
+    if getattr(args, "models", None):
+        overrides["models"] = args.models
     if getattr(args, "catalog_dir", None):
         overrides["catalog_dirs"] = os.pathsep.join(args.catalog_dir)
     if args.command is None and hasattr(args, "host"):
@@ -215,7 +245,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         case "sandbox":
             secret = SecretStr(args.api_secret) if args.api_secret else None
             host, port = getattr(args, "host", "127.0.0.1"), getattr(args, "port", 8790)
-            anyio.run(commands.run_sandbox, settings, host, port, args.seconds, args.api_key, secret)
+            if args.extra_models < 0:
+                raise ConfigError("--extra-models must be 0 or more")
+            anyio.run(
+                commands.run_sandbox,
+                settings,
+                host,
+                port,
+                args.seconds,
+                args.api_key,
+                secret,
+                args.extra_models,
+            )
+        case "models":
+            return _models(args, settings, sandbox)
         case "journal":
             since = time.time() - parse_age(args.since) if args.since else None
             options = commands.JournalOptions(
@@ -225,6 +268,24 @@ def _dispatch(args: argparse.Namespace) -> int:
         case _:
             raise AssertionError(args.command)
     return 0
+
+
+def _models(args: argparse.Namespace, settings: Settings, sandbox: bool) -> int:
+    from wiro_mcp.model_commands import ModelsOptions, models
+
+    if args.action in ("show", "pull") and not args.words:
+        raise ConfigError(f"models {args.action}: name at least one model slug (owner/project)")
+    if args.action == "pull" and args.into is None:
+        raise ConfigError("models pull: say where with --into DIR")
+    options = ModelsOptions(
+        words=tuple(args.words),
+        category=args.category,
+        media=args.media,
+        limit=args.limit,
+        json=args.json,
+        into=args.into,
+    )
+    return anyio.run(models, settings, sandbox, args.action, options)
 
 
 def _variable(loc: tuple[int | str, ...]) -> str:

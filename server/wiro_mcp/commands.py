@@ -27,6 +27,8 @@ from wiro_mcp.sandbox.app import Emulator
 from wiro_mcp.settings import Settings
 from wiro_mcp.terminal import ProgressDisplay, describe_tool, journal_table
 
+CATALOG_TOOLS = frozenset({"search_models", "model_info", "run_model"})
+
 
 def _err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
@@ -76,7 +78,13 @@ async def list_tools(settings: Settings, sandbox: bool, name: str | None, as_jso
             f"{n}{'*' if n in tool.input_schema.get('required', []) else ''}"
             for n in tool.input_schema.get("properties", {})
         )
-        kind = f"model {entry.spec.slug}" if entry else "task tool"
+        kind = (
+            f"model {entry.spec.slug}"
+            if entry
+            else "catalog tool"
+            if tool.name in CATALOG_TOOLS
+            else "task tool"
+        )
         print(f"{tool.name}  ({kind})\n    {args}")
     print(
         "\n* = required. `wiro-mcp tools NAME` shows one tool in full; `wiro-mcp call TOOL key=value ...` calls one."
@@ -117,16 +125,22 @@ async def run_sandbox(
     seconds: float | None,
     api_key: str,
     api_secret: SecretStr | None,
+    extra_models: int = 0,
 ) -> None:
     specs = [e.spec for e in load_catalog(settings.catalog_paths).values()]
     secret = api_secret.get_secret_value() if api_secret else None
     emulator = Emulator(
-        specs, api_key=api_key, api_secret=secret, seconds={"*": seconds} if seconds else None
+        specs,
+        api_key=api_key,
+        api_secret=secret,
+        seconds={"*": seconds} if seconds else None,
+        extra_models=extra_models,
     )
     async with serve_in_background(emulator.app, host, port) as url:
         mode = "signature" if secret else "key-only"
         _err(
-            f"Wiro emulator at {url}/v1 ({len(specs)} models, {mode} mode, x-api-key: {api_key}). Ctrl-C stops it."
+            f"Wiro emulator at {url}/v1 ({len(emulator.state.models)} models, {mode} mode, x-api-key: {api_key}). "
+            "Ctrl-C stops it."
         )
         await anyio.sleep_forever()
 

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import anyio
 import httpx2
 from pydantic import SecretStr
 
-from wiro_mcp.catalog.load import allowed, load_catalog
+from wiro_mcp.catalog.load import CatalogEntry, allowed, load_catalog
 from wiro_mcp.catalog.spec import ModelSpec
-from wiro_mcp.errors import ConfigError
+from wiro_mcp.errors import ConfigError, SpecError, WiroError
 from wiro_mcp.files import FileAccess
 from wiro_mcp.journal import open_journal
+from wiro_mcp.live_catalog import CatalogCache, LiveCatalog, UnknownModel
 from wiro_mcp.mcp.app import WiroMcp
 from wiro_mcp.mcp.transports import serve_in_background
 from wiro_mcp.outputs import OutputPolicy, Outputs
@@ -28,6 +32,7 @@ from wiro_mcp.wiro.client import WiroClient
 from wiro_mcp.wiro.watch import PollingFollower, PollPolicy
 
 log = logging.getLogger(__name__)
+MANY_TYPED_TOOLS = 60
 
 
 def sandbox_endpoint() -> str:
@@ -49,7 +54,13 @@ async def wiro_endpoint(
         yield settings.api_base_url, WiroAuth(settings.api_key, settings.api_secret)
         return
     seconds = {"*": settings.sandbox_seconds} if settings.sandbox_seconds is not None else None
-    emulator = Emulator(specs, api_key=SANDBOX_API_KEY, api_secret=SANDBOX_API_SECRET, seconds=seconds)
+    emulator = Emulator(
+        specs,
+        api_key=SANDBOX_API_KEY,
+        api_secret=SANDBOX_API_SECRET,
+        seconds=seconds,
+        extra_models=settings.sandbox_extra_models,
+    )
     async with serve_in_background(emulator.app) as url:
         log.info("sandbox: Wiro emulator at %s/v1 (no account, no cost)", url)
         yield f"{url}/v1", WiroAuth(SecretStr(SANDBOX_API_KEY), SecretStr(SANDBOX_API_SECRET))
@@ -62,17 +73,89 @@ def journal_path(settings: Settings, sandbox: bool) -> Path | None:
     return path
 
 
+def catalog_cache(settings: Settings, sandbox: bool, base_url: str) -> CatalogCache:
+    """The on-disk cache of this Wiro's catalog (one folder per base URL); the sandbox's is in memory."""
+    if sandbox:
+        return CatalogCache(None)
+    host = urlsplit(base_url).hostname or "wiro"
+    digest = hashlib.sha256(base_url.encode()).hexdigest()[:8]
+    return CatalogCache(settings.cache_path / "catalog" / f"{host}-{digest}")
+
+
+def initial_entries(live: LiveCatalog, patterns: Sequence[str], allow: Sequence[str]) -> list[CatalogEntry]:
+    """The typed tools offered at start-up: the selected models that are bundled or cached (no network)."""
+    keys, _ = live.select(patterns)
+    entries = [e for e in (live.cached_entry(k) for k in keys) if e is not None]
+    return list(allowed({e.name: e for e in entries}, allow).values())
+
+
+async def sync_catalog(
+    live: LiveCatalog, patterns: Sequence[str], allow: Sequence[str], app: WiroMcp
+) -> None:
+    """In the background: refresh a stale listing, then fetch the selected models not cached yet and
+    offer them (clients hear `notifications/tools/list_changed`)."""
+    if not live.listing_is_fresh:
+        try:
+            count = await live.refresh_listing()
+            log.info("catalog: %d models listed by Wiro", count)
+        except WiroError as exc:
+            cached = "a cached listing" if live.listed_at is not None else "no cached listing"
+            log.error(
+                "catalog: Wiro's model list could not be fetched (%s); serving %d typed tools from the bundled "
+                "specs and %s. search_models covers those until Wiro is reachable.",
+                exc,
+                len(app.offered()),
+                cached,
+            )
+    if tuple(patterns) == ("bundled",):
+        return
+    keys, unmatched = live.select(patterns)
+    for pattern in unmatched:
+        log.warning("WIRO_MCP_MODELS: %r matches no model in the catalog", pattern)
+    wanted = [k for k in keys if k not in app.offered()]
+    entries: list[CatalogEntry] = []
+    limiter = anyio.CapacityLimiter(4)
+
+    async def fetch(key: str) -> None:
+        async with limiter:
+            try:
+                entries.append(await live.entry(key))
+            except (WiroError, SpecError, UnknownModel) as exc:
+                log.warning("catalog: %s cannot be offered as a typed tool: %s", key, exc)
+
+    async with anyio.create_task_group() as tg:
+        for key in wanted:
+            tg.start_soon(fetch, key)
+    entries = list(allowed({e.name: e for e in entries}, allow).values())
+    added = await app.add_model_tools(sorted(entries, key=lambda e: e.name))
+    if added:
+        log.info("catalog: %d more typed tools offered", len(added))
+    if len(app.offered()) > MANY_TYPED_TOOLS:
+        log.warning(
+            "%d typed tools: each costs the agent context on every turn; run_model reaches any model without one",
+            len(app.offered()),
+        )
+
+
 @contextlib.asynccontextmanager
 async def build_app(
     settings: Settings, sandbox: bool, *, extra_file_roots: tuple[Path, ...] = ()
 ) -> AsyncGenerator[WiroMcp, None]:
     everything = load_catalog(settings.catalog_paths)
-    catalog = allowed(everything, settings.tool_patterns)
     specs = [e.spec for e in everything.values()]  # the emulator knows every model, offered or not
     async with wiro_endpoint(settings, sandbox, specs) as (base_url, auth):
         timeout = httpx2.Timeout(settings.request_timeout_seconds, connect=10.0, write=120.0)
         # The client checks the base URL once (a ConfigError before anything is sent) and normalises it.
         async with WiroClient(base_url, auth, timeout=timeout) as client:
+            live = LiveCatalog(
+                everything,
+                client,
+                catalog_cache(settings, sandbox, client.base_url),
+                max_age_seconds=settings.catalog_max_age_hours * 3600,
+            )
+            live.load_cached()
+            patterns = settings.model_patterns
+            typed = initial_entries(live, patterns, settings.tool_patterns)
             policy = OutputPolicy(
                 base_url=client.base_url,
                 preview_max_bytes=settings.preview_max_bytes if settings.image_preview else 0,
@@ -82,7 +165,7 @@ async def build_app(
             outputs = Outputs(policy)
             service = TaskService(
                 client,
-                catalog,
+                {e.name: e for e in typed},
                 ServiceConfig(
                     wait_seconds=settings.wait_seconds,
                     on_cancel=settings.on_cancel,
@@ -98,7 +181,11 @@ async def build_app(
                     (*settings.file_root_paths, *extra_file_roots), int(settings.max_file_mb * 1_000_000)
                 ),
             )
+            app = WiroMcp(service, live)
             try:
-                yield WiroMcp(service)
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(sync_catalog, live, patterns, settings.tool_patterns, app)
+                    yield app
+                    tg.cancel_scope.cancel()
             finally:
                 await outputs.aclose()

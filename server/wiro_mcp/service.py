@@ -24,9 +24,10 @@ import anyio.to_thread
 from wiro_mcp.catalog.fields import FieldRule
 from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.validate import FieldError, validate_arguments
-from wiro_mcp.errors import JournalError, LocalFileError, WiroError, WiroTransportError
+from wiro_mcp.errors import JournalError, LocalFileError, WiroError, WiroTransportError, WiroValidationError
 from wiro_mcp.files import FileAccess, is_remote
 from wiro_mcp.journal import JournalEntry, NewRun, Query, TaskJournal, TaskUpdate
+from wiro_mcp.jsonish import as_list
 from wiro_mcp.outputs import Outputs
 from wiro_mcp.wiro.client import FilePart, WiroClient
 from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATES, RunAnswer, Task, TaskHandle
@@ -106,7 +107,7 @@ class TaskService:
         files: FileAccess | None = None,
     ) -> None:
         self.client = client
-        self.catalog = catalog
+        self.catalog = dict(catalog)  # its own: models run through run_model are added here
         self.config = config
         self.endpoint = endpoint
         self.journal = journal
@@ -125,6 +126,11 @@ class TaskService:
     def __repr__(self) -> str:
         return f"TaskService(endpoint={self.endpoint!r}, models={len(self.catalog)})"
 
+    def register(self, entry: CatalogEntry) -> None:
+        """A model run through the catalog tools: its tasks are then reported under its name."""
+        self.catalog.setdefault(entry.name, entry)
+        self._slug_tools.setdefault(entry.spec.slug.lower(), entry.name)
+
     def handle(self, taskid: str | None = None, tasktoken: str | None = None) -> TaskHandle:
         return TaskHandle(taskid=taskid or "", token=tasktoken or "", endpoint=self.endpoint)
 
@@ -142,12 +148,12 @@ class TaskService:
         roots: Sequence[Path] | None = None
         for rule in rules:
             value = params.get(rule.name)
-            if rule.kind != "file" or not isinstance(value, str):
+            if rule.kind != "file" or not isinstance(value, str | list):
                 continue
-            values = value.split(",") if rule.multiple else [value]
+            values = [str(v) for v in as_list(value)] if isinstance(value, list) else value.split(",")
             if all(is_remote(v.strip()) for v in values):
                 continue
-            if rule.multiple:
+            if rule.multiple or rule.combine or not isinstance(value, str):
                 raise LocalFileError(f"{rule.name}: local files are accepted for single-file inputs only")
             if roots is None:
                 roots = await client_roots()
@@ -367,8 +373,22 @@ class TaskService:
         return await self._report(task, task.state in TERMINAL_STATES)
 
     async def stop(self, handle: TaskHandle, *, kill: bool) -> TaskReport:
+        """Kill (or Cancel) the task; when Wiro refuses because it is in the other phase (Cancel is for
+        queued tasks, Kill for running ones), the other is used, so either stops it."""
         ids = {"taskid": handle.taskid or None, "tasktoken": handle.token or None}
-        stopped = await (self.client.kill if kill else self.client.cancel)(**ids)
+        first, second = (
+            (self.client.kill, self.client.cancel) if kill else (self.client.cancel, self.client.kill)
+        )
+        try:
+            stopped = await first(**ids)
+        except WiroValidationError as refused:
+            try:
+                stopped = await second(**ids)
+            except WiroValidationError:
+                task = await self.client.detail(**ids)
+                if task.state not in TERMINAL_STATES:
+                    raise refused from None
+                return await self._report(task, True, (f"The task had already ended ({task.status}).",))
         task = stopped if stopped is not None else await self.client.detail(**ids)
         return await self._report(task, task.state in TERMINAL_STATES)
 

@@ -23,6 +23,15 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "wiro-mcp"
 
 
+def default_cache_dir() -> Path:
+    """The user's cache directory for wiro-mcp: what can be fetched again (the model catalog)."""
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "wiro-mcp" / "cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "wiro-mcp"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wiro-mcp"
+
+
 def _split(text: str, sep: str = ",") -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(sep) if p.strip())
 
@@ -49,6 +58,9 @@ class Settings(BaseSettings):
 
     catalog_dirs: str = ""
     tools: str = ""
+    models: str = ""
+    cache_dir: str = ""
+    catalog_max_age_hours: float = Field(default=24.0, ge=0)
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8765, ge=0, le=65535)
@@ -65,6 +77,7 @@ class Settings(BaseSettings):
     download_max_mb: float = Field(default=2000.0, gt=0)
 
     sandbox_seconds: float | None = Field(default=None, ge=0)
+    sandbox_extra_models: int = Field(default=0, ge=0, le=100_000)
     log_level: str = "INFO"
 
     @field_validator("log_level")
@@ -85,6 +98,14 @@ class Settings(BaseSettings):
     @property
     def tool_patterns(self) -> tuple[str, ...]:
         return _split(self.tools)
+
+    @property
+    def model_patterns(self) -> tuple[str, ...]:
+        return _split(self.models) or ("bundled",)
+
+    @property
+    def cache_path(self) -> Path:
+        return Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_dir()
 
     @property
     def journal_path(self) -> Path | None:

@@ -61,7 +61,6 @@ def test_odd_defaults_are_kept_only_where_valid(catalog: dict[str, CatalogEntry]
     wan = catalog["wan_ai_wan2_2_ti2v_5b_image_to_video_fast"].input_schema["properties"]
     assert wan["aspectRatio"]["default"] == "Default"
     assert wan["seed"] == {
-        "title": "Seed",
         "type": "string",
         "description": "Seed to control the randomness of the generated video.",
         "default": "42",
@@ -83,7 +82,24 @@ def test_schema_is_closed_and_has_examples(catalog: dict[str, CatalogEntry]) -> 
     for entry in catalog.values():
         assert entry.input_schema["additionalProperties"] is False
         assert entry.input_schema["examples"], entry.name
-        assert "task_wait" in entry.description and "second task" in entry.description
+        assert "task_wait" in entry.description and "bills twice" in entry.description
+
+
+def test_descriptions_start_with_what_an_agent_chooses_by(catalog: dict[str, CatalogEntry]) -> None:
+    first = {name: e.description.splitlines()[0] for name, e in catalog.items()}
+    assert first["reve_generate"].startswith("text → image · aspectRatio 16:9|")
+    turbo = first["runway_image_to_video_gen4_turbo"]
+    assert turbo.startswith("text+image → video") and "5|10 s" in turbo and "needs a start image" in turbo
+    assert all(line.endswith(("price unknown", "per run")) for line in first.values())
+
+
+def test_the_one_example_never_misleads(catalog: dict[str, CatalogEntry]) -> None:
+    # reve's page example (and default prompt) is an edit instruction, on a text-to-image model.
+    reve = catalog["reve_generate"]
+    assert reve.spec.inputs[0].default.startswith("Make the shirt")
+    (example,) = reve.input_schema["examples"]
+    assert "Make the shirt" not in example["prompt"]
+    assert all(len(e.input_schema["examples"]) == 1 for e in catalog.values())
 
 
 def test_a_name_clash_is_an_error(tmp_path: Path) -> None:

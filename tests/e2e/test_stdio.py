@@ -18,6 +18,7 @@ from wiro_mcp.sandbox.state import Fault
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 SNAPSHOT = Path(__file__).resolve().parent.parent / "snapshots" / "tool_schemas.json"
+CATALOG_TOOLS = ["search_models", "model_info", "run_model"]
 TASK_TOOLS = ["task_status", "task_wait", "task_kill", "task_cancel", "task_list"]
 
 
@@ -29,14 +30,16 @@ async def test_tool_list_matches_the_catalog_snapshot(
         listed = await client.list_tools()
     tools = {t.name: t for t in listed.tools}
     snapshot = json.loads(SNAPSHOT.read_text())
-    assert list(tools) == [*snapshot, *TASK_TOOLS] or sorted(tools) == sorted([*snapshot, *TASK_TOOLS])
+    assert sorted(tools) == sorted([*snapshot, *CATALOG_TOOLS, *TASK_TOOLS])
     for name, schema in snapshot.items():
         assert tools[name].input_schema == schema
         hints = tools[name].annotations
-        assert hints is not None and hints.read_only_hint is False and hints.idempotent_hint is False
-        assert hints.open_world_hint is True
+        # Only what differs from MCP's defaults is sent: not read-only, not idempotent, open world.
+        assert hints is not None and not hints.read_only_hint and not hints.idempotent_hint
+        assert hints.open_world_hint is not False and hints.destructive_hint is False
         assert tools[name].output_schema is not None
-    assert tools["task_kill"].annotations and tools["task_kill"].annotations.destructive_hint is True
+    kill = tools["task_kill"].annotations
+    assert kill is not None and kill.destructive_hint is not False and not kill.read_only_hint
 
 
 async def test_every_model_runs_its_page_example_to_downloadable_outputs(

@@ -30,8 +30,17 @@ async def test_the_registry_lists_one_tool_per_model_and_the_task_tools(
     async with in_process(catalog) as sandbox, Client(sandbox.app.server) as client:
         listed = await client.list_tools()
     names = [t.name for t in listed.tools]
-    assert names == [*catalog, "task_status", "task_wait", "task_kill", "task_cancel", "task_list"]
-    assert all(t.output_schema is not None for t in listed.tools if t.name != "task_list")
+    catalog_tools = ["search_models", "model_info", "run_model"]
+    assert names == [
+        *catalog,
+        *catalog_tools,
+        "task_status",
+        "task_wait",
+        "task_kill",
+        "task_cancel",
+        "task_list",
+    ]
+    assert all(t.output_schema is not None for t in listed.tools)
 
 
 async def test_a_model_call_returns_outputs_links_and_a_preview(catalog: dict[str, CatalogEntry]) -> None:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from wiro_mcp.catalog.spec import Input, ModelSpec
 
-FieldKind = Literal["string", "enum", "number", "file"]
+FieldKind = Literal["string", "enum", "number", "boolean", "file"]
 
 _PLACEHOLDER = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _IMAGE_REF = re.compile(r"@image(\d+)")
@@ -32,7 +32,9 @@ class FieldRule:
     examples: tuple[str, ...] = ()
     # For file fields: the multipart part name that carries the bytes (`inputImage` for `inputImageUrl`).
     file_part: str = ""
-    multiple: bool = False
+    multiple: bool = False  # several files: a comma-separated list (or an array, joined)
+    combine: bool = False  # several files sent as an array in the field itself (combinefileinput)
+    media: str = ""  # for file fields: image, video, audio or file, read from the name
     option_labels: dict[str, str] = field(default_factory=dict[str, str])
 
     @property
@@ -68,6 +70,8 @@ def _valid_default(item: Input, kind: FieldKind, enum: tuple[str, ...]) -> Any:
     if kind == "enum":
         text = str(value).lower() if isinstance(value, bool) else str(value)
         return text if text in enum else _NO_VALUE
+    if kind == "boolean":
+        return value if isinstance(value, bool) else str(value).lower() == "true"
     if kind == "number":
         if isinstance(value, bool):
             return _NO_VALUE
@@ -79,6 +83,11 @@ def _valid_default(item: Input, kind: FieldKind, enum: tuple[str, ...]) -> Any:
             return _NO_VALUE
         return int(number) if number.is_integer() else number
     return str(value)
+
+
+def file_media(name: str) -> str:
+    lowered = name.lower()
+    return next((m for m in ("image", "video", "audio") if m in lowered), "file")
 
 
 def rule_for(spec: ModelSpec, item: Input) -> FieldRule:
@@ -99,7 +108,8 @@ def rule_for(spec: ModelSpec, item: Input) -> FieldRule:
         kind = "file"
         name = item.url_field
         file_part = item.file_part
-        parts.append("An http(s) URL of the file, or a local file path / file:// URI under an allowed root.")
+        several = item.type in ("multifileinput", "combinefileinput")
+        parts.append("URLs or local paths (an array)." if several else "A URL or a local file path.")
     elif item.type == "select":
         kind = "enum"
         enum = tuple(o.value for o in item.options)
@@ -112,6 +122,8 @@ def rule_for(spec: ModelSpec, item: Input) -> FieldRule:
             parts.append("Options: " + "; ".join(f"{v} = {lab}" for v, lab in labels.items()) + ".")
     elif item.type in ("number", "range"):
         kind = "number"
+    elif item.type == "checkbox":
+        kind = "boolean"
     else:
         kind = "string"
 
@@ -141,6 +153,8 @@ def rule_for(spec: ModelSpec, item: Input) -> FieldRule:
         examples=examples,
         file_part=file_part,
         multiple=item.type == "multifileinput",
+        combine=item.type == "combinefileinput",
+        media=file_media(item.id) if kind == "file" else "",
         option_labels=labels,
     )
 

@@ -13,6 +13,8 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
+from wiro_mcp.catalog.pricing import parse_dynamicprice
+from wiro_mcp.catalog.rows import media_of
 from wiro_mcp.catalog.spec import Curation, Input, Media, ModelSpec, Option, Source
 from wiro_mcp.errors import SpecError
 from wiro_mcp.jsonish import as_list, dicts
@@ -185,8 +187,7 @@ def _media_for(cover: str, categories: tuple[str, ...]) -> Media:
         return "image"
     if suffix in _AUDIO_EXT:
         return "audio"
-    joined = " ".join(categories).lower()
-    return "video" if "video" in joined else "audio" if "audio" in joined else "image"
+    return media_of(categories)
 
 
 def _slug_from_endpoint(url: str, page: str) -> tuple[str, str]:
@@ -269,39 +270,63 @@ def _detail_input(item: dict[str, Any], origin: str) -> Input:
         raise SpecError(f"{origin}: parameter {item.get('id')!r}: unsupported type {kind!r}") from exc
 
 
+def _inspire_examples(tool: dict[str, Any], inputs: tuple[Input, ...]) -> tuple[dict[str, Any], ...]:
+    """Wiro's `inspire` argument sets, keyed by the fields the tools take (`inputImage` → `inputImageUrl`)."""
+    names = {i.id: i.url_field if i.is_file else i.id for i in inputs}
+    names.update({v: v for v in list(names.values())})
+    examples: list[dict[str, Any]] = []
+    for item in dicts(tool.get("inspire")):
+        example = {names[str(k)]: v for k, v in item.items() if str(k) in names and v not in (None, "")}
+        if example and example not in examples:
+            examples.append(example)
+    return tuple(examples)
+
+
 def import_tool_detail(data: dict[str, Any], origin: str = "Tool/Detail") -> ModelSpec:
-    """Read a `POST /Tool/Detail` answer."""
-    tools = data.get("tool")
+    """Read a `POST /Tool/Detail` answer (or its `tool[0]` alone)."""
+    tools = data.get("tool") if "tool" in data else [data]
     if not isinstance(tools, list) or not tools or not isinstance(tools[0], dict):
         raise SpecError(f"{origin}: no 'tool[0]' in the Tool/Detail answer")
     tool: dict[str, Any] = tools[0]  # pyright: ignore[reportUnknownVariableType]
-    owner = tool.get("slugowner") or tool.get("cleanslugowner")
-    project = tool.get("slugproject") or tool.get("cleanslugproject")
+    # The clean slugs are the lower-case forms Wiro runs models by (a project may be titled "Virtual Try-On").
+    owner = tool.get("cleanslugowner") or tool.get("slugowner")
+    project = tool.get("cleanslugproject") or tool.get("slugproject")
     if not owner or not project:
         raise SpecError(f"{origin}: tool[0] lacks 'slugowner' or 'slugproject'")
     groups = tool.get("parameters")
     if isinstance(groups, str):
-        groups = json.loads(groups)
+        try:
+            groups = json.loads(groups)
+        except json.JSONDecodeError:
+            groups = None
     if not isinstance(groups, list):
-        raise SpecError(f"{origin}: tool[0].parameters is not a list of groups")
+        raise SpecError(
+            f"{origin}: {owner}/{project} publishes no parameter list, so its inputs cannot be checked"
+        )
     items = [i for g in dicts(groups) for i in dicts(g.get("items"))]
     categories: Any = tool.get("categories") or []
     if isinstance(categories, str):
-        categories = json.loads(categories)
+        try:
+            categories = json.loads(categories)
+        except json.JSONDecodeError:
+            categories = [categories]
     cover = str(tool.get("cover") or "")
     cats = tuple(str(c) for c in as_list(categories))
     inputs = tuple(_detail_input(i, origin) for i in items)
     if not inputs:
-        raise SpecError(f"{origin}: tool[0] has no parameters")
+        raise SpecError(f"{origin}: {owner}/{project} has no parameters")
     return ModelSpec(
         owner=str(owner),
         project=str(project),
         title=str(tool.get("title") or f"{owner}/{project}"),
         description=str(tool.get("description") or ""),
         categories=cats,
+        tags=tuple(str(t) for t in as_list(tool.get("tags"))),
         cover=cover,
         media=_media_for(cover, cats),
         inputs=inputs,
+        examples=_inspire_examples(tool, inputs),
+        prices=parse_dynamicprice(tool.get("dynamicprice")),
         source=Source(kind="tool_detail", dialect="detail"),
     )
 

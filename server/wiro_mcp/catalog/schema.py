@@ -1,15 +1,27 @@
-"""Spec → what the agent sees: tool name, JSON Schema, description. Pure functions."""
+"""Spec → what the agent sees: tool name, JSON Schema, description. Pure functions.
+
+Kept small on purpose: the tool list is read by the agent on every turn, so each model tool says
+what an agent chooses by (a one-line capability summary) and takes exactly one example.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 from wiro_mcp.catalog.fields import FieldRule, rules_for
+from wiro_mcp.catalog.pricing import price_line
 from wiro_mcp.catalog.spec import ModelSpec
 from wiro_mcp.catalog.validate import validate_arguments
 
 _NON_NAME = re.compile(r"[^a-z0-9]+")
+_SIZE_WORDS = frozenset({"ratio", "aspect", "size", "resolution", "quality"})
+_DURATION_WORDS = frozenset({"duration", "seconds", "length"})
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+MAX_LISTED = 6
+MAX_DESCRIPTION = 160
+MAX_EXAMPLE_TEXT = 160
 
 
 def tool_name(owner: str, project: str) -> str:
@@ -22,24 +34,25 @@ def tool_name(owner: str, project: str) -> str:
 
 
 def property_schema(rule: FieldRule) -> dict[str, Any]:
-    prop: dict[str, Any] = {"title": rule.title}
+    prop: dict[str, Any]
     if rule.kind == "number":
-        prop["type"] = "number"
+        prop = {"type": "number"}
         if rule.minimum is not None:
             prop["minimum"] = rule.minimum
         if rule.maximum is not None:
             prop["maximum"] = rule.maximum
+    elif rule.kind == "boolean":
+        prop = {"type": "boolean"}
     elif rule.kind == "enum":
-        prop["type"] = "string"
-        prop["enum"] = list(rule.enum)
+        prop = {"type": "string", "enum": list(rule.enum)}
+    elif rule.kind == "file" and (rule.multiple or rule.combine):
+        prop = {"type": "array", "items": {"type": "string"}}
     else:
-        prop["type"] = "string"
+        prop = {"type": "string"}
     if rule.description:
         prop["description"] = rule.description
     if rule.has_default:
         prop["default"] = rule.default
-    if rule.examples:
-        prop["examples"] = list(rule.examples)
     return prop
 
 
@@ -53,6 +66,35 @@ def valid_examples(spec: ModelSpec, rules: tuple[FieldRule, ...]) -> list[dict[s
     return out
 
 
+def _echoes_default(spec: ModelSpec, example: dict[str, Any]) -> bool:
+    """A sample text that is only the input's default: on Wiro's pages these are often copied from
+    another model (an edit instruction on a text-to-image model), so they mislead."""
+    return any(i.type == "textarea" and i.default and example.get(i.id) == i.default for i in spec.inputs)
+
+
+def chosen_example(spec: ModelSpec, rules: tuple[FieldRule, ...]) -> dict[str, Any] | None:
+    """The one example an agent is shown: the curated one, else the shortest that does not just
+    repeat a default text; only ever a valid one."""
+    if spec.curation.example is not None:
+        checked = validate_arguments(rules, spec.curation.example)
+        if checked.ok:
+            return checked.params
+    examples = valid_examples(spec, rules)
+    if not examples:
+        return None
+    best = min(examples, key=lambda e: (_echoes_default(spec, e), len(json.dumps(e))))
+    return {k: _first_sentences(v) if isinstance(v, str) and "://" not in v else v for k, v in best.items()}
+
+
+def _first_sentences(text: str, limit: int = MAX_EXAMPLE_TEXT) -> str:
+    """A long sample prompt cut to its first sentence(s): the example shows the shape, not an essay."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = cut.rfind(". ")
+    return cut[: end + 1] if end > 40 else cut.rsplit(" ", 1)[0]
+
+
 def input_schema(spec: ModelSpec) -> dict[str, Any]:
     rules = rules_for(spec)
     schema: dict[str, Any] = {
@@ -63,23 +105,78 @@ def input_schema(spec: ModelSpec) -> dict[str, Any]:
     required = [r.name for r in rules if r.required]
     if required:
         schema["required"] = required
-    examples = valid_examples(spec, rules)
-    if examples:
-        schema["examples"] = examples
+    example = chosen_example(spec, rules)
+    if example:
+        schema["examples"] = [example]
     return schema
 
 
-_MEDIA_WORDS = {"image": "image", "video": "video", "audio": "audio file", "text": "text"}
+def defaults(rules: tuple[FieldRule, ...]) -> dict[str, Any]:
+    return {r.name: r.default for r in rules if r.has_default}
+
+
+def _values(rule: FieldRule) -> str:
+    if rule.kind == "enum":
+        shown = [v for v in rule.enum if v][:MAX_LISTED]
+        more = "|…" if len([v for v in rule.enum if v]) > MAX_LISTED else ""
+        return "|".join(shown) + more
+    if rule.kind == "number" and rule.minimum is not None and rule.maximum is not None:
+        return f"{rule.minimum:g}-{rule.maximum:g}"
+    return ""
+
+
+def _words(name: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(name)}
+
+
+def media_in(rules: tuple[FieldRule, ...]) -> list[str]:
+    kinds = ["text"] if any(r.name == "prompt" for r in rules) else []
+    kinds += [r.media for r in rules if r.kind == "file"]
+    return list(dict.fromkeys(kinds))
+
+
+def needs(rules: tuple[FieldRule, ...], out_media: str) -> list[str]:
+    """What a call cannot run without, in words: `a start image` for image-to-video, and so on."""
+    out: list[str] = []
+    for rule in rules:
+        if rule.kind == "file" and rule.required:
+            start = rule.media == "image" and out_media == "video" and not out
+            out.append("a start image" if start else f"an input {rule.media}")
+    return out
+
+
+def capability_line(spec: ModelSpec, rules: tuple[FieldRule, ...] | None = None) -> str:
+    """`text+image → video · ratio 16:9|9:16 · 5|10 s · needs a start image · price unknown`."""
+    rules = rules if rules is not None else rules_for(spec)
+    parts = [f"{'+'.join(media_in(rules)) or 'nothing'} → {spec.effective_media}"]
+    for rule in rules:
+        values = _values(rule)
+        if values and _words(rule.name) & _DURATION_WORDS:
+            parts.append(f"{values} s")
+        elif values and _words(rule.name) & _SIZE_WORDS:
+            parts.append(f"{rule.name} {values}")
+    required = list(dict.fromkeys(needs(rules, spec.effective_media)))
+    if required:
+        parts.append("needs " + " and ".join(required))
+    parts.append(price_line(spec.prices, defaults(rules)))
+    return " · ".join(parts)
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split()).rstrip(".")
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut + "…"
 
 
 def tool_description(spec: ModelSpec) -> str:
-    media = _MEDIA_WORDS[spec.effective_media]
-    what = spec.effective_description.strip().rstrip(".")
-    lines = [
-        f"{what}. (Wiro model {spec.slug})" if what else f"Wiro model {spec.slug}.",
-        f"Starts a paid Wiro task and returns the generated {media} as URL(s) "
-        "with the task's status, cost and ids.",
-        "If the task is still running when the wait ends, the result holds its taskid: call task_wait "
-        "with it to keep waiting. Calling this tool again starts (and bills) a second task.",
-    ]
-    return "\n".join(lines)
+    rules = rules_for(spec)
+    what = _short(spec.effective_description, MAX_DESCRIPTION)
+    return "\n".join(
+        [
+            capability_line(spec, rules),
+            f"{what}. Wiro model {spec.slug}." if what else f"Wiro model {spec.slug}.",
+            "Paid task, billed only if it succeeds. If still running, use task_wait; calling again bills twice.",
+        ]
+    )

@@ -59,13 +59,33 @@ class Input(_Strict):
 
     @property
     def url_field(self) -> str:
-        """The Run parameter that carries the file's URL."""
-        return self.id if self.id.endswith("Url") else f"{self.id}Url"
+        """The Run parameter that carries the file's URL (a combinefileinput takes URLs in itself)."""
+        if self.type == "combinefileinput" or self.id.endswith("Url"):
+            return self.id
+        return f"{self.id}Url"
 
     @property
     def file_part(self) -> str:
         """The multipart part that carries the file's bytes."""
         return self.url_field.removesuffix("Url")
+
+
+class PriceTier(_Strict):
+    """One `dynamicprice` rule as Wiro publishes it: the price applies when every `inputs` value matches."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        frozen=True,
+        validate_by_name=True,
+        serialize_by_alias=True,
+        coerce_numbers_to_str=True,
+    )
+
+    inputs: dict[str, str] = Field(default_factory=dict[str, str])
+    price: float = Field(ge=0)
+    method: str = Field(default="cpr", alias="priceMethod")
+    extra: float | None = Field(default=None, alias="priceExtra")
+    per_input: float | None = Field(default=None, alias="priceInput")
 
 
 class Source(_Strict):
@@ -84,6 +104,9 @@ class InputCuration(_Strict):
 
 class Curation(_Strict):
     description: str | None = None
+    # The one example shown to agents, when the imported ones mislead (an edit instruction on a
+    # text-to-image model, say).
+    example: dict[str, Any] | None = None
     media: Media | None = None
     inputs: dict[str, InputCuration] = Field(default_factory=dict[str, InputCuration])
     note: str = ""
@@ -101,6 +124,7 @@ class ModelSpec(_Strict):
     media: Media
     inputs: tuple[Input, ...]
     examples: tuple[dict[str, Any], ...] = ()
+    prices: tuple[PriceTier, ...] = ()
     source: Source
     curation: Curation = Field(default_factory=Curation)
 

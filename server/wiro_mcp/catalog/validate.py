@@ -130,10 +130,26 @@ def _check_string(rule: FieldRule, value: Any) -> str | FieldError:
     return FieldError(rule.name, value, f"{_short(value)} is not text")
 
 
-def _check_file(rule: FieldRule, value: Any) -> str | FieldError:
-    items: list[Any] = list(value) if rule.multiple and isinstance(value, list) else [value]  # pyright: ignore[reportUnknownArgumentType]
+def _check_boolean(rule: FieldRule, value: Any) -> bool | FieldError:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return FieldError(rule.name, value, f"{_short(value)} is not true or false")
+
+
+def _check_file(rule: FieldRule, value: Any) -> str | list[str] | FieldError:
+    several = rule.multiple or rule.combine
+    items: list[Any] = list(value) if several and isinstance(value, list) else [value]  # pyright: ignore[reportUnknownArgumentType]
+    if rule.combine and isinstance(value, str):
+        items = [v for v in value.split(",") if v.strip()]
     if not items or not all(isinstance(v, str) and v.strip() for v in items):
-        return FieldError(rule.name, value, "must be a URL or a local file path (a non-empty string)")
+        what = (
+            "URLs or local file paths (non-empty strings)"
+            if several
+            else "a URL or a local file path (a non-empty string)"
+        )
+        return FieldError(rule.name, value, f"must be {what}")
     texts = [str(v).strip() for v in items]
     for text in texts:
         problem = _text_problem(text, MAX_URL_CHARS)
@@ -142,7 +158,7 @@ def _check_file(rule: FieldRule, value: Any) -> str | FieldError:
         parts = urlsplit(text)
         if parts.scheme.lower() in ("http", "https") and not parts.hostname:
             return FieldError(rule.name, text, f"{_short(text)} is not a URL: it has no host")
-    return ",".join(texts)
+    return texts if rule.combine else ",".join(texts)
 
 
 def check_value(rule: FieldRule, value: Any) -> Any:
@@ -154,6 +170,8 @@ def check_value(rule: FieldRule, value: Any) -> Any:
             return _check_number(rule, value)
         case "file":
             return _check_file(rule, value)
+        case "boolean":
+            return _check_boolean(rule, value)
         case "string":
             return _check_string(rule, value)
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any
 
 import anyio
 import mcp_types as types
-from mcp.server import Server, ServerRequestContext
+from mcp.server import InitializationOptions, NotificationOptions, Server, ServerRequestContext
+from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
+from mcp.shared.subscriptions import ToolsListChanged
 
 from wiro_mcp import __version__
+from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.validate import clip
 from wiro_mcp.errors import (
     LocalFileError,
@@ -21,6 +25,8 @@ from wiro_mcp.errors import (
     WiroTransportError,
 )
 from wiro_mcp.files import root_from_uri
+from wiro_mcp.live_catalog import LiveCatalog
+from wiro_mcp.mcp.catalog_tools import ModelInfoTool, RunModelTool, SearchModelsTool
 from wiro_mcp.mcp.results import error_result, money_message, transport_message
 from wiro_mcp.mcp.tools import McpTool, ModelTool, task_tools
 from wiro_mcp.service import TaskService
@@ -28,38 +34,96 @@ from wiro_mcp.service import TaskService
 log = logging.getLogger(__name__)
 
 INSTRUCTIONS = (
-    "Each model tool starts a paid Wiro generation and waits a bounded time for it. If a result says the task "
-    "is still running, call task_wait with its taskid; never call the model tool again for the same request. "
-    "task_list shows tasks started earlier, even before a restart."
+    "Typed model tools and run_model start a paid Wiro generation and wait a bounded time for it. If a result "
+    "says the task is still running, call task_wait with its taskid; never call the model again for the same "
+    "request. search_models and model_info find any Wiro model and its inputs. task_list shows tasks started "
+    "earlier, even before a restart."
 )
 
 
+class _Server(Server[Any]):
+    """The low-level server, announcing that its tool list can change (typed tools fetched in the
+    background are added after start-up)."""
+
+    def create_initialization_options(
+        self,
+        notification_options: NotificationOptions | None = None,
+        experimental_capabilities: dict[str, dict[str, Any]] | None = None,
+        extensions: dict[str, dict[str, Any]] | None = None,
+    ) -> InitializationOptions:
+        return super().create_initialization_options(
+            notification_options or NotificationOptions(tools_changed=True),
+            experimental_capabilities,
+            extensions,
+        )
+
+
 class WiroMcp:
-    def __init__(self, service: TaskService) -> None:
+    def __init__(self, service: TaskService, live: LiveCatalog) -> None:
         self.service = service
+        self.live = live
         tools: list[McpTool] = [ModelTool(e, service, self._client_roots) for e in service.catalog.values()]
+        tools += [
+            SearchModelsTool(live, self.offered),
+            ModelInfoTool(live, self.offered),
+            RunModelTool(live, service, self._client_roots),
+        ]
         tools += task_tools(service)
         self.tools: dict[str, McpTool] = {t.definition.name: t for t in tools}
-        self.server: Server[Any] = Server(
+        # Who to tell when the tool list changes: 2025-era sessions directly, 2026-era listen streams via the bus.
+        self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.bus = InMemorySubscriptionBus()
+        self.server: Server[Any] = _Server(
             "wiro-mcp",
             version=__version__,
             title="Wiro models",
             instructions=INSTRUCTIONS,
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
+            on_subscriptions_listen=ListenHandler(self.bus),
         )
 
     def __repr__(self) -> str:
         return f"WiroMcp(tools={len(self.tools)})"
 
+    def offered(self) -> dict[str, str]:
+        """Model key → typed tool name, for every model offered as a typed tool."""
+        return {t.entry.spec.slug.lower(): n for n, t in self.tools.items() if isinstance(t, ModelTool)}
+
+    async def add_model_tools(self, entries: list[CatalogEntry]) -> list[str]:
+        """Offer typed tools for more models (fetched after start-up), and tell the clients."""
+        added: list[str] = []
+        for entry in entries:
+            if entry.name not in self.tools:
+                self.service.register(entry)
+                self.tools[entry.name] = ModelTool(entry, self.service, self._client_roots)
+                added.append(entry.name)
+        if added:
+            await self._announce_tools_changed()
+        return added
+
+    async def _announce_tools_changed(self) -> None:
+        await self.bus.publish(ToolsListChanged())
+        for session in list(self._sessions):
+            try:
+                await session.send_tool_list_changed()
+            except Exception as exc:  # a gone client must not stop the others hearing of it
+                log.debug("tools/list_changed not delivered: %s", type(exc).__name__)
+
+    def _remember(self, ctx: ServerRequestContext[Any]) -> None:
+        if hasattr(ctx.session, "send_tool_list_changed"):
+            self._sessions.add(ctx.session)
+
     async def _list_tools(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
+        self._remember(ctx)
         return types.ListToolsResult(tools=[t.definition for t in self.tools.values()])
 
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
+        self._remember(ctx)
         name, args = params.name, dict(params.arguments or {})
         tool = self.tools.get(name)
         if tool is None:

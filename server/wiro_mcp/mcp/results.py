@@ -15,39 +15,15 @@ from wiro_mcp.service import Rejected, Submitted, TaskReport
 from wiro_mcp.wiro.models import STATES, STATUS_WORDS
 
 MAX_ERRORS_SHOWN = 12
+# What matters to an agent, in few bytes: the handle, the state, and the files.
 OUTPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "taskid": {"type": "string", "description": "Wiro's task id; pass it to task_wait/task_status."},
-        "tasktoken": {"type": "string", "description": "Wiro's socket access token for the task."},
-        "model": {"type": "string", "description": "The Wiro model slug, owner/project."},
-        "tool": {"type": "string", "description": "The tool that started the task."},
-        "status": {"type": "string", "description": "Wiro's own status, e.g. task_postprocess_end."},
+        "taskid": {"type": "string"},
         "state": {"type": "string", "enum": list(STATES)},
-        "outputs": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "url": {"type": "string"},
-                    "name": {"type": "string"},
-                    "contenttype": {"type": "string"},
-                    "size": {"type": "integer"},
-                    "path": {"type": "string", "description": "Where the file was saved locally, if it was."},
-                },
-                "required": ["url", "name", "contenttype", "size"],
-            },
-        },
-        "error": {"type": "string"},
-        "elapsed_seconds": {"type": "number"},
-        "cost_usd": {"type": "number"},
-        "next": {
-            "type": "object",
-            "description": "What to call to keep waiting for this task.",
-            "properties": {"tool": {"type": "string"}, "arguments": {"type": "object"}},
-        },
+        "outputs": {"type": "array"},  # each: url, name, contenttype, size (and path, if saved)
     },
-    "required": ["taskid", "tasktoken", "model", "status", "state", "outputs"],
+    "required": ["taskid", "state", "outputs"],
 }
 
 
@@ -192,7 +168,8 @@ def task_list_result(entries: list[JournalEntry], where: str) -> types.CallToolR
     for t in tasks:
         taskid = t["taskid"] or "(none: Run's answer never came back, it may have started)"
         outputs = f" outputs={len(t['outputs'])}" if t["outputs"] else ""
-        lines.append(f"- {t['created']} {t['tool']} taskid={taskid} state={t['state']}{outputs}")
+        created = str(t["created"]).replace("T", " ").removesuffix("Z") + " UTC"
+        lines.append(f"- {created} {t['tool']} taskid={taskid} state={t['state']}{outputs}")
     return types.CallToolResult(
         content=[types.TextContent(text="\n".join(lines))],
         structured_content={"tasks": tasks, "journal": where},

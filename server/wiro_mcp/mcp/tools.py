@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -54,6 +55,29 @@ class Progress:
         )
 
 
+async def run_entry(
+    service: TaskService,
+    entry: CatalogEntry,
+    arguments: dict[str, Any],
+    ctx: Context,
+    roots: RootsLister,
+    label: str = "",
+) -> types.CallToolResult:
+    """Validate and start one task of `entry`, then follow it for the bounded wait."""
+    label = label or entry.name
+    submitted = await service.submit(entry, arguments, client_roots=lambda: roots(ctx))
+    if isinstance(submitted, Rejected):
+        return rejected_result(label, submitted)
+    try:
+        report = await service.follow(
+            submitted.handle, on_update=Progress(ctx), last_known=submitted.task, notes=submitted.notes
+        )
+    except Exception:
+        # Whatever went wrong after Run, the agent gets the ids of the task it paid for.
+        return lost_follow_result(label, submitted)
+    return task_result(report)
+
+
 class ModelTool:
     """Starts a task of one catalog model and follows it for the bounded wait."""
 
@@ -67,48 +91,23 @@ class ModelTool:
             description=entry.description,
             input_schema=entry.input_schema,
             output_schema=OUTPUT_SCHEMA,
-            annotations=types.ToolAnnotations(
-                title=entry.spec.title,
-                read_only_hint=False,
-                destructive_hint=False,
-                idempotent_hint=False,
-                open_world_hint=True,
-            ),
+            # Only what differs from the defaults (not read-only, not idempotent, open world): bytes count.
+            annotations=types.ToolAnnotations(destructive_hint=False),
         )
 
     def __repr__(self) -> str:
         return f"ModelTool({self.entry.name!r})"
 
     async def call(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
-        submitted = await self._service.submit(self.entry, arguments, client_roots=lambda: self._roots(ctx))
-        if isinstance(submitted, Rejected):
-            return rejected_result(self.entry.name, submitted)
-        try:
-            report = await self._service.follow(
-                submitted.handle, on_update=Progress(ctx), last_known=submitted.task, notes=submitted.notes
-            )
-        except Exception:
-            # Whatever went wrong after Run, the agent gets the ids of the task it paid for.
-            return lost_follow_result(self.entry.name, submitted)
-        return task_result(report)
+        return await run_entry(self._service, self.entry, arguments, ctx, self._roots)
 
 
 _TASK_IDS: dict[str, Any] = {
-    "taskid": {
-        "type": "string",
-        "maxLength": 200,
-        "description": "Wiro's task id, as returned by a model tool.",
-    },
-    "tasktoken": {
-        "type": "string",
-        "maxLength": 200,
-        "description": "The task's token (socketaccesstoken), if you have it instead.",
-    },
+    "taskid": {"type": "string", "maxLength": 200},
+    "tasktoken": {"type": "string", "maxLength": 200, "description": "Instead of taskid."},
 }
-LOOK = types.ToolAnnotations(read_only_hint=True, open_world_hint=True, idempotent_hint=True)
-STOP = types.ToolAnnotations(
-    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
-)
+LOOK = types.ToolAnnotations(read_only_hint=True)
+STOP = types.ToolAnnotations(idempotent_hint=True)
 
 
 def check_arguments(name: str, schema: dict[str, Any], arguments: dict[str, Any]) -> str | None:
@@ -168,6 +167,27 @@ class HandleTool:
         return task_result(await self._action(ctx, handle, arguments))
 
 
+TASK_LIST_OUTPUT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "tasks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "taskid": {"type": ["string", "null"]},
+                    "tool": {"type": "string"},
+                    "state": {"type": "string"},
+                    "created": {"type": "string", "description": "UTC, ISO 8601"},
+                },
+            },
+        },
+        "journal": {"type": "string"},
+    },
+    "required": ["tasks"],
+}
+
+
 class TaskListTool:
     def __init__(self, service: TaskService) -> None:
         self._service = service
@@ -175,23 +195,25 @@ class TaskListTool:
             name="task_list",
             title="Recent tasks",
             description=(
-                "Recent tasks this server started, from its local journal (survives restarts): use it to find "
-                "a task to resume with task_wait. State 'submitting' or 'unknown' means Run's answer never "
-                "came back: Wiro may have started (and billed) that task."
+                "Tasks this server started, newest first, from its journal (survives restarts): find one to "
+                "resume with task_wait. State submitting/unknown: Run's answer never came back, so Wiro may "
+                "have started (and billed) it."
             ),
             input_schema={
                 "type": "object",
                 "properties": {
-                    "tool": {
-                        "type": "string",
-                        "maxLength": 200,
-                        "description": "Only tasks of this model tool.",
-                    },
+                    "tool": {"type": "string", "maxLength": 200},
                     "state": {"type": "string", "enum": list(JOURNAL_STATES)},
+                    "since": {
+                        "type": "string",
+                        "maxLength": 40,
+                        "description": "UTC time, e.g. 2026-11-22T10:00Z",
+                    },
                     "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
                 },
                 "additionalProperties": False,
             },
+            output_schema=TASK_LIST_OUTPUT,
             annotations=LOOK,
         )
 
@@ -202,15 +224,33 @@ class TaskListTool:
         problem = check_arguments("task_list", self.definition.input_schema, arguments)
         if problem:
             return error_result(problem)
+        since: float | None = None
+        if arguments.get("since"):
+            try:
+                since = utc_time(str(arguments["since"]))
+            except ValueError:
+                return error_result(
+                    f"task_list: since {clip(str(arguments['since']), 40)!r} is not a time; use ISO 8601 in UTC, "
+                    "e.g. 2026-11-22T10:00Z."
+                )
         try:
             entries = await self._service.recent(
                 tool=arguments.get("tool"),
                 state=arguments.get("state"),
+                since=since,
                 limit=int(arguments.get("limit", 20)),
             )
         except JournalError as exc:
             return error_result(f"task_list: {exc}")
         return task_list_result(entries, self._service.journal.where)
+
+
+def utc_time(text: str) -> float:
+    """ISO 8601 → epoch seconds; a time without a zone is taken as UTC."""
+    moment = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
 
 
 def task_tools(service: TaskService) -> list[McpTool]:
@@ -220,7 +260,7 @@ def task_tools(service: TaskService) -> list[McpTool]:
             "type": "number",
             "minimum": 0,
             "maximum": most,
-            "description": f"How long to wait this time (default and most: {most:g} s).",
+            "description": f"Default and most: {most:g} s.",
         }
     }
 
@@ -237,11 +277,12 @@ def task_tools(service: TaskService) -> list[McpTool]:
     async def cancel(ctx: Context, handle: TaskHandle, arguments: dict[str, Any]) -> TaskReport:
         return await service.stop(handle, kill=False)
 
+    not_billed = "A stopped task is not billed (Wiro bills only successful runs)."
     return [
         HandleTool(
             "task_status",
             "Task status",
-            "One look at a Wiro task: its state, status, outputs, cost. Does not wait.",
+            "One look at a Wiro task: state, outputs, cost. Does not wait.",
             LOOK,
             service,
             look,
@@ -249,9 +290,8 @@ def task_tools(service: TaskService) -> list[McpTool]:
         HandleTool(
             "task_wait",
             "Wait for a task",
-            "Keep waiting for a Wiro task started earlier (by a model tool, even in another conversation "
-            "or before a restart), with progress, up to a bounded wait. Returns the outputs when it ends, "
-            "or the handle again if it is still running. Never starts or bills a new task.",
+            "Keep waiting for a task started earlier (even before a restart), with progress, up to a bounded "
+            "wait; returns its outputs, or the handle again if still running. Never starts or bills a task.",
             LOOK,
             service,
             wait,
@@ -259,16 +299,16 @@ def task_tools(service: TaskService) -> list[McpTool]:
         ),
         HandleTool(
             "task_kill",
-            "Kill a running task",
-            "Stop a running Wiro task. Destructive: its work so far is lost.",
+            "Stop a task",
+            f"Stop a Wiro task, running or queued; its work is lost. {not_billed}",
             STOP,
             service,
             kill,
         ),
         HandleTool(
             "task_cancel",
-            "Cancel a queued task",
-            "Take a Wiro task out of the queue before it starts. Destructive. For a running task use task_kill.",
+            "Cancel a task",
+            f"Take a queued Wiro task out of the queue (a running one is killed instead). {not_billed}",
             STOP,
             service,
             cancel,

@@ -21,8 +21,11 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from wiro_mcp.catalog.spec import ModelSpec
+from wiro_mcp.jsonish import as_list
 from wiro_mcp.sandbox import SANDBOX_API_KEY
+from wiro_mcp.sandbox.generated import generated_specs
 from wiro_mcp.sandbox.media import output_file
+from wiro_mcp.sandbox.prices import CPS, billed, sandbox_prices
 from wiro_mcp.sandbox.state import Fault, LoggedRequest, SandboxState, SandboxTask
 from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATUSES
 
@@ -62,8 +65,9 @@ class Emulator:
         api_key: str = SANDBOX_API_KEY,
         api_secret: str | None = None,
         seconds: dict[str, float] | None = None,
+        extra_models: int = 0,
     ) -> None:
-        self.state = SandboxState(specs, seconds)
+        self.state = SandboxState([*specs, *generated_specs(extra_models)], seconds)
         self._api_key = api_key
         self._api_secret = api_secret
         self.app = Starlette(
@@ -237,10 +241,18 @@ class Emulator:
         body, _files, early, fault = await self._enter(request, "Tool/List")
         if early is not None:
             return early
-        search = str(body.get("search") or "").lower()
-        tools = [_tool_summary(s) for s in self.state.models.values() if search in s.slug.lower()]
+        words = str(body.get("search") or "").lower().split()
+        wanted = {str(c).lower() for c in as_list(body.get("categories"))}
+        found = [
+            s
+            for s in self.state.models.values()
+            if all(w in _searchable(s) for w in words)
+            and (not wanted or wanted & {c.lower() for c in s.categories})
+        ]
+        start, limit = _int(body.get("start"), 0), _int(body.get("limit"), 20)
+        page = [_tool_summary(s) for s in found[start : start + limit]]
         return self._finish(
-            JSONResponse({"result": True, "errors": [], "total": str(len(tools)), "tool": tools}), fault
+            JSONResponse({"result": True, "errors": [], "total": len(found), "tool": page}), fault
         )
 
     async def _tool_detail(self, request: Request) -> Response:
@@ -250,7 +262,12 @@ class Emulator:
         spec = self.state.find_model(str(body.get("slugowner", "")), str(body.get("slugproject", "")))
         if spec is None:
             return _fail(1, "slug-owner-project-not-exist")
-        detail = {**_tool_summary(spec), "parameters": [{"title": "Inputs", "items": _detail_items(spec)}]}
+        detail = {
+            **_tool_summary(spec),
+            "readme": f"<p>{spec.description}</p>",
+            "parameters": [{"title": "Inputs", "items": _detail_items(spec)}],
+            "inspire": list(spec.examples),
+        }
         return self._finish(JSONResponse({"result": True, "errors": [], "tool": [detail]}), fault)
 
     async def _file(self, request: Request) -> Response:
@@ -286,8 +303,10 @@ class Emulator:
             "endtime": str(task.created_epoch + int(task.seconds * 0.85)) if done else "0",
             "canceltime": str(int(time.time())) if status == "task_cancel" else "0",
             "elapsedseconds": f"{elapsed:.4f}",
-            "cps": "0.000585000000",
-            "totalcost": "0" if failed or not done else f"{0.000585 * max(task.seconds, 1):.12f}",
+            "cps": f"{CPS:.12f}",
+            "totalcost": "0"
+            if failed or not done
+            else f"{billed(task.spec, task.params, task.seconds):.12f}",
             "modelslugowner": task.spec.owner,
             "modelslugproject": task.spec.project,
             "outputs": task.outputs if done and not failed else [],
@@ -312,6 +331,8 @@ def _check_params(spec: ModelSpec, body: dict[str, Any], files: dict[str, bytes]
     """Wiro's own checks: required inputs present and select values among the options."""
     for item in spec.inputs:
         value = body.get(item.id)
+        if item.is_file and value in (None, ""):
+            value = body.get(item.url_field)
         if item.required and value in (None, "") and not (item.is_file and item.file_part in files):
             return f"Request parameter [{item.id}] required"
         if (
@@ -323,7 +344,19 @@ def _check_params(spec: ModelSpec, body: dict[str, Any], files: dict[str, bytes]
     return None
 
 
+def _int(value: Any, default: int) -> int:
+    try:
+        return max(int(str(value)), 0)
+    except ValueError:
+        return default
+
+
+def _searchable(spec: ModelSpec) -> str:
+    return " ".join((spec.slug, spec.title, spec.description, *spec.categories)).lower()
+
+
 def _tool_summary(spec: ModelSpec) -> dict[str, Any]:
+    prices = [t.model_dump(mode="json", exclude_none=True) for t in sandbox_prices(spec)]
     return {
         "id": str(zlib.crc32(spec.slug.encode()) % 100000),
         "title": spec.title,
@@ -334,6 +367,7 @@ def _tool_summary(spec: ModelSpec) -> dict[str, Any]:
         "description": spec.description,
         "categories": list(spec.categories),
         "cover": spec.cover,
+        "dynamicprice": json.dumps(prices),
     }
 
 

@@ -104,7 +104,9 @@ def _error_for_code(code: int | None, message: str, status: int) -> WiroError:
     return WiroValidationError(message, code=code, http_status=status)
 
 
-def _form_value(value: Any) -> str:
+def _form_value(value: Any) -> str | list[str]:
+    if isinstance(value, list):  # a combinefileinput: one part per URL
+        return [_form_value(v) for v in value]  # pyright: ignore[reportUnknownVariableType, reportReturnType]
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

@@ -1,0 +1,262 @@
+"""Prices from Wiro's `dynamicprice` tiers: the one tier that applies to a call, and what that call
+will cost, as far as it can be known before the run. Pure functions.
+
+Wiro bills only successful runs. Every method in Wiro's pricing page is understood; where the cost
+depends on what only the run reveals (seconds of processing, tokens, input audio length) the quote
+says so instead of guessing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from wiro_mcp.catalog.spec import PriceTier
+from wiro_mcp.jsonish import dicts
+
+MEGAPIXEL = 1_048_576
+_QUANTITY = "QUANTITY:"
+_SIZE = re.compile(r"^\s*(\d{2,5})\s*[x:*×]\s*(\d{2,5})\s*$")
+OUTPUT_COUNT_FIELDS = (
+    "numOutputs",
+    "num_outputs",
+    "numImages",
+    "num_images",
+    "numberOfImages",
+    "samples",
+    "n",
+)
+DURATION_FIELDS = ("duration", "videoDuration", "video_duration", "length", "seconds")
+
+_UNKNOWN_WHY = {
+    "cps": "billed per second of processing",
+    "cpt": "billed per token used",
+    "cp-audiosecondslength": "billed per second of input audio",
+    "cp-realtimeturn": "billed per conversation turn",
+    "cp-readoutput": "the model reports its own cost",
+}
+_UNIT = {
+    "cpr": "per run",
+    "cps": "per second of processing",
+    "cpo": "per output",
+    "cpt": "per token",
+    "cp-pixel": "per megapixel",
+    "cp-audiosecondslength": "per second of input audio",
+    "cp-promptlength": "per prompt character",
+    "cp-outputVideoLength": "per second of video",
+    "cp-realtimeturn": "per turn",
+    "cp-readoutput": "reported by the model",
+}
+
+
+def parse_dynamicprice(raw: Any) -> tuple[PriceTier, ...]:
+    """Wiro's `dynamicprice` (a JSON string, or already a list) → tiers; anything unreadable → none."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw) if raw.strip() else []
+        except json.JSONDecodeError:
+            return ()
+    tiers: list[PriceTier] = []
+    for item in dicts(raw):
+        try:
+            tiers.append(PriceTier.model_validate(item))
+        except ValidationError:
+            continue
+    return tuple(tiers)
+
+
+def _money(value: float) -> str:
+    if value >= 1:
+        return f"${value:,.2f}"
+    whole, _, cents = f"{value:.6f}".rstrip("0").partition(".")
+    return f"${whole}.{cents.ljust(2, '0')}"
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What a call will cost: `low` and `high` in USD (equal when exact; None where unknown)."""
+
+    low: float | None
+    high: float | None
+    method: str = ""
+    basis: str = ""  # how the figure was reached, or why it cannot be
+    tier: PriceTier | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.low is not None
+
+    @property
+    def exact(self) -> bool:
+        return self.low is not None and self.low == self.high
+
+    @property
+    def worst(self) -> float | None:
+        """The most this call may cost, when that is known."""
+        return self.high
+
+    def text(self) -> str:
+        if self.low is None:
+            return f"unknown ({self.basis})" if self.basis else "unknown"
+        if self.high is None:
+            return f"at least {_money(self.low)}"
+        if self.exact:
+            return _money(self.low)
+        return f"{_money(self.low)}–{_money(self.high).lstrip('$')}"
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"usd_low": self.low, "usd_high": self.high, "text": self.text()}
+        if self.method:
+            data["method"] = self.method
+        if self.basis:
+            data["basis"] = self.basis
+        return data
+
+
+UNKNOWN = Quote(None, None, basis="Wiro publishes no price for this model")
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, list | tuple):
+        return len(value)  # pyright: ignore[reportUnknownArgumentType]
+    if isinstance(value, str):
+        return len([v for v in value.split(",") if v.strip()])
+    return 0 if value is None else 1
+
+
+def _matches(tier: PriceTier, args: Mapping[str, Any]) -> bool:
+    for key, wanted in tier.inputs.items():
+        value = args.get(key)
+        if wanted.startswith(_QUANTITY):
+            try:
+                if _count(value) != int(wanted[len(_QUANTITY) :]):
+                    return False
+            except ValueError:
+                return False
+        elif value is None or str(value).lower() != wanted.lower():
+            return False
+    return True
+
+
+def tier_for(tiers: Iterable[PriceTier], args: Mapping[str, Any]) -> PriceTier | None:
+    """The most specific tier whose inputs all match `args` (the flat `{}` tier matches anything)."""
+    matching = [t for t in tiers if _matches(t, args)]
+    return max(matching, key=lambda t: len(t.inputs)) if matching else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(str(value).strip().rstrip("s"))
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+def _first_number(args: Mapping[str, Any], names: Iterable[str]) -> float | None:
+    for name in names:
+        if name in args and (n := _number(args[name])) is not None:
+            return n
+    return None
+
+
+def _pixels(args: Mapping[str, Any]) -> int | None:
+    width, height = _number(args.get("width")), _number(args.get("height"))
+    if width and height:
+        return int(width * height)
+    for value in args.values():
+        match = _SIZE.match(str(value)) if isinstance(value, str) else None
+        if match and int(match.group(1)) >= 64 and int(match.group(2)) >= 64:
+            return int(match.group(1)) * int(match.group(2))
+    return None
+
+
+def cost_for(tier: PriceTier, args: Mapping[str, Any], file_fields: Iterable[str] = ()) -> Quote:
+    """The cost of one call under `tier`, from the call's arguments (`file_fields`: its file inputs)."""
+    price, method = tier.price, tier.method
+    unit = f"{_money(price)} {_UNIT.get(method, method)}"
+
+    def quote(low: float | None, high: float | None, basis: str) -> Quote:
+        return Quote(low, high, method, basis, tier)
+
+    match method:
+        case "cpr":
+            return quote(price, price, unit)
+        case "cpo":
+            count = _first_number(args, OUTPUT_COUNT_FIELDS)
+            if count is None:
+                return quote(price, None, f"{unit}; the number of outputs is known only after the run")
+            return quote(price * max(count, 1), price * max(count, 1), f"{unit} × {count:g}")
+        case "cp-outputVideoLength":
+            seconds = _first_number(args, DURATION_FIELDS)
+            if seconds is None:
+                return quote(None, None, f"{unit}; the video length is known only after the run")
+            return quote(price * seconds, price * seconds, f"{unit} × {seconds:g} s")
+        case "cp-promptlength":
+            chars = len(str(args.get("prompt") or ""))
+            return quote(price * chars, price * chars, f"{unit} × {chars} characters")
+        case "cp-pixel":
+            inputs = sum(_count(args.get(f)) for f in file_fields)
+            per_input = (tier.per_input or 0.0) * inputs
+            pixels = _pixels(args)
+            if pixels is None:
+                return quote(price + per_input, None, f"{unit}; the output size is known only after the run")
+            tiers = max(math.ceil(pixels / MEGAPIXEL), 1)
+            total = price + (tiers - 1) * (tier.extra if tier.extra is not None else price) + per_input
+            # Input images are billed per megapixel of their own: unknown until they are read.
+            high = total if not per_input else None
+            return quote(
+                total, high, f"{unit} × {tiers} MP" + (f", {inputs} input image(s)" if inputs else "")
+            )
+        case _:
+            why = _UNKNOWN_WHY.get(method, f"billing method {method!r}")
+            return quote(None, None, f"{why}: {unit}")
+
+
+def quote(tiers: tuple[PriceTier, ...], args: Mapping[str, Any], file_fields: Iterable[str] = ()) -> Quote:
+    """What a call with `args` (defaults filled in) will cost."""
+    if not tiers:
+        return UNKNOWN
+    tier = tier_for(tiers, args)
+    if tier is None:
+        combos = "; ".join(", ".join(f"{k}={v}" for k, v in t.inputs.items()) for t in tiers if t.inputs)
+        return Quote(None, None, basis=f"no price tier matches these arguments (priced: {combos})")
+    return cost_for(tier, args, file_fields)
+
+
+def price_range(tiers: tuple[PriceTier, ...], defaults: Mapping[str, Any]) -> Quote:
+    """The span of prices over every tier (each tier's own inputs over the defaults)."""
+    if not tiers:
+        return UNKNOWN
+    quotes = [cost_for(t, {**defaults, **t.inputs}) for t in tiers]
+    lows = [q.low for q in quotes if q.low is not None]
+    if not lows:
+        return Quote(None, None, tiers[0].method, quotes[0].basis)
+    highs = [q.high for q in quotes]
+    high = None if any(h is None for h in highs) else max(h for h in highs if h is not None)
+    methods = {q.method for q in quotes}
+    return Quote(min(lows), high, methods.pop() if len(methods) == 1 else "", "")
+
+
+# Methods whose cost a tier fixes before the run (with the call's own duration, for video length).
+_PER_RUN = frozenset({"cpr", "cp-outputVideoLength"})
+
+
+def price_line(tiers: tuple[PriceTier, ...], defaults: Mapping[str, Any]) -> str:
+    """One line for a listing: `$0.06-0.58 per run`, `$0.02 per megapixel`, `price unknown`."""
+    if not tiers:
+        return "price unknown"
+    span = price_range(tiers, defaults)
+    if span.low is not None and span.high is not None and all(t.method in _PER_RUN for t in tiers):
+        return f"{span.text()} per run"
+    rates = sorted({t.price for t in tiers})
+    method = tiers[0].method
+    rate = _money(rates[0]) + (f"-{_money(rates[-1]).lstrip('$')}" if len(rates) > 1 else "")
+    return f"{rate} {_UNIT.get(method, method)}"

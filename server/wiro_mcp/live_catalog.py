@@ -1,0 +1,303 @@
+"""The live catalog: every Wiro model, from Tool/List (the listing) and Tool/Detail (one model's
+inputs and prices), cached on disk and used offline.
+
+A Tool/Detail answer goes through the same importer, schema derivation and validation as a bundled
+spec file. The bundled specs (with their hand curation) are the floor and win over remote data for
+the same model; only their missing prices are taken from the listing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from wiro_mcp.catalog.importer import import_tool_detail
+from wiro_mcp.catalog.load import CatalogEntry, entry_for
+from wiro_mcp.catalog.rows import ModelRow, RowIndex, row_from_spec, row_from_tool
+from wiro_mcp.catalog.schema import needs
+from wiro_mcp.errors import SpecError, WiroError, WiroNotFoundError
+from wiro_mcp.jsonish import as_dict, dicts
+from wiro_mcp.wiro.client import WiroClient
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+MAX_PAGES = 200  # 20,000 models: far above Wiro's catalog, a stop for a listing that never ends
+BUNDLED = "bundled"
+_SAFE = re.compile(r"[^a-z0-9._-]+")
+
+
+class UnknownModel(LookupError):
+    """A model name that matches nothing in the catalog; the message suggests what might."""
+
+
+class CatalogCache:
+    """Raw Wiro answers on disk (`index.json`, `details/*.json`), each with the time it was fetched.
+
+    With no folder it keeps them in memory only (the sandbox, or a cache that cannot be written)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._memory: dict[str, dict[str, Any]] = {}
+        self._warned = False
+
+    def __repr__(self) -> str:
+        return f"CatalogCache({str(self.folder) if self.folder else 'memory'})"
+
+    def _path(self, name: str) -> Path | None:
+        return self.folder / name if self.folder else None
+
+    @staticmethod
+    def detail_name(key: str) -> str:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+        return f"details/{_SAFE.sub('_', key)[:80]}-{digest}.json"
+
+    def read(self, name: str) -> dict[str, Any] | None:
+        if name in self._memory:
+            return self._memory[name]
+        path = self._path(name)
+        if path is None:
+            return None
+        try:
+            data = as_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None  # missing or damaged: fetched again
+        self._memory[name] = data
+        return data
+
+    def write(self, name: str, data: dict[str, Any]) -> None:
+        self._memory[name] = data
+        path = self._path(name)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(data, out, ensure_ascii=False)
+            os.replace(tmp, path)  # readers see the old file or the new one, never half of one
+        except OSError as exc:
+            if not self._warned:
+                log.warning("catalog cache %s cannot be written (%s); keeping it in memory", self.folder, exc)
+                self._warned = True
+
+
+class LiveCatalog:
+    def __init__(
+        self,
+        bundled: dict[str, CatalogEntry],
+        client: WiroClient,
+        cache: CatalogCache,
+        *,
+        max_age_seconds: float = 24 * 3600,
+    ) -> None:
+        self.client = client
+        self.cache = cache
+        self.max_age = max_age_seconds
+        self.bundled = {e.spec.slug.lower(): e for e in bundled.values()}
+        self.index = RowIndex(row_from_spec(e.spec, _needs(e)) for e in self.bundled.values())
+        self.listed_at: float | None = None  # when the cached listing was fetched
+        self._entries: dict[str, CatalogEntry] = dict(self.bundled)
+        self._tools: dict[str, str] = {e.name: k for k, e in self.bundled.items()}
+        self._lock = anyio.Lock()
+        self.last_error: str = ""
+
+    def __repr__(self) -> str:
+        return f"LiveCatalog(models={len(self.index)}, cache={self.cache!r})"
+
+    # ----- the listing
+    def load_cached(self) -> None:
+        """The cached listing, if any: no network."""
+        data = self.cache.read("index.json")
+        if data is not None:
+            self._take_listing(dicts(data.get("tools")), float(data.get("fetched_at") or 0))
+
+    def _take_listing(self, tools: Iterable[dict[str, Any]], fetched_at: float) -> None:
+        for tool in tools:
+            row = row_from_tool(tool)
+            if row is None:
+                continue
+            own = self.bundled.get(row.key)
+            if own is not None:
+                if row.prices and not own.spec.prices:  # the bundled spec wins; its missing prices do not
+                    priced = entry_for(own.spec.model_copy(update={"prices": row.prices}), own.origin)
+                    self.bundled[row.key] = self._entries[row.key] = priced
+                    self.index.add(row_from_spec(priced.spec, _needs(priced)))
+                continue
+            self.index.add(row)
+            self._tools.setdefault(row.tool, row.key)
+        self.listed_at = fetched_at
+
+    @property
+    def listing_is_fresh(self) -> bool:
+        return self.listed_at is not None and time.time() - self.listed_at < self.max_age
+
+    async def refresh_listing(self) -> int:
+        """Tool/List, every page; the cache is rewritten. Raises WiroError when Wiro cannot be reached."""
+        async with self._lock:
+            tools: list[dict[str, Any]] = []
+            for page in range(MAX_PAGES):
+                body = await self.client.tool_list(
+                    start=str(page * PAGE_SIZE), limit=str(PAGE_SIZE), hideworkflows=True, summary=True
+                )
+                batch = dicts(body.get("tool"))
+                tools += batch
+                total = int(str(body.get("total") or 0) or 0)
+                if not batch or len(tools) >= total:
+                    break
+            now = time.time()
+            self.cache.write("index.json", {"fetched_at": now, "tools": tools})
+            self._take_listing(tools, now)
+            return len(tools)
+
+    async def ensure_listing(self) -> str:
+        """A listing to search: the cached one, refreshed when stale. Returns a note for the agent when
+        Wiro could not be reached (the search then covers what is cached)."""
+        if self.listing_is_fresh:
+            return ""
+        try:
+            await self.refresh_listing()
+        except WiroError as exc:
+            self.last_error = str(exc)
+            if self.listed_at is None:
+                return f"Wiro's model list could not be fetched ({exc}); only bundled models are searched."
+            age = (time.time() - self.listed_at) / 3600
+            return (
+                f"Wiro's model list could not be refreshed ({exc}); searching the copy from {age:.0f} h ago."
+            )
+        return ""
+
+    # ----- one model
+    def resolve(self, model: str) -> str:
+        """The catalog key for a slug (any case), a clean slug or a tool name; UnknownModel otherwise."""
+        text = model.strip().strip("/")
+        key = text.lower()
+        if key in self.index.rows or key in self._entries:
+            return key
+        if text in self._tools:
+            return self._tools[text]
+        if "/" in key:
+            return key  # not listed (yet): Tool/Detail decides
+        raise UnknownModel(
+            f"no model {model!r} in the catalog (give its slug, owner/project).{self._hint(key)}"
+        )
+
+    def _hint(self, name: str) -> str:
+        words = re.split(r"[_\-/. ]+", name.lower())
+        close = [r.slug for r in self.index.search(words[0])] if words and words[0] else []
+        ranked = difflib.get_close_matches(name.lower(), [c.lower() for c in close], n=3, cutoff=0.3)
+        picks = [c for c in close if c.lower() in ranked] or close[:3]
+        return f" Did you mean {', '.join(picks[:3])}?" if picks else " Use search_models to find one."
+
+    def cached_entry(self, key: str) -> CatalogEntry | None:
+        """A model's entry from memory or the disk cache, however old: no network."""
+        if key in self._entries:
+            return self._entries[key]
+        data = self.cache.read(CatalogCache.detail_name(key))
+        if data is None:
+            return None
+        return self._build(key, as_dict(data.get("tool")), "cache")
+
+    def _build(self, key: str, tool: dict[str, Any], origin: str) -> CatalogEntry | None:
+        try:
+            spec = import_tool_detail(tool, f"Tool/Detail of {key} ({origin})")
+        except SpecError as exc:
+            log.warning("%s", exc)
+            return None
+        entry = entry_for(spec, f"Tool/Detail {key}")
+        self._entries[key] = entry
+        return entry
+
+    async def entry(self, model: str) -> CatalogEntry:
+        """The model's entry: bundled, cached (refetched once stale), or fetched now. Raises
+        UnknownModel, SpecError (inputs that cannot be checked) or WiroError (Wiro unreachable, no copy)."""
+        key = self.resolve(model)
+        if key in self.bundled:
+            return self.bundled[key]
+        cached = self.cache.read(CatalogCache.detail_name(key))
+        fresh = cached is not None and time.time() - float(cached.get("fetched_at") or 0) < self.max_age
+        if fresh and key in self._entries:
+            return self._entries[key]
+        try:
+            tool = await self._fetch_detail(key)
+        except WiroError as exc:
+            stale = self.cached_entry(key)
+            if stale is not None and not _not_found(exc):
+                log.info("Tool/Detail of %s failed (%s); using the cached copy", key, exc)
+                return stale
+            if _not_found(exc):
+                raise UnknownModel(f"Wiro has no model {model!r}.{self._hint(key)}") from None
+            raise
+        entry = self._build(key, tool, "Wiro")
+        if entry is None:
+            raise SpecError(
+                f"{key}: Wiro's description of its inputs could not be read, so it cannot be run safely"
+            )
+        return entry
+
+    async def _fetch_detail(self, key: str) -> dict[str, Any]:
+        owner, _, project = key.partition("/")
+        row = self.index.rows.get(key)
+        if row is not None:
+            owner, project = row.owner, row.project
+        body = await self.client.tool_detail(owner, project)
+        tools = dicts(body.get("tool"))
+        if not tools:
+            raise SpecError(f"{key}: Tool/Detail gave no model")
+        self.cache.write(CatalogCache.detail_name(key), {"fetched_at": time.time(), "tool": tools[0]})
+        return tools[0]
+
+    # ----- which models become typed tools
+    def select(self, patterns: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Keys of the models `patterns` name (slugs, globs such as `runway/*`, `category:NAME`,
+        `bundled`), in listing order; and the patterns that matched nothing (yet)."""
+        keys: list[str] = []
+        unmatched: list[str] = []
+        for pattern in patterns:
+            found = self._matching(pattern.strip())
+            if not found:
+                unmatched.append(pattern)
+            keys += [k for k in found if k not in keys]
+        return keys, unmatched
+
+    def _matching(self, pattern: str) -> list[str]:
+        lowered = pattern.lower()
+        if lowered == BUNDLED:
+            return list(self.bundled)
+        if lowered.startswith("category:"):
+            wanted = lowered.removeprefix("category:").strip()
+            return [k for k, r in self.index.rows.items() if wanted in (c.lower() for c in r.categories)]
+        if any(ch in pattern for ch in "*?["):
+            return [
+                k
+                for k, r in self.index.rows.items()
+                if fnmatch.fnmatchcase(k, lowered) or fnmatch.fnmatchcase(r.tool, lowered)
+            ]
+        if lowered in self.index.rows or lowered in self._entries:
+            return [lowered]
+        if pattern in self._tools:
+            return [self._tools[pattern]]
+        return []
+
+    def row(self, key: str) -> ModelRow | None:
+        return self.index.rows.get(key)
+
+
+def _not_found(exc: WiroError) -> bool:
+    return isinstance(exc, WiroNotFoundError)
+
+
+def _needs(entry: CatalogEntry) -> str:
+    return " and ".join(needs(entry.rules, entry.spec.effective_media))

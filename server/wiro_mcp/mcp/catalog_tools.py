@@ -1,0 +1,230 @@
+"""The catalog tools, always offered: find any Wiro model, read its inputs, run it validated.
+
+`run_model` takes the same derived schema as a typed tool would, checked before anything is sent,
+and answers exactly as a typed tool does (bounded wait, progress, journal, cancel)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import mcp_types as types
+
+from wiro_mcp.catalog.load import CatalogEntry
+from wiro_mcp.catalog.pricing import price_line
+from wiro_mcp.catalog.rows import ModelRow
+from wiro_mcp.catalog.schema import capability_line, chosen_example, defaults
+from wiro_mcp.errors import SpecError, WiroError
+from wiro_mcp.live_catalog import LiveCatalog, UnknownModel
+from wiro_mcp.mcp.results import OUTPUT_SCHEMA, error_result
+from wiro_mcp.mcp.tools import LOOK, Context, RootsLister, check_arguments, run_entry
+from wiro_mcp.service import TaskService
+
+MEDIA = ("image", "video", "audio", "text")
+MAX_TIERS_SHOWN = 24
+MODEL_ARG = {"type": "string", "maxLength": 300, "description": "The model's slug, owner/project."}
+
+
+def _row_json(row: ModelRow, tool: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "model": row.slug,
+        "title": row.title,
+        "media": row.media,
+        "needs": row.needs or None,
+        "price": price_line(row.prices, {}),
+    }
+    if tool:
+        data["tool"] = tool
+    return data
+
+
+class SearchModelsTool:
+    def __init__(self, live: LiveCatalog, offered: Callable[[], dict[str, str]]) -> None:
+        self._live = live
+        self._offered = offered  # model key → typed tool name, for the models that have one
+        self.definition = types.Tool(
+            name="search_models",
+            title="Search Wiro models",
+            description=(
+                "Find any Wiro model (about 300) by words, category or output media. Each row: slug, title, "
+                "output media, what it needs, price, and its typed tool if one is offered. Then model_info "
+                "for its inputs, and run_model (or the typed tool) to run it."
+            ),
+            input_schema={
+                "type": "object",
+                "properties": {
+                    "query": {
+                        "type": "string",
+                        "maxLength": 200,
+                        "description": "Words, e.g. 'kling video'.",
+                    },
+                    "category": {"type": "string", "maxLength": 100, "description": "e.g. text-to-video"},
+                    "media": {"type": "string", "enum": list(MEDIA), "description": "Output media."},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+                },
+                "additionalProperties": False,
+            },
+            output_schema={
+                "type": "object",
+                "properties": {"total": {"type": "integer"}, "models": {"type": "array"}},
+                "required": ["models"],
+            },
+            annotations=LOOK,
+        )
+
+    async def call(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
+        problem = check_arguments("search_models", self.definition.input_schema, arguments)
+        if problem:
+            return error_result(problem)
+        note = await self._live.ensure_listing()
+        found = self._live.index.search(
+            str(arguments.get("query") or ""),
+            category=arguments.get("category"),
+            media=arguments.get("media"),
+            preferred=self._offered(),
+        )
+        limit = int(arguments.get("limit", 10))
+        offered = self._offered()
+        rows = [_row_json(r, offered.get(r.key)) for r in found[:limit]]
+        lines = [f"{len(found)} model(s) match; showing {len(rows)}:"]
+        for r in rows:
+            needs = f" · needs {r['needs']}" if r["needs"] else ""
+            tool = f" · typed tool {r['tool']}" if "tool" in r else ""
+            lines.append(f"- {r['model']}: {r['title']} · → {r['media']}{needs} · {r['price']}{tool}")
+        if not found:
+            lines.append("Try fewer words, or another category (e.g. text-to-image, image-to-video).")
+        if note:
+            lines.append(note)
+        data: dict[str, Any] = {"total": len(found), "models": rows}
+        if note:
+            data["note"] = note
+        return types.CallToolResult(
+            content=[types.TextContent(text="\n".join(lines))], structured_content=data
+        )
+
+
+def _tiers(entry: CatalogEntry) -> list[dict[str, Any]]:
+    return [t.model_dump(mode="json", exclude_none=True) for t in entry.spec.prices[:MAX_TIERS_SHOWN]]
+
+
+def model_details(entry: CatalogEntry, tool: str | None) -> dict[str, Any]:
+    spec = entry.spec
+    data: dict[str, Any] = {
+        "model": spec.slug,
+        "title": spec.title,
+        "summary": capability_line(spec, entry.rules),
+        "description": spec.effective_description,
+        "input_schema": entry.input_schema,
+        "prices": _tiers(entry),
+        "price": price_line(spec.prices, defaults(entry.rules)),
+    }
+    example = chosen_example(spec, entry.rules)
+    if example:
+        data["example"] = {"model": spec.slug, "arguments": example}
+    if tool:
+        data["tool"] = tool
+    return data
+
+
+class ModelInfoTool:
+    def __init__(self, live: LiveCatalog, offered: Callable[[], dict[str, str]]) -> None:
+        self._live = live
+        self._offered = offered
+        self.definition = types.Tool(
+            name="model_info",
+            title="A Wiro model's inputs and prices",
+            description=(
+                "One Wiro model: the exact input schema run_model checks its arguments against, price tiers, "
+                "and an example call."
+            ),
+            input_schema={
+                "type": "object",
+                "properties": {"model": MODEL_ARG},
+                "required": ["model"],
+                "additionalProperties": False,
+            },
+            output_schema={
+                "type": "object",
+                "properties": {"model": {"type": "string"}, "input_schema": {"type": "object"}},
+                "required": ["model", "input_schema"],
+            },
+            annotations=LOOK,
+        )
+
+    async def call(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
+        problem = check_arguments("model_info", self.definition.input_schema, arguments)
+        if problem:
+            return error_result(problem)
+        found = await find_entry(self._live, "model_info", str(arguments["model"]))
+        if isinstance(found, types.CallToolResult):
+            return found
+        tool = self._offered().get(found.spec.slug.lower())
+        data = model_details(found, tool)
+        fields = ", ".join(f"{r.name}{'*' if r.required else ''}" for r in found.rules)
+        lines = [
+            f"{data['model']}: {data['title']}",
+            data["summary"],
+            f"Inputs (* required): {fields}. Full schema in input_schema.",
+        ]
+        if "example" in data:
+            lines.append(f"Example: run_model {data['example']}")
+        if tool:
+            lines.append(f"Also offered as the typed tool {tool}.")
+        return types.CallToolResult(
+            content=[types.TextContent(text="\n".join(lines))], structured_content=data
+        )
+
+
+async def find_entry(live: LiveCatalog, tool: str, model: str) -> CatalogEntry | types.CallToolResult:
+    """The model's entry, or an error result that says what to do."""
+    try:
+        return await live.entry(model)
+    except UnknownModel as exc:
+        return error_result(f"{tool}: {exc}")
+    except SpecError as exc:
+        return error_result(f"{tool}: {exc}")
+    except WiroError as exc:
+        return error_result(
+            f"{tool}: could not read {model!r} from Wiro ({exc}); nothing was run. Try again later."
+        )
+
+
+class RunModelTool:
+    def __init__(self, live: LiveCatalog, service: TaskService, roots: RootsLister) -> None:
+        self._live = live
+        self._service = service
+        self._roots = roots
+        self.definition = types.Tool(
+            name="run_model",
+            title="Run any Wiro model",
+            description=(
+                "Run any Wiro model by slug (find it with search_models; model_info gives its inputs). "
+                "arguments are checked against the model's schema before anything is sent. Starts a paid "
+                "task (billed only if it succeeds) and answers like a typed tool: continue a running task "
+                "with task_wait; calling again bills a second task."
+            ),
+            input_schema={
+                "type": "object",
+                "properties": {
+                    "model": MODEL_ARG,
+                    "arguments": {"type": "object", "description": "The model's inputs (see model_info)."},
+                },
+                "required": ["model"],
+                "additionalProperties": False,
+            },
+            output_schema=OUTPUT_SCHEMA,
+            annotations=types.ToolAnnotations(destructive_hint=False),
+        )
+
+    async def call(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
+        problem = check_arguments("run_model", self.definition.input_schema, arguments)
+        if problem:
+            return error_result(problem)
+        found = await find_entry(self._live, "run_model", str(arguments["model"]))
+        if isinstance(found, types.CallToolResult):
+            return found
+        self._service.register(found)
+        label = f"run_model ({found.spec.slug})"
+        return await run_entry(
+            self._service, found, dict(arguments.get("arguments") or {}), ctx, self._roots, label
+        )

@@ -1,0 +1,163 @@
+"""A generated catalog for the emulator (`wiro-mcp sandbox --extra-models N`): models of the kinds
+Wiro hosts, with realistic parameter groups and `dynamicprice` tiers, so that discovery and scale
+can be tried offline. The same N always gives the same models."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from wiro_mcp.catalog.spec import Input, ModelSpec, Option, PriceTier, Source
+
+OWNERS = ("acme", "nova-labs", "pixelforge", "lumen", "orbit-ai", "kinetic", "vocalis", "mosaic")
+ADJECTIVES = ("swift", "prime", "ultra", "lite", "pro", "turbo", "studio", "max", "air", "core")
+SAMPLE = "https://cdn.wiro.ai/uploads/sampleinputs/"
+Built = tuple[tuple[Input, ...], tuple[PriceTier, ...], dict[str, Any]]
+
+
+def _select(name: str, values: list[str], default: str, label: str = "") -> Input:
+    return Input(
+        id=name,
+        type="select",
+        label=label or name,
+        default=default,
+        options=tuple(Option(value=v, label=v) for v in values),
+    )
+
+
+def _prompt(required: bool = True, help_text: str = "What to generate.") -> Input:
+    return Input(id="prompt", type="textarea", label="Prompt", help=help_text, required=required)
+
+
+def _seed() -> Input:
+    return Input(id="seed", type="number", label="Seed", help="Fixed seed for repeatable results.")
+
+
+def _file(name: str, help_text: str, kind: str = "fileinput", required: bool = True) -> Input:
+    return Input(id=name, type=kind, label=name, help=help_text, required=required)  # pyright: ignore[reportArgumentType]
+
+
+def _text_to_image(rng: random.Random) -> Built:
+    inputs = (
+        _prompt(),
+        Input(id="negativePrompt", type="textarea", label="Negative prompt", help="What to leave out."),
+        Input(id="width", type="range", label="Width", default=1024, min=256, max=2048, step=64),
+        Input(id="height", type="range", label="Height", default=1024, min=256, max=2048, step=64),
+        _select("outputFormat", ["png", "jpeg", "webp"], "png", "Output format"),
+        _seed(),
+    )
+    base = round(rng.choice((0.01, 0.02, 0.03, 0.04)), 2)
+    prices = (PriceTier(price=base, priceMethod="cp-pixel", priceExtra=base / 2),)
+    return inputs, prices, {"prompt": "A lighthouse on a cliff at dusk, oil painting"}
+
+
+def _video(rng: random.Random, from_image: bool) -> Built:
+    durations = rng.choice((["5", "10"], ["4", "6", "8"], ["5"]))
+    resolutions = ["480p", "720p", "1080p"]
+    inputs: tuple[Input, ...] = (
+        *((_file("inputImage", "First frame of the video."),) if from_image else ()),
+        _prompt(required=not from_image, help_text="The motion and scene to generate."),
+        _select("duration", durations, durations[0], "Duration (seconds)"),
+        _select("resolution", resolutions, "720p", "Resolution"),
+        _select("aspectRatio", ["16:9", "9:16", "1:1"], "16:9", "Aspect ratio"),
+        Input(id="generateAudio", type="checkbox", label="Generate audio", default=False),
+        _seed(),
+    )
+    rate = rng.choice((0.01, 0.02, 0.05))
+    factor = {"480p": 1.0, "720p": 2.0, "1080p": 4.5}
+    prices = tuple(
+        PriceTier(inputs={"resolution": r, "duration": d}, price=round(rate * factor[r] * int(d), 4))
+        for d in durations
+        for r in resolutions
+    )
+    example: dict[str, Any] = {"prompt": "Waves roll onto a beach, slow pan"}
+    if from_image:
+        example["inputImage"] = SAMPLE + "sandbox-frame.png"
+    return inputs, prices, example
+
+
+def _image_to_image(rng: random.Random) -> Built:
+    inputs = (
+        _file("inputImage", "The image to edit."),
+        _prompt(help_text="The change to make."),
+        Input(id="strength", type="range", label="Strength", default=0.7, min=0, max=1, step=0.05),
+        Input(id="enhance", type="checkbox", label="Enhance details", default=True),
+    )
+    prices = (PriceTier(price=round(rng.choice((0.02, 0.03, 0.05)), 2)),)
+    return inputs, prices, {"inputImage": SAMPLE + "sandbox-photo.jpg", "prompt": "Make it snow"}
+
+
+def _try_on(rng: random.Random) -> Built:
+    inputs = (
+        _file("inputImageHuman", "A photo of the person."),
+        _file("inputImageClothes", "Up to 3 garments.", kind="combinefileinput"),
+    )
+    prices = tuple(
+        PriceTier(inputs={"inputImageClothes": f"QUANTITY:{n}"}, price=round(0.05 * n, 2)) for n in (1, 2, 3)
+    )
+    example = {"inputImageHuman": SAMPLE + "human.jpg", "inputImageClothes": [SAMPLE + "shirt.jpg"]}
+    return inputs, prices, example
+
+
+def _speech(rng: random.Random) -> Built:
+    inputs = (
+        Input(id="prompt", type="textarea", label="Text", help="The text to speak.", required=True),
+        _select("voice", ["alloy", "verse", "sage"], "alloy", "Voice"),
+        Input(id="speed", type="range", label="Speed", default=1, min=0.5, max=2, step=0.1),
+    )
+    prices = (PriceTier(price=0.00002, priceMethod="cp-promptlength"),)
+    return inputs, prices, {"prompt": "Hello from the sandbox."}
+
+
+def _documents(rng: random.Random) -> Built:
+    inputs = (
+        _prompt(help_text="The question about the documents."),
+        _file("inputDocumentMultiple", "Documents to read.", kind="multifileinput", required=False),
+    )
+    prices = (PriceTier(price=0.000002, priceMethod="cpt"),)
+    return inputs, prices, {"prompt": "Summarise the attached report."}
+
+
+def _text_to_video(rng: random.Random) -> Built:
+    return _video(rng, False)
+
+
+def _image_to_video(rng: random.Random) -> Built:
+    return _video(rng, True)
+
+
+KINDS: tuple[tuple[str, str, str, Callable[[random.Random], Built]], ...] = (
+    ("text-to-image", "image", "Text to Image", _text_to_image),
+    ("text-to-video", "video", "Text to Video", _text_to_video),
+    ("image-to-video", "video", "Image to Video", _image_to_video),
+    ("image-to-image", "image", "Image Editing", _image_to_image),
+    ("virtual-try-on", "image", "Virtual Try-On", _try_on),
+    ("text-to-speech", "audio", "Text to Speech", _speech),
+    ("llm", "text", "Document Chat", _documents),
+)
+
+
+def generated_specs(count: int, seed: int = 7) -> list[ModelSpec]:
+    rng = random.Random(seed)
+    specs: list[ModelSpec] = []
+    for n in range(count):
+        category, media, words, build = KINDS[n % len(KINDS)]
+        owner = OWNERS[(n // len(KINDS)) % len(OWNERS)]
+        adjective = ADJECTIVES[n % len(ADJECTIVES)]
+        inputs, prices, example = build(rng)
+        specs.append(
+            ModelSpec(
+                owner=owner,
+                project=f"{category}-{adjective}-{n + 1}",
+                title=f"{owner.replace('-', ' ').title()} {words} {adjective.title()} {n + 1}",
+                description=f"Sandbox {words.lower()} model number {n + 1} by {owner}, generated for trying the catalog.",
+                categories=("sandbox", category),
+                media=media,  # pyright: ignore[reportArgumentType]
+                inputs=inputs,
+                examples=(example,),
+                prices=prices,
+                source=Source(kind="tool_detail", dialect="detail"),
+            )
+        )
+    return specs
