@@ -115,7 +115,7 @@ async def test_unknown_models_suggest_close_ones(catalog: dict[str, CatalogEntry
     async with client_for(em) as client:
         live = LiveCatalog(catalog, client, CatalogCache(None))
         await live.refresh_listing()
-        with pytest.raises(UnknownModel, match="Did you mean .*reve/generate"):
+        with pytest.raises(UnknownModel, match=r"Did you mean .*reve/generate"):
             live.resolve("reve_generat")
         with pytest.raises(UnknownModel, match="Wiro has no model"):
             await live.entry("nobody/nothing")

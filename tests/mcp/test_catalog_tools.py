@@ -4,7 +4,10 @@ not bundled is found, read and run; invalid arguments are refused with nothing s
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import anyio
+import mcp_types as types
 import pytest
 from mcp import Client
 
@@ -72,10 +75,29 @@ async def test_the_default_tool_list_is_small(catalog: dict[str, CatalogEntry]) 
     assert all(len(json.dumps(t.output_schema)) < 400 for t in listed.tools if t.output_schema)
 
 
-async def test_tools_added_later_are_announced(catalog: dict[str, CatalogEntry]) -> None:
-    async with in_process(catalog, extra_models=10) as sandbox, Client(sandbox.app.server) as client:
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_tools_added_later_are_announced(catalog: dict[str, CatalogEntry], mode: str) -> None:
+    heard = anyio.Event()
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            heard.set()
+
+    async with (
+        in_process(catalog, extra_models=10) as sandbox,
+        Client(sandbox.app.server, mode=mode, message_handler=on_message) as client,  # type: ignore[arg-type]
+    ):
         before = {t.name for t in (await client.list_tools()).tools}
         entry = await sandbox.app.live.entry("acme/text-to-image-swift-1")
-        assert await sandbox.app.add_model_tools([entry]) == ["acme_text_to_image_swift_1"]
+        if mode == "legacy":
+            assert await sandbox.app.add_model_tools([entry]) == ["acme_text_to_image_swift_1"]
+        else:  # 2026: change notifications ride a subscriptions/listen stream
+            async with client.listen(tools_list_changed=True) as events:
+                await sandbox.app.add_model_tools([entry])
+                with anyio.fail_after(5):
+                    await events.__anext__()
+                heard.set()
+        with anyio.fail_after(5):
+            await heard.wait()
         after = {t.name for t in (await client.list_tools()).tools}
     assert after - before == {"acme_text_to_image_swift_1"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import mcp_types as types
 from mcp.server import InitializationOptions, NotificationOptions, Server, ServerRequestContext
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
 from mcp.shared.subscriptions import ToolsListChanged
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from wiro_mcp import __version__
 from wiro_mcp.catalog.load import CatalogEntry
@@ -32,6 +32,7 @@ from wiro_mcp.mcp.tools import McpTool, ModelTool, task_tools
 from wiro_mcp.service import TaskService
 
 log = logging.getLogger(__name__)
+MAX_REMEMBERED_SESSIONS = 1000
 
 INSTRUCTIONS = (
     "Typed model tools and run_model start a paid Wiro generation and wait a bounded time for it. If a result "
@@ -71,7 +72,9 @@ class WiroMcp:
         tools += task_tools(service)
         self.tools: dict[str, McpTool] = {t.definition.name: t for t in tools}
         # Who to tell when the tool list changes: 2025-era sessions directly, 2026-era listen streams via the bus.
-        self._sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        # One session per connection (a session object is made per request; its connection's
+        # client_params object lives as long as the connection, so it keys them), newest last.
+        self._sessions: dict[int, Any] = {}
         self.bus = InMemorySubscriptionBus()
         self.server: Server[Any] = _Server(
             "wiro-mcp",
@@ -104,15 +107,22 @@ class WiroMcp:
 
     async def _announce_tools_changed(self) -> None:
         await self.bus.publish(ToolsListChanged())
-        for session in list(self._sessions):
+        for key, session in list(self._sessions.items()):
             try:
                 await session.send_tool_list_changed()
             except Exception as exc:  # a gone client must not stop the others hearing of it
                 log.debug("tools/list_changed not delivered: %s", type(exc).__name__)
+                self._sessions.pop(key, None)
 
     def _remember(self, ctx: ServerRequestContext[Any]) -> None:
-        if hasattr(ctx.session, "send_tool_list_changed"):
-            self._sessions.add(ctx.session)
+        """Keep a way to reach this connection later (2025-era clients hear of tool changes directly)."""
+        if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS or ctx.session.client_params is None:
+            return  # 2026 clients hear through subscriptions/listen
+        key = id(ctx.session.client_params)
+        self._sessions.pop(key, None)
+        self._sessions[key] = ctx.session
+        while len(self._sessions) > MAX_REMEMBERED_SESSIONS:
+            self._sessions.pop(next(iter(self._sessions)))
 
     async def _list_tools(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
