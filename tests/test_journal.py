@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 
 from wiro_mcp.errors import JournalError
-from wiro_mcp.journal import MemoryJournal, NewRun, Query, SqliteJournal, TaskUpdate, open_journal
+from wiro_mcp.journal import (
+    Budget,
+    MemoryJournal,
+    NewRun,
+    OverBudget,
+    Query,
+    SqliteJournal,
+    TaskUpdate,
+    open_journal,
+)
 
 pytestmark = pytest.mark.anyio
 DONE = TaskUpdate(state="completed", status="task_postprocess_end", outputs=[], error="", cost_usd=0.01)
@@ -185,3 +194,35 @@ async def test_the_memory_journal_keeps_rows_apart_after_a_discard() -> None:
     third = await journal.begin(NewRun(endpoint="e", tool="c", slug="s/p", arguments={}))
     assert third not in (first, second)
     assert sorted(e.tool for e in await journal.recent(Query())) == ["b", "c"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])
+async def test_a_budget_counts_billed_costs_and_quotes_of_what_may_still_be_billed(
+    tmp_path: Path, kind: str
+) -> None:
+    journal = SqliteJournal(tmp_path / "j.sqlite3") if kind == "sqlite" else MemoryJournal("test")
+    budget = Budget(limit_usd=1.0, since=0.0)
+
+    def run(n: int, quote: float) -> NewRun:
+        return NewRun(endpoint="e", tool="t", slug="a/b", arguments={"n": n}, quote_usd=quote, budget=budget)
+
+    done = await journal.begin(run(1, 0.5))
+    assert isinstance(done, int)
+    await journal.started(done, taskid="1", tasktoken="x")
+    # Quoted 0.50, billed 0.30: the billed cost is what counts once known.
+    await journal.update(
+        endpoint="e", taskid="1", update=TaskUpdate("completed", "task_postprocess_end", [], "", 0.3)
+    )
+    failed = await journal.begin(run(2, 0.4))
+    assert isinstance(failed, int)
+    await journal.started(failed, taskid="2", tasktoken="y")
+    await journal.update(
+        endpoint="e", taskid="2", update=TaskUpdate("failed", "task_postprocess_end", [], "x", 0.0)
+    )
+    running = await journal.begin(run(3, 0.4))  # still running: counts at its quote
+    assert isinstance(running, int)
+    refused = await journal.begin(run(4, 0.31))  # 0.3 + 0 + 0.4 + 0.31 > 1.0
+    assert isinstance(refused, OverBudget) and refused.spent_usd == pytest.approx(0.7)
+    assert isinstance(await journal.begin(run(5, 0.3)), int)  # exactly reaching the limit is allowed
+    other = NewRun(endpoint="other", tool="t", slug="a/b", arguments={}, quote_usd=0.9, budget=budget)
+    assert isinstance(await journal.begin(other), int)  # another endpoint's spend is its own

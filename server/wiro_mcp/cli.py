@@ -112,6 +112,11 @@ def parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print only the structured result, as one JSON document"
     )
     call.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="only validate the arguments and quote the price; nothing is sent",
+    )
+    call.add_argument(
         "--save",
         metavar="DIR",
         default="wiro-outputs",
@@ -241,7 +246,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         case "tools":
             return anyio.run(commands.list_tools, settings, sandbox, args.name, args.json)
         case "call":
-            return anyio.run(commands.call_tool, settings, sandbox, args.tool, args.args, args.json)
+            return anyio.run(
+                commands.call_tool, settings, sandbox, args.tool, args.args, args.json, args.dry_run
+            )
         case "sandbox":
             secret = SecretStr(args.api_secret) if args.api_secret else None
             host, port = getattr(args, "host", "127.0.0.1"), getattr(args, "port", 8790)

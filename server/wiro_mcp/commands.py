@@ -92,7 +92,9 @@ async def list_tools(settings: Settings, sandbox: bool, name: str | None, as_jso
     return 0
 
 
-async def call_tool(settings: Settings, sandbox: bool, tool: str, pairs: Sequence[str], as_json: bool) -> int:
+async def call_tool(
+    settings: Settings, sandbox: bool, tool: str, pairs: Sequence[str], as_json: bool, dry_run: bool = False
+) -> int:
     arguments = parse_pairs(pairs)
     progress = ProgressDisplay()
     # The person at the terminal may name files under the current directory.
@@ -100,6 +102,13 @@ async def call_tool(settings: Settings, sandbox: bool, tool: str, pairs: Sequenc
         build_app(settings, sandbox, extra_file_roots=(Path.cwd(),)) as app,
         Client(app.server) as client,
     ):
+        if dry_run:  # a typed tool's model, through run_model's dry run: validated and quoted, nothing sent
+            entry = app.service.catalog.get(tool)
+            model = entry.spec.slug if entry else str(arguments.pop("model", tool))
+            if tool == "run_model":
+                arguments = dict(arguments.get("arguments") or {})
+            arguments = {"model": model, "arguments": arguments, "dry_run": True}
+            tool = "run_model"
         try:
             result = await client.call_tool(tool, arguments, progress_callback=progress)
         finally:

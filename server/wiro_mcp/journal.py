@@ -33,7 +33,7 @@ T = TypeVar("T")
 JOURNAL_STATES: tuple[str, ...] = ("submitting", *STATES, "unknown")
 UNCERTAIN_STATES = frozenset({"submitting", "unknown"})
 
-_SCHEMA_VERSION = 3
+_SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
     row INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -50,23 +50,31 @@ CREATE TABLE IF NOT EXISTS tasks (
     created REAL NOT NULL,
     updated REAL NOT NULL,
     endpoint TEXT NOT NULL DEFAULT '',
-    fingerprint TEXT NOT NULL DEFAULT ''
+    fingerprint TEXT NOT NULL DEFAULT '',
+    quote_usd REAL
 );
 CREATE INDEX IF NOT EXISTS tasks_created ON tasks(created);
 """
 # Columns later versions added: version 1 keyed rows by task id alone (ids of different endpoints
-# could merge), version 2 had no fingerprint for recognising a repeated call.
+# could merge), version 2 had no fingerprint for recognising a repeated call, version 3 no quote.
 _ADDED_COLUMNS = {
     "endpoint": "ALTER TABLE tasks ADD COLUMN endpoint TEXT NOT NULL DEFAULT ''; DROP INDEX IF EXISTS tasks_taskid",
     "fingerprint": "ALTER TABLE tasks ADD COLUMN fingerprint TEXT NOT NULL DEFAULT ''",
+    "quote_usd": "ALTER TABLE tasks ADD COLUMN quote_usd REAL",
 }
+# What a row counts against a budget: the billed cost once known, else its quote while it may still
+# be billed; failed and cancelled tasks are not billed unless Wiro reported a cost.
+_SPENT = (
+    "COALESCE(SUM(CASE WHEN state = 'completed' THEN COALESCE(cost_usd, quote_usd, 0) "
+    "WHEN state IN ('failed', 'cancelled') THEN COALESCE(cost_usd, 0) ELSE COALESCE(quote_usd, 0) END), 0)"
+)
 # A row counts as the same call again while its task may still run, may have started unseen, or
 # has just succeeded; after a failure or a cancel, the same call may run again.
 _REPEATABLE = ("submitting", "unknown", "queued", "running", "completed")
 _KEY_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS tasks_key ON tasks(endpoint, taskid) WHERE taskid IS NOT NULL"
 _COLUMNS = (
     "row, endpoint, taskid, tasktoken, tool, slug, state, status, arguments, outputs, error, cost_usd, "
-    "created, updated"
+    "created, updated, quote_usd"
 )
 
 
@@ -86,6 +94,7 @@ class JournalEntry:
     cost_usd: float | None
     created: float
     updated: float
+    quote_usd: float | None = None  # the most the task was quoted to cost before it ran
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -99,6 +108,7 @@ class JournalEntry:
             "outputs": self.outputs,
             "error": self.error or None,
             "cost_usd": self.cost_usd,
+            "quote_usd": self.quote_usd,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.created)),
         }
         if self.state in UNCERTAIN_STATES:
@@ -130,6 +140,24 @@ class NewRun:
     arguments: dict[str, Any]
     fingerprint: str = ""
     repeat_since: float | None = None
+    quote_usd: float | None = None
+    budget: Budget | None = None
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Spend allowed since a moment: tasks that may still be billed count at their quote."""
+
+    limit_usd: float
+    since: float
+
+
+@dataclass(frozen=True)
+class OverBudget:
+    """begin() refused a Run: it would take the spend past the budget."""
+
+    spent_usd: float
+    limit_usd: float
 
 
 @dataclass(frozen=True)
@@ -155,10 +183,12 @@ class TaskJournal(Protocol):
     @property
     def where(self) -> str: ...
 
-    async def begin(self, run: NewRun) -> int | JournalEntry:
+    async def begin(self, run: NewRun) -> int | JournalEntry | OverBudget:
         """A row for a Run about to be sent: its row number. When `run.repeat_since` is set and a task
         with the same fingerprint was started since then (and may still run, may have started, or
-        succeeded), that task's entry instead, and nothing is written: check and write are one step."""
+        succeeded), that task's entry instead, and nothing is written. With `run.budget`, OverBudget
+        when the spend since then plus this quote would pass it. Checks and write are one step, so
+        concurrent callers (other processes too) cannot overspend together."""
         ...
 
     async def started(self, row: int, *, taskid: str, tasktoken: str) -> None: ...
@@ -212,7 +242,17 @@ def _entry(r: Sequence[Any]) -> JournalEntry:
         cost_usd=_number(r[11], None),
         created=_number(r[12], 0.0) or 0.0,
         updated=_number(r[13], 0.0) or 0.0,
+        quote_usd=_number(r[14], None),
     )
+
+
+def _counted(entry: JournalEntry) -> float:
+    """What one entry counts against a budget (as `_SPENT` does in SQL)."""
+    if entry.state == "completed":
+        return entry.cost_usd if entry.cost_usd is not None else entry.quote_usd or 0.0
+    if entry.state in ("failed", "cancelled"):
+        return entry.cost_usd or 0.0
+    return entry.quote_usd or 0.0
 
 
 def _execute_all(db: sqlite3.Connection, script: str) -> None:
@@ -296,8 +336,8 @@ class SqliteJournal:
             db.close()
         self._transaction(_migrate)
 
-    async def begin(self, run: NewRun) -> int | JournalEntry:
-        def check_then_insert(db: sqlite3.Connection) -> int | JournalEntry:
+    async def begin(self, run: NewRun) -> int | JournalEntry | OverBudget:
+        def check_then_insert(db: sqlite3.Connection) -> int | JournalEntry | OverBudget:
             if run.fingerprint and run.repeat_since is not None:
                 found = db.execute(
                     f"SELECT {_COLUMNS} FROM tasks WHERE endpoint = ? AND fingerprint = ? AND created >= ? "
@@ -306,11 +346,27 @@ class SqliteJournal:
                 ).fetchone()
                 if found is not None:
                     return _entry(found)
+            if run.budget is not None:
+                (spent,) = db.execute(
+                    f"SELECT {_SPENT} FROM tasks WHERE endpoint = ? AND created >= ?",
+                    (run.endpoint, run.budget.since),
+                ).fetchone()
+                if float(spent) + (run.quote_usd or 0.0) > run.budget.limit_usd + 1e-9:
+                    return OverBudget(float(spent), run.budget.limit_usd)
             now = time.time()
             cursor = db.execute(
                 "INSERT INTO tasks (endpoint, taskid, tasktoken, tool, slug, state, arguments, fingerprint, "
-                "created, updated) VALUES (?, NULL, '', ?, ?, 'submitting', ?, ?, ?, ?)",
-                (run.endpoint, run.tool, run.slug, json.dumps(run.arguments), run.fingerprint, now, now),
+                "created, updated, quote_usd) VALUES (?, NULL, '', ?, ?, 'submitting', ?, ?, ?, ?, ?)",
+                (
+                    run.endpoint,
+                    run.tool,
+                    run.slug,
+                    json.dumps(run.arguments),
+                    run.fingerprint,
+                    now,
+                    now,
+                    run.quote_usd,
+                ),
             )
             return cursor.lastrowid or 0
 
@@ -396,7 +452,7 @@ class MemoryJournal:
         if row in self._rows:
             self._rows[row] = replace(self._rows[row], updated=time.time(), **fields)
 
-    async def begin(self, run: NewRun) -> int | JournalEntry:
+    async def begin(self, run: NewRun) -> int | JournalEntry | OverBudget:
         if run.fingerprint and run.repeat_since is not None:
             for row, entry in sorted(self._rows.items(), reverse=True):
                 if (
@@ -406,6 +462,14 @@ class MemoryJournal:
                     and entry.state in _REPEATABLE
                 ):
                     return entry
+        if run.budget is not None:
+            spent = sum(
+                _counted(e)
+                for e in self._rows.values()
+                if e.endpoint == run.endpoint and e.created >= run.budget.since
+            )
+            if spent + (run.quote_usd or 0.0) > run.budget.limit_usd + 1e-9:
+                return OverBudget(spent, run.budget.limit_usd)
         self._last_row += 1
         row, now = self._last_row, time.time()
         self._rows[row] = JournalEntry(
@@ -423,6 +487,7 @@ class MemoryJournal:
             None,
             now,
             now,
+            run.quote_usd,
         )
         self._fingerprints[row] = run.fingerprint
         return row

@@ -225,6 +225,8 @@ class LiveCatalog:
         UnknownModel, SpecError (inputs that cannot be checked) or WiroError (Wiro unreachable, no copy)."""
         key = self.resolve(model)
         if key in self.bundled:
+            if not self.bundled[key].spec.prices and self.listed_at is None:
+                await self.ensure_listing()  # the listing may price it: worth one fetch before paying
             return self.bundled[key]
         cached = self.cache.read(CatalogCache.detail_name(key))
         fresh = cached is not None and time.time() - float(cached.get("fetched_at") or 0) < self.max_age

@@ -23,10 +23,12 @@ import anyio.to_thread
 
 from wiro_mcp.catalog.fields import FieldRule
 from wiro_mcp.catalog.load import CatalogEntry
+from wiro_mcp.catalog.pricing import UNKNOWN, Quote, quote
+from wiro_mcp.catalog.schema import defaults
 from wiro_mcp.catalog.validate import FieldError, validate_arguments
 from wiro_mcp.errors import JournalError, LocalFileError, WiroError, WiroTransportError, WiroValidationError
 from wiro_mcp.files import FileAccess, is_remote
-from wiro_mcp.journal import JournalEntry, NewRun, Query, TaskJournal, TaskUpdate
+from wiro_mcp.journal import Budget, JournalEntry, NewRun, OverBudget, Query, TaskJournal, TaskUpdate
 from wiro_mcp.jsonish import as_list
 from wiro_mcp.outputs import Outputs
 from wiro_mcp.wiro.client import FilePart, WiroClient
@@ -60,6 +62,9 @@ class ServiceConfig:
     on_cancel: Literal["kill", "detach"] = "kill"
     # The same model with the same arguments within this many seconds returns the first task (0: off).
     dedup_seconds: float = 300.0
+    max_cost_usd: float | None = None  # per call
+    budget_usd: float | None = None  # per budget period, over the journal's spend
+    budget_seconds: float = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,15 @@ class Submitted:
     slug: str
     task: Task | None  # what Run told; None for a task started earlier (a repeated call)
     notes: tuple[str, ...] = ()
+    quote: Quote = UNKNOWN
+
+
+@dataclass(frozen=True)
+class Quoted:
+    """A dry run: the arguments are valid and this is what the call would cost."""
+
+    params: dict[str, Any]
+    quote: Quote
 
 
 @dataclass(frozen=True)
@@ -162,6 +176,55 @@ class TaskService:
             out.pop(rule.name)
         return out, parts
 
+    def quote(self, entry: CatalogEntry, params: dict[str, Any]) -> Quote:
+        """What a call with these (valid) arguments will cost, Wiro's defaults filled in."""
+        files = [r.name for r in entry.rules if r.kind == "file"]
+        return quote(entry.spec.prices, {**defaults(entry.rules), **params}, files)
+
+    def dry_run(self, entry: CatalogEntry, arguments: dict[str, Any] | None) -> Quoted | Rejected:
+        """Validate and quote; nothing is sent."""
+        checked = validate_arguments(entry.rules, arguments)
+        if not checked.ok:
+            return Rejected(errors=checked.errors)
+        figure = self.quote(entry, checked.params)
+        return self._over_cap(figure) or Quoted(checked.params, figure)
+
+    def _over_cap(self, figure: Quote) -> Rejected | None:
+        cap = self.config.max_cost_usd
+        if cap is None:
+            return None
+        if figure.worst is None:
+            return Rejected(
+                reason=f"its price is {figure.text()}, so the per-call cap of ${cap:g} (WIRO_MCP_MAX_COST_USD) "
+                "cannot be kept. Unset or raise WIRO_MCP_MAX_COST_USD to run it."
+            )
+        if figure.worst > cap + 1e-9:
+            return Rejected(
+                reason=f"it is quoted at {figure.text()}, above the per-call cap of ${cap:g}. Choose cheaper "
+                "arguments, or raise WIRO_MCP_MAX_COST_USD."
+            )
+        return None
+
+    def _budget(self, figure: Quote) -> tuple[Budget | None, Rejected | None]:
+        limit = self.config.budget_usd
+        if limit is None:
+            return None, None
+        if figure.worst is None:
+            return None, Rejected(
+                reason=f"its price is {figure.text()}, so the budget of ${limit:g} (WIRO_MCP_BUDGET_USD) cannot "
+                "be kept. Unset WIRO_MCP_BUDGET_USD to run models without a known price."
+            )
+        return Budget(limit, time.time() - self.config.budget_seconds), None
+
+    def _over_budget(self, over: OverBudget, figure: Quote) -> Rejected:
+        left = max(over.limit_usd - over.spent_usd, 0.0)
+        hours = self.config.budget_seconds / 3600
+        return Rejected(
+            reason=f"it is quoted at {figure.text()} and only ${left:.4f} of the ${over.limit_usd:g} budget is left "
+            f"for the last {hours:g} h (spent or running: ${over.spent_usd:.4f}). Raise WIRO_MCP_BUDGET_USD, or "
+            "wait for older spend to leave the period."
+        )
+
     async def submit(
         self,
         entry: CatalogEntry,
@@ -169,10 +232,16 @@ class TaskService:
         *,
         client_roots: RootsProvider = _no_roots,
     ) -> Submitted | Rejected:
-        """Validate, read local files, write the journal row, send Run once; nothing is sent on a rejection."""
+        """Validate, quote, read local files, write the journal row (within the budget), send Run once;
+        nothing is sent on a rejection."""
         checked = validate_arguments(entry.rules, arguments)
         if not checked.ok:
             return Rejected(errors=checked.errors)
+        figure = self.quote(entry, checked.params)
+        budget, refused = self._budget(figure)
+        refused = self._over_cap(figure) or refused
+        if refused is not None:
+            return refused
         try:
             params, parts = await self._file_parts(entry.rules, checked.params, client_roots)
         except LocalFileError as exc:
@@ -190,6 +259,8 @@ class TaskService:
             arguments=recorded,
             fingerprint=fingerprint(entry.name, params, parts),
             repeat_since=time.time() - window if window > 0 else None,
+            quote_usd=figure.worst,
+            budget=budget,
         )
         try:
             row = await self.journal.begin(run)
@@ -205,6 +276,8 @@ class TaskService:
             )
         if isinstance(row, JournalEntry):
             return self._repeated(row)
+        if isinstance(row, OverBudget):
+            return self._over_budget(row, figure)
         answer = await self._run_once(entry, row, params, parts)
         notes = await self._record_started(row, answer)
         task = Task(
@@ -214,7 +287,7 @@ class TaskService:
             modelslugowner=spec.owner,
             modelslugproject=spec.project,
         )
-        return Submitted(self.handle(answer.taskid, answer.socketaccesstoken), spec.slug, task, notes)
+        return Submitted(self.handle(answer.taskid, answer.socketaccesstoken), spec.slug, task, notes, figure)
 
     def _repeated(self, earlier: JournalEntry) -> Submitted | Rejected:
         """The same call again within the window: the first task, said so, instead of a second bill."""

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     wait_seconds: float = Field(default=45.0, ge=0, le=3600)
     on_cancel: Literal["kill", "detach"] = "kill"
     dedup_seconds: float = Field(default=300.0, ge=0)
+    max_cost_usd: float | None = Field(default=None, ge=0)
+    budget_usd: float | None = Field(default=None, ge=0)
+    budget_period: Literal["day", "week", "month"] = "day"
     poll_initial_seconds: float = Field(default=0.2, gt=0)
     poll_max_seconds: float = Field(default=3.0, gt=0)
     request_timeout_seconds: float = Field(default=30.0, gt=0)
@@ -102,6 +105,10 @@ class Settings(BaseSettings):
     @property
     def model_patterns(self) -> tuple[str, ...]:
         return _split(self.models) or ("bundled",)
+
+    @property
+    def budget_seconds(self) -> float:
+        return {"day": 86_400.0, "week": 7 * 86_400.0, "month": 30 * 86_400.0}[self.budget_period]
 
     @property
     def cache_path(self) -> Path:

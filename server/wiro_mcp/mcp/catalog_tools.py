@@ -16,9 +16,9 @@ from wiro_mcp.catalog.rows import ModelRow
 from wiro_mcp.catalog.schema import capability_line, chosen_example, defaults
 from wiro_mcp.errors import SpecError, WiroError
 from wiro_mcp.live_catalog import LiveCatalog, UnknownModel
-from wiro_mcp.mcp.results import OUTPUT_SCHEMA, error_result
+from wiro_mcp.mcp.results import OUTPUT_SCHEMA, error_result, quoted_result, rejected_result
 from wiro_mcp.mcp.tools import LOOK, Context, RootsLister, check_arguments, run_entry
-from wiro_mcp.service import TaskService
+from wiro_mcp.service import Rejected, TaskService
 
 MEDIA = ("image", "video", "audio", "text")
 MAX_TIERS_SHOWN = 24
@@ -208,11 +208,13 @@ class RunModelTool:
                 "properties": {
                     "model": MODEL_ARG,
                     "arguments": {"type": "object", "description": "The model's inputs (see model_info)."},
+                    "dry_run": {"type": "boolean", "description": "Only validate and quote the price."},
                 },
                 "required": ["model"],
                 "additionalProperties": False,
             },
-            output_schema=OUTPUT_SCHEMA,
+            # A dry run answers with a quote and no task, so nothing is required here.
+            output_schema={**OUTPUT_SCHEMA, "required": []},
             annotations=types.ToolAnnotations(destructive_hint=False),
         )
 
@@ -225,6 +227,11 @@ class RunModelTool:
             return found
         self._service.register(found)
         label = f"run_model ({found.spec.slug})"
+        if arguments.get("dry_run"):
+            checked = self._service.dry_run(found, dict(arguments.get("arguments") or {}))
+            if isinstance(checked, Rejected):
+                return rejected_result(label, checked)
+            return quoted_result(label, found.spec.slug, checked)
         return await run_entry(
             self._service, found, dict(arguments.get("arguments") or {}), ctx, self._roots, label
         )

@@ -8,10 +8,11 @@ from typing import Any
 
 import mcp_types as types
 
+from wiro_mcp.catalog.pricing import Quote
 from wiro_mcp.catalog.validate import clip
 from wiro_mcp.errors import WiroBalanceError, WiroError, WiroTransportError
 from wiro_mcp.journal import JournalEntry
-from wiro_mcp.service import Rejected, Submitted, TaskReport
+from wiro_mcp.service import Quoted, Rejected, Submitted, TaskReport
 from wiro_mcp.wiro.models import STATES, STATUS_WORDS
 
 MAX_ERRORS_SHOWN = 12
@@ -100,9 +101,14 @@ def summary(report: TaskReport, data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def task_result(report: TaskReport) -> types.CallToolResult:
+def task_result(report: TaskReport, quote: Quote | None = None) -> types.CallToolResult:
     data = structured(report)
-    content: list[types.ContentBlock] = [types.TextContent(text=summary(report, data))]
+    text = summary(report, data)
+    if quote is not None and quote.known:
+        data["quote_usd"] = quote.worst if quote.worst is not None else quote.low
+        billed = f"; billed ${data['cost_usd']:.4f}" if "cost_usd" in data else ""
+        text += f"\nPrice: quoted {quote.text()} before the run{billed}."
+    content: list[types.ContentBlock] = [types.TextContent(text=text)]
     for out in report.task.file_outputs:
         content.append(
             types.ResourceLink(
@@ -127,9 +133,21 @@ def error_result(message: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(text=message)], is_error=True)
 
 
+def quoted_result(tool: str, slug: str, quoted: Quoted) -> types.CallToolResult:
+    """A dry run: valid arguments and their price; nothing was sent."""
+    text = (
+        f"{tool}: dry run, nothing was sent. The arguments are valid; the call would cost {quoted.quote.text()}"
+        + (f" ({quoted.quote.basis})" if quoted.quote.basis and quoted.quote.known else "")
+        + ". Call again without dry_run to run it."
+    )
+    data = {"model": slug, "arguments": quoted.params, "quote": quoted.quote.as_json()}
+    return types.CallToolResult(content=[types.TextContent(text=text)], structured_content=data)
+
+
 def rejected_result(tool: str, rejected: Rejected) -> types.CallToolResult:
     if rejected.reason:
-        return error_result(f"{tool}: nothing was sent to Wiro. {rejected.reason}")
+        reason = rejected.reason[:1].upper() + rejected.reason[1:]
+        return error_result(f"{tool}: nothing was sent to Wiro. {reason}")
     lines = [f"{tool}: invalid arguments, nothing was sent to Wiro:"]
     lines += [f"- {e}" for e in rejected.errors[:MAX_ERRORS_SHOWN]]
     if len(rejected.errors) > MAX_ERRORS_SHOWN:

@@ -75,7 +75,7 @@ async def run_entry(
     except Exception:
         # Whatever went wrong after Run, the agent gets the ids of the task it paid for.
         return lost_follow_result(label, submitted)
-    return task_result(report)
+    return task_result(report, submitted.quote)
 
 
 class ModelTool:
