@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ASGI_BASE, in_process
 from wiro_mcp.catalog.load import CatalogEntry
+from wiro_mcp.sandbox.state import Fault
 from wiro_mcp.service import Rejected, Submitted
 
 pytestmark = pytest.mark.anyio
@@ -56,3 +58,32 @@ async def test_stop_and_look(catalog: dict[str, CatalogEntry]) -> None:
         assert cancelled.task.state == looked.task.state == "cancelled" and looked.finished
         (row,) = await sandbox.service.recent()
         assert row.state == "cancelled"
+
+
+async def test_cancel_on_a_running_task_kills_it_and_kill_on_a_queued_one_cancels_it(
+    catalog: dict[str, CatalogEntry],
+) -> None:
+    async with in_process(catalog, seconds=30) as sandbox:
+        queued = await sandbox.service.submit(catalog["reve_generate"], {"prompt": "queued"})
+        assert isinstance(queued, Submitted)
+        sandbox.state.inject("Task/Kill", Fault("wiro", message="Task is queued; use Task/Cancel"))
+        stopped = await sandbox.service.stop(queued.handle, kill=True)
+        assert stopped.task.state == "cancelled"
+        assert [r.endpoint for r in sandbox.state.log if r.endpoint.startswith("Task/")][:2] == [
+            "Task/Kill",
+            "Task/Cancel",
+        ]
+        running = await sandbox.service.submit(catalog["reve_generate"], {"prompt": "running"})
+        assert isinstance(running, Submitted)
+        sandbox.state.tasks[running.handle.taskid].started -= 12  # well past task_start
+        stopped = await sandbox.service.stop(running.handle, kill=False)  # Cancel is refused: Kill
+        assert stopped.task.state == "cancelled"
+        assert sandbox.state.requests("Task/Kill")[-1].body["taskid"] == running.handle.taskid
+
+
+async def test_recent_tasks_since_a_time(catalog: dict[str, CatalogEntry]) -> None:
+    async with in_process(catalog, seconds=30) as sandbox:
+        submitted = await sandbox.service.submit(catalog["reve_generate"], {"prompt": "x"})
+        assert isinstance(submitted, Submitted)
+        assert len(await sandbox.service.recent(since=time.time() - 60)) == 1
+        assert await sandbox.service.recent(since=time.time() + 60) == []

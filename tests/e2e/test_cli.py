@@ -201,3 +201,29 @@ def test_one_shot_commands_log_only_when_asked(tmp_path: Path) -> None:
     loud = wiro_mcp(tmp_path, "tools", "--sandbox", "-v")
     assert quiet.returncode == loud.returncode == 0
     assert quiet.stderr == "" and " INFO " in loud.stderr
+
+
+def test_models_search_show_and_pull_in_the_sandbox(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "WIRO_MCP_SANDBOX_EXTRA_MODELS": "14"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [WIRO_MCP, "models", *args, "--sandbox"], capture_output=True, text=True, env=env
+        )
+
+    found = run("search", "text", "to", "video", "--limit", "50")
+    assert found.returncode == 0, found.stderr
+    assert "acme/text-to-video-prime-2" in found.stdout and "per run" in found.stdout
+    shown = run("show", "acme/text-to-video-prime-2", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["input_schema"]["properties"]["resolution"]["enum"] == [
+        "480p",
+        "720p",
+        "1080p",
+    ]
+    pulled = run("pull", "acme/text-to-video-prime-2", "--into", str(tmp_path / "specs"))
+    assert pulled.returncode == 0, pulled.stderr
+    spec = json.loads((tmp_path / "specs" / "acme_text_to_video_prime_2.json").read_text())
+    assert spec["prices"] and spec["source"]["kind"] == "tool_detail"
+    missing = run("show", "nobody/nothing")
+    assert missing.returncode == 2 and "no model" in missing.stderr

@@ -101,3 +101,16 @@ async def test_tools_added_later_are_announced(catalog: dict[str, CatalogEntry],
             await heard.wait()
         after = {t.name for t in (await client.list_tools()).tools}
     assert after - before == {"acme_text_to_image_swift_1"}
+
+
+async def test_task_list_takes_a_utc_since(catalog: dict[str, CatalogEntry]) -> None:
+    async with in_process(catalog) as sandbox, Client(sandbox.app.server) as client:
+        await client.call_tool("reve_generate", {"prompt": "x"})
+        recent = await client.call_tool("task_list", {"since": "2020-01-01T00:00Z"})
+        later = await client.call_tool("task_list", {"since": "2999-01-01T00:00:00+00:00"})
+        bad = await client.call_tool("task_list", {"since": "yesterday"})
+    assert recent.structured_content and len(recent.structured_content["tasks"]) == 1
+    assert " UTC " in recent.content[0].text  # type: ignore[union-attr]
+    assert later.structured_content and later.structured_content["tasks"] == []
+    assert bad.is_error and "ISO 8601" in bad.content[0].text  # type: ignore[union-attr]
+    assert sandbox.state.requests("Run")
