@@ -21,13 +21,12 @@ from wiro_mcp.catalog.schema import tool_name
 from wiro_mcp.catalog.validate import suggest
 from wiro_mcp.errors import ConfigError, SpecError
 from wiro_mcp.journal import Query, SqliteJournal
+from wiro_mcp.mcp.catalog_tools import CATALOG_TOOL_NAMES
 from wiro_mcp.mcp.transports import check_http_bind, run_http, run_stdio, serve_in_background
 from wiro_mcp.runtime import build_app, journal_path
 from wiro_mcp.sandbox.app import Emulator
 from wiro_mcp.settings import Settings
 from wiro_mcp.terminal import ProgressDisplay, describe_tool, journal_table
-
-CATALOG_TOOLS = frozenset({"search_models", "model_info", "run_model"})
 
 
 def _err(text: str) -> None:
@@ -82,7 +81,7 @@ async def list_tools(settings: Settings, sandbox: bool, name: str | None, as_jso
             f"model {entry.spec.slug}"
             if entry
             else "catalog tool"
-            if tool.name in CATALOG_TOOLS
+            if tool.name in CATALOG_TOOL_NAMES
             else "task tool"
         )
         print(f"{tool.name}  ({kind})\n    {args}")

@@ -25,7 +25,7 @@ import anyio
 
 from wiro_mcp.catalog.importer import import_tool_detail
 from wiro_mcp.catalog.load import CatalogEntry, entry_for
-from wiro_mcp.catalog.rows import ModelRow, RowIndex, row_from_spec, row_from_tool
+from wiro_mcp.catalog.rows import RowIndex, row_from_spec, row_from_tool
 from wiro_mcp.catalog.schema import needs
 from wiro_mcp.errors import SpecError, WiroError, WiroNotFoundError
 from wiro_mcp.jsonish import as_dict, dicts
@@ -112,7 +112,6 @@ class LiveCatalog:
         self._entries: dict[str, CatalogEntry] = dict(self.bundled)
         self._tools: dict[str, str] = {e.name: k for k, e in self.bundled.items()}
         self._lock = anyio.Lock()
-        self.last_error: str = ""
 
     def __repr__(self) -> str:
         return f"LiveCatalog(models={len(self.index)}, cache={self.cache!r})"
@@ -170,7 +169,6 @@ class LiveCatalog:
         try:
             await self.refresh_listing()
         except WiroError as exc:
-            self.last_error = str(exc)
             if self.listed_at is None:
                 return f"Wiro's model list could not be fetched ({exc}); only bundled models are searched."
             age = (time.time() - self.listed_at) / 3600
@@ -234,14 +232,14 @@ class LiveCatalog:
             return self._entries[key]
         try:
             tool = await self._fetch_detail(key)
+        except WiroNotFoundError:
+            raise UnknownModel(f"Wiro has no model {model!r}.{self._hint(key)}") from None
         except WiroError as exc:
             stale = self.cached_entry(key)
-            if stale is not None and not _not_found(exc):
-                log.info("Tool/Detail of %s failed (%s); using the cached copy", key, exc)
-                return stale
-            if _not_found(exc):
-                raise UnknownModel(f"Wiro has no model {model!r}.{self._hint(key)}") from None
-            raise
+            if stale is None:
+                raise
+            log.info("Tool/Detail of %s failed (%s); using the cached copy", key, exc)
+            return stale
         entry = self._build(key, tool, "Wiro")
         if entry is None:
             raise SpecError(
@@ -292,13 +290,6 @@ class LiveCatalog:
         if pattern in self._tools:
             return [self._tools[pattern]]
         return []
-
-    def row(self, key: str) -> ModelRow | None:
-        return self.index.rows.get(key)
-
-
-def _not_found(exc: WiroError) -> bool:
-    return isinstance(exc, WiroNotFoundError)
 
 
 def _needs(entry: CatalogEntry) -> str:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from wiro_mcp.catalog.importer import spec_json, with_curation
-from wiro_mcp.catalog.load import load_spec_file
+from wiro_mcp.catalog.load import CatalogEntry, load_spec_file
 from wiro_mcp.catalog.pricing import price_line
 from wiro_mcp.errors import SpecError, WiroError
 from wiro_mcp.live_catalog import LiveCatalog, UnknownModel
-from wiro_mcp.mcp.catalog_tools import model_details
+from wiro_mcp.mcp.catalog_tools import model_details, row_json
 from wiro_mcp.runtime import build_app
 from wiro_mcp.settings import Settings
 
@@ -57,18 +58,7 @@ async def _search(live: LiveCatalog, offered: dict[str, str], options: ModelsOpt
     rows = found[: options.limit]
     if options.json:
         for row in rows:
-            print(
-                json.dumps(
-                    {
-                        "model": row.slug,
-                        "title": row.title,
-                        "media": row.media,
-                        "needs": row.needs,
-                        "price": price_line(row.prices, {}),
-                        "tool": offered.get(row.key),
-                    }
-                )
-            )
+            print(json.dumps(row_json(row, offered.get(row.key)), ensure_ascii=False))
         return 0
     for row in rows:
         needs = f" · needs {row.needs}" if row.needs else ""
@@ -80,13 +70,20 @@ async def _search(live: LiveCatalog, offered: dict[str, str], options: ModelsOpt
     return 0
 
 
-async def _show(live: LiveCatalog, offered: dict[str, str], options: ModelsOptions) -> int:
-    status = 0
-    for slug in options.words:
+async def _entries(live: LiveCatalog, slugs: Sequence[str]) -> AsyncIterator[CatalogEntry | None]:
+    """Each named model's entry; None (after saying why on stderr) for one that cannot be had."""
+    for slug in slugs:
         try:
-            entry = await live.entry(slug)
+            yield await live.entry(slug)
         except (UnknownModel, SpecError, WiroError) as exc:
             _err(f"wiro-mcp: {exc}")
+            yield None
+
+
+async def _show(live: LiveCatalog, offered: dict[str, str], options: ModelsOptions) -> int:
+    status = 0
+    async for entry in _entries(live, options.words):
+        if entry is None:
             status = 2
             continue
         data = model_details(entry, offered.get(entry.spec.slug.lower()))
@@ -111,11 +108,8 @@ async def _pull(live: LiveCatalog, options: ModelsOptions) -> int:
     assert options.into is not None
     options.into.mkdir(parents=True, exist_ok=True)
     status = 0
-    for slug in options.words:
-        try:
-            entry = await live.entry(slug)
-        except (UnknownModel, SpecError, WiroError) as exc:
-            _err(f"wiro-mcp: {exc}")
+    async for entry in _entries(live, options.words):
+        if entry is None:
             status = 2
             continue
         target = options.into / f"{entry.name}.json"

@@ -107,12 +107,11 @@ async def sync_catalog(
                 len(app.offered()),
                 cached,
             )
-    if tuple(patterns) == ("bundled",):
-        return
     keys, unmatched = live.select(patterns)
     for pattern in unmatched:
         log.warning("WIRO_MCP_MODELS: %r matches no model in the catalog", pattern)
-    wanted = [k for k in keys if k not in app.offered()]
+    offered = app.offered()
+    wanted = [k for k in keys if k not in offered]
     entries: list[CatalogEntry] = []
     limiter = anyio.CapacityLimiter(4)
 
@@ -130,10 +129,10 @@ async def sync_catalog(
     added = await app.add_model_tools(sorted(entries, key=lambda e: e.name))
     if added:
         log.info("catalog: %d more typed tools offered", len(added))
-    if len(app.offered()) > MANY_TYPED_TOOLS:
+    if len(offered) + len(added) > MANY_TYPED_TOOLS:
         log.warning(
             "%d typed tools: each costs the agent context on every turn; run_model reaches any model without one",
-            len(app.offered()),
+            len(offered) + len(added),
         )
 
 

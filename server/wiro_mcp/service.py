@@ -193,12 +193,12 @@ class TaskService:
         cap = self.config.max_cost_usd
         if cap is None:
             return None
-        if figure.worst is None:
+        if figure.high is None:
             return Rejected(
                 reason=f"its price is {figure.text()}, so the per-call cap of ${cap:g} (WIRO_MCP_MAX_COST_USD) "
                 "cannot be kept. Unset or raise WIRO_MCP_MAX_COST_USD to run it."
             )
-        if figure.worst > cap + 1e-9:
+        if figure.high > cap + 1e-9:
             return Rejected(
                 reason=f"it is quoted at {figure.text()}, above the per-call cap of ${cap:g}. Choose cheaper "
                 "arguments, or raise WIRO_MCP_MAX_COST_USD."
@@ -209,7 +209,7 @@ class TaskService:
         limit = self.config.budget_usd
         if limit is None:
             return None, None
-        if figure.worst is None:
+        if figure.high is None:
             return None, Rejected(
                 reason=f"its price is {figure.text()}, so the budget of ${limit:g} (WIRO_MCP_BUDGET_USD) cannot "
                 "be kept. Unset WIRO_MCP_BUDGET_USD to run models without a known price."
@@ -259,7 +259,7 @@ class TaskService:
             arguments=recorded,
             fingerprint=fingerprint(entry.name, params, parts),
             repeat_since=time.time() - window if window > 0 else None,
-            quote_usd=figure.worst,
+            quote_usd=figure.high,
             budget=budget,
         )
         try:

@@ -63,12 +63,13 @@ def spec_files(folder: Path) -> list[Path]:
 
 
 def entry_for(spec: ModelSpec, origin: str) -> CatalogEntry:
+    rules = rules_for(spec)
     return CatalogEntry(
         name=tool_name(spec.owner, spec.project),
         spec=spec,
-        rules=rules_for(spec),
-        input_schema=input_schema(spec),
-        description=tool_description(spec),
+        rules=rules,
+        input_schema=input_schema(spec, rules),
+        description=tool_description(spec, rules),
         origin=origin,
     )
 

@@ -96,11 +96,6 @@ class Quote:
     def exact(self) -> bool:
         return self.low is not None and self.low == self.high
 
-    @property
-    def worst(self) -> float | None:
-        """The most this call may cost, when that is known."""
-        return self.high
-
     def text(self) -> str:
         if self.low is None:
             return f"unknown ({self.basis})" if self.basis else "unknown"
@@ -231,20 +226,6 @@ def quote(tiers: tuple[PriceTier, ...], args: Mapping[str, Any], file_fields: It
     return cost_for(tier, args, file_fields)
 
 
-def price_range(tiers: tuple[PriceTier, ...], defaults: Mapping[str, Any]) -> Quote:
-    """The span of prices over every tier (each tier's own inputs over the defaults)."""
-    if not tiers:
-        return UNKNOWN
-    quotes = [cost_for(t, {**defaults, **t.inputs}) for t in tiers]
-    lows = [q.low for q in quotes if q.low is not None]
-    if not lows:
-        return Quote(None, None, tiers[0].method, quotes[0].basis)
-    highs = [q.high for q in quotes]
-    high = None if any(h is None for h in highs) else max(h for h in highs if h is not None)
-    methods = {q.method for q in quotes}
-    return Quote(min(lows), high, methods.pop() if len(methods) == 1 else "", "")
-
-
 # Methods whose cost a tier fixes before the run (with the call's own duration, for video length).
 _PER_RUN = frozenset({"cpr", "cp-outputVideoLength"})
 
@@ -253,9 +234,12 @@ def price_line(tiers: tuple[PriceTier, ...], defaults: Mapping[str, Any]) -> str
     """One line for a listing: `$0.06-0.58 per run`, `$0.02 per megapixel`, `price unknown`."""
     if not tiers:
         return "price unknown"
-    span = price_range(tiers, defaults)
-    if span.low is not None and span.high is not None and all(t.method in _PER_RUN for t in tiers):
-        return f"{span.text()} per run"
+    if all(t.method in _PER_RUN for t in tiers):
+        # Each tier's figure with its own inputs over the defaults; a span of them per run.
+        quotes = [cost_for(t, {**defaults, **t.inputs}) for t in tiers]
+        figures = [q.high for q in quotes if q.high is not None]
+        if len(figures) == len(quotes):
+            return f"{Quote(min(figures), max(figures)).text()} per run"
     rates = sorted({t.price for t in tiers})
     method = tiers[0].method
     rate = _money(rates[0]) + (f"-{_money(rates[-1]).lstrip('$')}" if len(rates) > 1 else "")

@@ -113,11 +113,11 @@ def row_from_spec(spec: ModelSpec, needs: str = "") -> ModelRow:
 
 
 class RowIndex:
-    """Rows by key, with a lower-cased text per row for search."""
+    """Rows by key, with lower-cased texts per row for search (made once, not per query)."""
 
     def __init__(self, rows: Iterable[ModelRow] = ()) -> None:
         self.rows: dict[str, ModelRow] = {}
-        self._text: dict[str, str] = {}
+        self._text: dict[str, tuple[str, str, str]] = {}  # everything, title, description
         for row in rows:
             self.add(row)
 
@@ -126,7 +126,9 @@ class RowIndex:
 
     def add(self, row: ModelRow) -> None:
         self.rows[row.key] = row
-        self._text[row.key] = " ".join((row.key, row.title.lower(), row.description.lower(), *row.categories))
+        title, description = row.title.lower(), row.description.lower()
+        everything = " ".join((row.key, title, description, *(c.lower() for c in row.categories)))
+        self._text[row.key] = (everything, title, description)
 
     def search(
         self,
@@ -146,16 +148,15 @@ class RowIndex:
                 continue
             if media and row.media != media:
                 continue
-            text = self._text[key]
+            text, title, description = self._text[key]
             if not all(w in text for w in words):
                 continue
             score = 0.0
-            title = row.title.lower()
             for w in words:
                 score += 3 if w in key else 0
                 score += 2 if w in title else 0
-                score += 1 if w in row.description.lower() else 0
+                score += 1 if w in description else 0
             score += 0.5 if key in first else 0
-            scored.append((-score, row.title.lower(), row))
+            scored.append((-score, title, row))
         scored.sort(key=lambda s: (s[0], s[1]))
         return [row for _, _, row in scored]

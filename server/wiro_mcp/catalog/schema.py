@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from wiro_mcp.catalog.fields import FieldRule, rules_for
+from wiro_mcp.catalog.fields import FieldRule
 from wiro_mcp.catalog.pricing import price_line
 from wiro_mcp.catalog.spec import ModelSpec
 from wiro_mcp.catalog.validate import validate_arguments
@@ -95,8 +95,7 @@ def _first_sentences(text: str, limit: int = MAX_EXAMPLE_TEXT) -> str:
     return cut[: end + 1] if end > 40 else cut.rsplit(" ", 1)[0]
 
 
-def input_schema(spec: ModelSpec) -> dict[str, Any]:
-    rules = rules_for(spec)
+def input_schema(spec: ModelSpec, rules: tuple[FieldRule, ...]) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "type": "object",
         "properties": {r.name: property_schema(r) for r in rules},
@@ -145,9 +144,8 @@ def needs(rules: tuple[FieldRule, ...], out_media: str) -> list[str]:
     return out
 
 
-def capability_line(spec: ModelSpec, rules: tuple[FieldRule, ...] | None = None) -> str:
+def capability_line(spec: ModelSpec, rules: tuple[FieldRule, ...]) -> str:
     """`text+image → video · ratio 16:9|9:16 · 5|10 s · needs a start image · price unknown`."""
-    rules = rules if rules is not None else rules_for(spec)
     parts = [f"{'+'.join(media_in(rules)) or 'nothing'} → {spec.effective_media}"]
     for rule in rules:
         values = _values(rule)
@@ -170,8 +168,7 @@ def _short(text: str, limit: int) -> str:
     return cut + "…"
 
 
-def tool_description(spec: ModelSpec) -> str:
-    rules = rules_for(spec)
+def tool_description(spec: ModelSpec, rules: tuple[FieldRule, ...]) -> str:
     what = _short(spec.effective_description, MAX_DESCRIPTION)
     return "\n".join(
         [

@@ -21,11 +21,13 @@ from wiro_mcp.mcp.tools import LOOK, Context, RootsLister, check_arguments, run_
 from wiro_mcp.service import Rejected, TaskService
 
 MEDIA = ("image", "video", "audio", "text")
+CATALOG_TOOL_NAMES = frozenset({"search_models", "model_info", "run_model"})
 MAX_TIERS_SHOWN = 24
 MODEL_ARG = {"type": "string", "maxLength": 300, "description": "The model's slug, owner/project."}
 
 
-def _row_json(row: ModelRow, tool: str | None) -> dict[str, Any]:
+def row_json(row: ModelRow, tool: str | None) -> dict[str, Any]:
+    """One search result, as search_models and `wiro-mcp models search --json` give it."""
     data: dict[str, Any] = {
         "model": row.slug,
         "title": row.title,
@@ -77,15 +79,15 @@ class SearchModelsTool:
         if problem:
             return error_result(problem)
         note = await self._live.ensure_listing()
+        offered = self._offered()
         found = self._live.index.search(
             str(arguments.get("query") or ""),
             category=arguments.get("category"),
             media=arguments.get("media"),
-            preferred=self._offered(),
+            preferred=offered,
         )
         limit = int(arguments.get("limit", 10))
-        offered = self._offered()
-        rows = [_row_json(r, offered.get(r.key)) for r in found[:limit]]
+        rows = [row_json(r, offered.get(r.key)) for r in found[:limit]]
         lines = [f"{len(found)} model(s) match; showing {len(rows)}:"]
         for r in rows:
             needs = f" · needs {r['needs']}" if r["needs"] else ""

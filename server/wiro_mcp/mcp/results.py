@@ -105,7 +105,7 @@ def task_result(report: TaskReport, quote: Quote | None = None) -> types.CallToo
     data = structured(report)
     text = summary(report, data)
     if quote is not None and quote.known:
-        data["quote_usd"] = quote.worst if quote.worst is not None else quote.low
+        data["quote_usd"] = quote.high if quote.high is not None else quote.low
         billed = f"; billed ${data['cost_usd']:.4f}" if "cost_usd" in data else ""
         text += f"\nPrice: quoted {quote.text()} before the run{billed}."
     content: list[types.ContentBlock] = [types.TextContent(text=text)]

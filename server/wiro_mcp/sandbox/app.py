@@ -25,7 +25,7 @@ from wiro_mcp.jsonish import as_list
 from wiro_mcp.sandbox import SANDBOX_API_KEY
 from wiro_mcp.sandbox.generated import generated_specs
 from wiro_mcp.sandbox.media import output_file
-from wiro_mcp.sandbox.prices import CPS, billed, sandbox_prices
+from wiro_mcp.sandbox.prices import CPS, sandbox_prices
 from wiro_mcp.sandbox.state import Fault, LoggedRequest, SandboxState, SandboxTask
 from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATUSES
 
@@ -304,9 +304,7 @@ class Emulator:
             "canceltime": str(int(time.time())) if status == "task_cancel" else "0",
             "elapsedseconds": f"{elapsed:.4f}",
             "cps": f"{CPS:.12f}",
-            "totalcost": "0"
-            if failed or not done
-            else f"{billed(task.spec, task.params, task.seconds):.12f}",
+            "totalcost": "0" if failed or not done else f"{task.cost:.12f}",
             "modelslugowner": task.spec.owner,
             "modelslugproject": task.spec.project,
             "outputs": task.outputs if done and not failed else [],

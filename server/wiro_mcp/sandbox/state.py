@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from wiro_mcp.catalog.spec import ModelSpec
+from wiro_mcp.sandbox.prices import billed
 from wiro_mcp.wiro.models import STATUS_ORDER
 
 # Where in a task's duration each status begins (fractions of the whole).
@@ -76,6 +77,7 @@ class SandboxTask:
     seconds: float
     fail: str | None
     stopped_at: float | None = None
+    cost: float = 0.0  # what a successful run bills, fixed when it starts
     outputs: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
 
     def elapsed(self, now: float) -> float:
@@ -140,6 +142,7 @@ class SandboxState:
             created_epoch=int(time.time()),
             seconds=seconds,
             fail=plan.fail,
+            cost=billed(spec, params, seconds),
         )
         self.tasks[task.id] = task
         return task
