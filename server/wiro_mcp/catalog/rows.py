@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import Any, cast
 
 from wiro_mcp.catalog.pricing import parse_dynamicprice
 from wiro_mcp.catalog.schema import tool_name
@@ -63,9 +64,16 @@ class ModelRow:
     title: str
     description: str
     categories: tuple[str, ...]
-    prices: tuple[PriceTier, ...]
+    # Wiro's `dynamicprice` as listed (a JSON string), or tiers already parsed: read when shown, so
+    # loading a listing of thousands of models at start-up does not parse every price.
+    dynamicprice: Any
     media: Media
     needs: str = ""
+
+    @cached_property
+    def prices(self) -> tuple[PriceTier, ...]:
+        raw = self.dynamicprice
+        return cast(tuple[PriceTier, ...], raw) if isinstance(raw, tuple) else parse_dynamicprice(raw)
 
     @property
     def slug(self) -> str:
@@ -93,7 +101,7 @@ def row_from_tool(tool: dict[str, Any]) -> ModelRow | None:
         title=str(tool.get("title") or f"{owner}/{project}"),
         description=" ".join(str(tool.get("description") or "").split()),
         categories=categories,
-        prices=parse_dynamicprice(tool.get("dynamicprice")),
+        dynamicprice=tool.get("dynamicprice"),
         media=media_of(categories),
         needs=needs_of(categories),
     )
@@ -106,7 +114,7 @@ def row_from_spec(spec: ModelSpec, needs: str = "") -> ModelRow:
         title=spec.title,
         description=" ".join(spec.effective_description.split()),
         categories=spec.categories,
-        prices=spec.prices,
+        dynamicprice=spec.prices,
         media=spec.effective_media,
         needs=needs,
     )
