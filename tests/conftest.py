@@ -166,6 +166,7 @@ async def in_process(
     seconds: float = 0.3,
     dedup_seconds: float = 300.0,
     extra_models: int = 0,
+    confirm_above_usd: float | None = None,
 ) -> AsyncIterator[InProcess]:
     emulator = Emulator(
         [e.spec for e in catalog.values()],
@@ -185,7 +186,12 @@ async def in_process(
         service = TaskService(
             client,
             catalog,
-            ServiceConfig(wait_seconds=wait_seconds, on_cancel=on_cancel, dedup_seconds=dedup_seconds),
+            ServiceConfig(
+                wait_seconds=wait_seconds,
+                on_cancel=on_cancel,
+                dedup_seconds=dedup_seconds,
+                confirm_above_usd=confirm_above_usd,
+            ),
             endpoint=ASGI_BASE,
             journal=journal if journal is not None else MemoryJournal("tests"),
             follower=PollingFollower(client, PollPolicy(initial=0.05, cap=0.1, near_end=0.05)),

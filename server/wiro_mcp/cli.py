@@ -117,6 +117,11 @@ def parser() -> argparse.ArgumentParser:
         help="only validate the arguments and quote the price; nothing is sent",
     )
     call.add_argument(
+        "--yes",
+        action="store_true",
+        help="start it without asking even when WIRO_MCP_CONFIRM_ABOVE_USD would (otherwise asked on the terminal)",
+    )
+    call.add_argument(
         "--save",
         metavar="DIR",
         default="wiro-outputs",
@@ -247,7 +252,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             return anyio.run(commands.list_tools, settings, sandbox, args.name, args.json)
         case "call":
             return anyio.run(
-                commands.call_tool, settings, sandbox, args.tool, args.args, args.json, args.dry_run
+                commands.call_tool, settings, sandbox, args.tool, args.args, args.json, args.dry_run, args.yes
             )
         case "sandbox":
             secret = SecretStr(args.api_secret) if args.api_secret else None

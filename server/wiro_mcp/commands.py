@@ -26,7 +26,7 @@ from wiro_mcp.mcp.transports import check_http_bind, run_http, run_stdio, serve_
 from wiro_mcp.runtime import build_app, journal_path
 from wiro_mcp.sandbox.app import Emulator
 from wiro_mcp.settings import Settings
-from wiro_mcp.terminal import ProgressDisplay, describe_tool, journal_table
+from wiro_mcp.terminal import ProgressDisplay, TerminalConfirmation, describe_tool, journal_table
 
 
 def _err(text: str) -> None:
@@ -92,14 +92,21 @@ async def list_tools(settings: Settings, sandbox: bool, name: str | None, as_jso
 
 
 async def call_tool(
-    settings: Settings, sandbox: bool, tool: str, pairs: Sequence[str], as_json: bool, dry_run: bool = False
+    settings: Settings,
+    sandbox: bool,
+    tool: str,
+    pairs: Sequence[str],
+    as_json: bool,
+    dry_run: bool = False,
+    yes: bool = False,
 ) -> int:
     arguments = parse_pairs(pairs)
     progress = ProgressDisplay()
+    confirmation = TerminalConfirmation(yes)
     # The person at the terminal may name files under the current directory.
     async with (
         build_app(settings, sandbox, extra_file_roots=(Path.cwd(),)) as app,
-        Client(app.server) as client,
+        Client(app.server, elicitation_callback=confirmation if confirmation.available() else None) as client,
     ):
         if dry_run:  # a typed tool's model, through run_model's dry run: validated and quoted, nothing sent
             entry = app.service.catalog.get(tool)
@@ -113,6 +120,8 @@ async def call_tool(
         finally:
             progress.finish()
     text = "\n".join(b.text for b in result.content if isinstance(b, types.TextContent))
+    if result.is_error and "WIRO_MCP_CONFIRM_ABOVE_USD" in text and not confirmation.available():
+        _err("No terminal to ask on: add --yes to start it anyway.")
     previews = [b for b in result.content if isinstance(b, types.ImageContent)]
     if as_json:
         document = result.structured_content or {"error": text}

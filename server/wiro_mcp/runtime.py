@@ -107,6 +107,9 @@ async def sync_catalog(
                 len(app.offered()),
                 cached,
             )
+        updated = await app.update_model_tools(live.cached_entry)
+        if updated:
+            log.info("catalog: %d typed tools updated from the listing (prices)", len(updated))
     keys, unmatched = live.select(patterns)
     for pattern in unmatched:
         log.warning("WIRO_MCP_MODELS: %r matches no model in the catalog", pattern)
@@ -172,6 +175,7 @@ async def build_app(
                     max_cost_usd=settings.max_cost_usd,
                     budget_usd=settings.budget_usd,
                     budget_seconds=settings.budget_seconds,
+                    confirm_above_usd=settings.confirm_above_usd,
                 ),
                 endpoint=sandbox_endpoint() if sandbox else client.base_url,
                 journal=open_journal(journal_path(settings, sandbox)),

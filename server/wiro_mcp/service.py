@@ -21,11 +21,10 @@ from typing import Any, Literal
 import anyio
 import anyio.to_thread
 
-from wiro_mcp.catalog.fields import FieldRule
+from wiro_mcp.catalog.fields import FieldRule, defaults
 from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.pricing import UNKNOWN, Quote, quote
-from wiro_mcp.catalog.schema import defaults
-from wiro_mcp.catalog.validate import FieldError, validate_arguments
+from wiro_mcp.catalog.validate import FieldError
 from wiro_mcp.errors import JournalError, LocalFileError, WiroError, WiroTransportError, WiroValidationError
 from wiro_mcp.files import FileAccess, is_remote
 from wiro_mcp.journal import Budget, JournalEntry, NewRun, OverBudget, Query, TaskJournal, TaskUpdate
@@ -65,6 +64,7 @@ class ServiceConfig:
     max_cost_usd: float | None = None  # per call
     budget_usd: float | None = None  # per budget period, over the journal's spend
     budget_seconds: float = 86_400.0
+    confirm_above_usd: float | None = None  # ask the human first (through the MCP client) above this quote
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,10 @@ class TaskService:
         self.catalog.setdefault(entry.name, entry)
         self._slug_tools.setdefault(entry.spec.slug.lower(), entry.name)
 
+    def replace(self, entry: CatalogEntry) -> None:
+        """A newer version of a model already offered (its prices arrived with the listing)."""
+        self.catalog[entry.name] = entry
+
     def handle(self, taskid: str | None = None, tasktoken: str | None = None) -> TaskHandle:
         return TaskHandle(taskid=taskid or "", token=tasktoken or "", endpoint=self.endpoint)
 
@@ -183,11 +187,16 @@ class TaskService:
 
     def dry_run(self, entry: CatalogEntry, arguments: dict[str, Any] | None) -> Quoted | Rejected:
         """Validate and quote; nothing is sent."""
-        checked = validate_arguments(entry.rules, arguments)
+        checked = entry.validate(arguments)
         if not checked.ok:
             return Rejected(errors=checked.errors)
         figure = self.quote(entry, checked.params)
         return self._over_cap(figure) or Quoted(checked.params, figure)
+
+    def needs_confirmation(self, figure: Quote) -> bool:
+        """Above the threshold, or with no known upper price while a threshold is set."""
+        limit = self.config.confirm_above_usd
+        return limit is not None and (figure.high is None or figure.high > limit + 1e-9)
 
     def _over_cap(self, figure: Quote) -> Rejected | None:
         cap = self.config.max_cost_usd
@@ -234,7 +243,7 @@ class TaskService:
     ) -> Submitted | Rejected:
         """Validate, quote, read local files, write the journal row (within the budget), send Run once;
         nothing is sent on a rejection."""
-        checked = validate_arguments(entry.rules, arguments)
+        checked = entry.validate(arguments)
         if not checked.ok:
             return Rejected(errors=checked.errors)
         figure = self.quote(entry, checked.params)

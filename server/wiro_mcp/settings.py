@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     max_cost_usd: float | None = Field(default=None, ge=0)
     budget_usd: float | None = Field(default=None, ge=0)
     budget_period: Literal["day", "week", "month"] = "day"
+    confirm_above_usd: float | None = Field(default=None, ge=0)
     poll_initial_seconds: float = Field(default=0.2, gt=0)
     poll_max_seconds: float = Field(default=3.0, gt=0)
     request_timeout_seconds: float = Field(default=30.0, gt=0)

@@ -6,9 +6,35 @@ import sys
 import time
 from typing import Any, TextIO
 
+import anyio.to_thread
 import mcp_types as types
 
 from wiro_mcp.journal import JournalEntry
+
+
+class TerminalConfirmation:
+    """The person at the terminal answers the server's "start this paid run?" (MCP elicitation):
+    yes in advance with --yes, else on the terminal. Without a terminal there is no one to ask, so
+    no callback is given and the server refuses, as it would for any client that cannot ask."""
+
+    def __init__(self, yes: bool, stream: TextIO | None = None) -> None:
+        self.yes = yes
+        self.stream = stream or sys.stderr
+
+    def available(self) -> bool:
+        return self.yes or (sys.stdin.isatty() and self.stream.isatty())
+
+    async def __call__(self, context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        if isinstance(params, types.ElicitRequestURLParams):
+            return types.ElicitResult(action="decline")
+        if self.yes:
+            return types.ElicitResult(action="accept", content={"confirm": True})
+        self.stream.write(f"\n{params.message}\nStart it? [y/N] ")
+        self.stream.flush()
+        reply = await anyio.to_thread.run_sync(sys.stdin.readline)
+        if reply.strip().lower() in ("y", "yes"):
+            return types.ElicitResult(action="accept", content={"confirm": True})
+        return types.ElicitResult(action="decline")
 
 
 class ProgressDisplay:

@@ -42,6 +42,11 @@ class FieldRule:
         return self.default is not _NO_VALUE
 
 
+def defaults(rules: tuple[FieldRule, ...]) -> dict[str, Any]:
+    """What Wiro uses for each field left out."""
+    return {r.name: r.default for r in rules if r.has_default}
+
+
 def is_placeholder(text: str) -> bool:
     """Wiro's untranslated keys ("seed-help", "input-image-url") say nothing to a reader."""
     return bool(_PLACEHOLDER.fullmatch(text.strip())) and "-" in text

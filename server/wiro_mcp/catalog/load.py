@@ -12,9 +12,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from wiro_mcp.catalog.constraints import Constraint, constraints_for, validate_call
 from wiro_mcp.catalog.fields import FieldRule, rules_for
 from wiro_mcp.catalog.schema import input_schema, tool_description, tool_name
 from wiro_mcp.catalog.spec import ModelSpec
+from wiro_mcp.catalog.validate import Validated
 from wiro_mcp.errors import SpecError
 
 
@@ -28,6 +30,11 @@ class CatalogEntry:
     input_schema: dict[str, Any]
     description: str
     origin: str
+    constraints: tuple[Constraint, ...] = ()
+
+    def validate(self, arguments: dict[str, Any] | None) -> Validated:
+        """The arguments as Wiro will get them, or every problem with them (nothing is sent then)."""
+        return validate_call(self.rules, self.constraints, arguments)
 
 
 def bundled_dir() -> Path:
@@ -64,13 +71,15 @@ def spec_files(folder: Path) -> list[Path]:
 
 def entry_for(spec: ModelSpec, origin: str) -> CatalogEntry:
     rules = rules_for(spec)
+    constraints = constraints_for(spec, rules)
     return CatalogEntry(
         name=tool_name(spec.owner, spec.project),
         spec=spec,
         rules=rules,
-        input_schema=input_schema(spec, rules),
-        description=tool_description(spec, rules),
+        input_schema=input_schema(spec, rules, constraints),
+        description=tool_description(spec, rules, constraints),
         origin=origin,
+        constraints=constraints,
     )
 
 

@@ -10,10 +10,10 @@ import json
 import re
 from typing import Any
 
-from wiro_mcp.catalog.fields import FieldRule
+from wiro_mcp.catalog.constraints import MAX_SHOWN_IN_SCHEMA, Constraint, schema_rules, validate_call
+from wiro_mcp.catalog.fields import FieldRule, defaults
 from wiro_mcp.catalog.pricing import price_line
 from wiro_mcp.catalog.spec import ModelSpec
-from wiro_mcp.catalog.validate import validate_arguments
 
 _NON_NAME = re.compile(r"[^a-z0-9]+")
 _SIZE_WORDS = frozenset({"ratio", "aspect", "size", "resolution", "quality"})
@@ -56,11 +56,13 @@ def property_schema(rule: FieldRule) -> dict[str, Any]:
     return prop
 
 
-def valid_examples(spec: ModelSpec, rules: tuple[FieldRule, ...]) -> list[dict[str, Any]]:
+def valid_examples(
+    spec: ModelSpec, rules: tuple[FieldRule, ...], constraints: tuple[Constraint, ...] = ()
+) -> list[dict[str, Any]]:
     """The page's example argument sets, as the validator would send them; invalid ones are left out."""
     out: list[dict[str, Any]] = []
     for example in spec.examples:
-        checked = validate_arguments(rules, example)
+        checked = validate_call(rules, constraints, example)
         if checked.ok and checked.params not in out:
             out.append(checked.params)
     return out
@@ -72,14 +74,16 @@ def _echoes_default(spec: ModelSpec, example: dict[str, Any]) -> bool:
     return any(i.type == "textarea" and i.default and example.get(i.id) == i.default for i in spec.inputs)
 
 
-def chosen_example(spec: ModelSpec, rules: tuple[FieldRule, ...]) -> dict[str, Any] | None:
+def chosen_example(
+    spec: ModelSpec, rules: tuple[FieldRule, ...], constraints: tuple[Constraint, ...] = ()
+) -> dict[str, Any] | None:
     """The one example an agent is shown: the curated one, else the shortest that does not just
     repeat a default text; only ever a valid one."""
     if spec.curation.example is not None:
-        checked = validate_arguments(rules, spec.curation.example)
+        checked = validate_call(rules, constraints, spec.curation.example)
         if checked.ok:
             return checked.params
-    examples = valid_examples(spec, rules)
+    examples = valid_examples(spec, rules, constraints)
     if not examples:
         return None
     best = min(examples, key=lambda e: (_echoes_default(spec, e), len(json.dumps(e))))
@@ -95,7 +99,9 @@ def _first_sentences(text: str, limit: int = MAX_EXAMPLE_TEXT) -> str:
     return cut[: end + 1] if end > 40 else cut.rsplit(" ", 1)[0]
 
 
-def input_schema(spec: ModelSpec, rules: tuple[FieldRule, ...]) -> dict[str, Any]:
+def input_schema(
+    spec: ModelSpec, rules: tuple[FieldRule, ...], constraints: tuple[Constraint, ...] = ()
+) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "type": "object",
         "properties": {r.name: property_schema(r) for r in rules},
@@ -104,14 +110,12 @@ def input_schema(spec: ModelSpec, rules: tuple[FieldRule, ...]) -> dict[str, Any
     required = [r.name for r in rules if r.required]
     if required:
         schema["required"] = required
-    example = chosen_example(spec, rules)
+    if constraints:
+        schema["allOf"] = schema_rules(constraints)
+    example = chosen_example(spec, rules, constraints)
     if example:
         schema["examples"] = [example]
     return schema
-
-
-def defaults(rules: tuple[FieldRule, ...]) -> dict[str, Any]:
-    return {r.name: r.default for r in rules if r.has_default}
 
 
 def _values(rule: FieldRule) -> str:
@@ -168,12 +172,15 @@ def _short(text: str, limit: int) -> str:
     return cut + "…"
 
 
-def tool_description(spec: ModelSpec, rules: tuple[FieldRule, ...]) -> str:
+def tool_description(
+    spec: ModelSpec, rules: tuple[FieldRule, ...], constraints: tuple[Constraint, ...] = ()
+) -> str:
     what = _short(spec.effective_description, MAX_DESCRIPTION)
-    return "\n".join(
-        [
-            capability_line(spec, rules),
-            f"{what}. Wiro model {spec.slug}." if what else f"Wiro model {spec.slug}.",
-            "Paid task, billed only if it succeeds. If still running, use task_wait; calling again bills twice.",
-        ]
-    )
+    lines = [
+        capability_line(spec, rules),
+        f"{what}. Wiro model {spec.slug}." if what else f"Wiro model {spec.slug}.",
+        "Paid task, billed only if it succeeds. If still running, use task_wait; calling again bills twice.",
+    ]
+    if len(constraints) > MAX_SHOWN_IN_SCHEMA:  # the schema shows the first few; say the rest exist
+        lines.append("Not every combination of options is valid: model_info lists them.")
+    return "\n".join(lines)

@@ -102,6 +102,15 @@ class InputCuration(_Strict):
     label: str | None = None
 
 
+class ConstraintSpec(_Strict):
+    """Values that only go together: when every `when` field has one of its values, each `allowed`
+    field must have one of its values (Wiro's defaults count for fields left out)."""
+
+    when: dict[str, tuple[str, ...]]
+    allowed: dict[str, tuple[str, ...]]
+    why: str = ""
+
+
 class Curation(_Strict):
     description: str | None = None
     # The one example shown to agents, when the imported ones mislead (an edit instruction on a
@@ -109,6 +118,7 @@ class Curation(_Strict):
     example: dict[str, Any] | None = None
     media: Media | None = None
     inputs: dict[str, InputCuration] = Field(default_factory=dict[str, InputCuration])
+    constraints: tuple[ConstraintSpec, ...] = ()
     note: str = ""
 
 

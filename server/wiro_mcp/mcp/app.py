@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,22 @@ class WiroMcp:
             await self._announce_tools_changed()
         return added
 
+    async def update_model_tools(self, latest: Callable[[str], CatalogEntry | None]) -> list[str]:
+        """Rebuild typed tools whose model has changed since start-up (a bundled spec that gained its
+        prices from the first listing, say), and tell the clients."""
+        changed: list[str] = []
+        for name, tool in list(self.tools.items()):
+            if not isinstance(tool, ModelTool):
+                continue
+            entry = latest(tool.entry.spec.slug.lower())
+            if entry is not None and entry is not tool.entry and entry.name == name:
+                self.service.replace(entry)
+                self.tools[name] = ModelTool(entry, self.service, self._client_roots)
+                changed.append(name)
+        if changed:
+            await self._announce_tools_changed()
+        return changed
+
     async def _announce_tools_changed(self) -> None:
         await self.bus.publish(ToolsListChanged())
         for key, session in list(self._sessions.items()):
@@ -132,7 +149,7 @@ class WiroMcp:
 
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
-    ) -> types.CallToolResult:
+    ) -> types.CallToolResult | types.InputRequiredResult:
         self._remember(ctx)
         name, args = params.name, dict(params.arguments or {})
         tool = self.tools.get(name)

@@ -10,10 +10,11 @@ from typing import Any
 
 import mcp_types as types
 
+from wiro_mcp.catalog.fields import defaults
 from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.pricing import price_line
 from wiro_mcp.catalog.rows import ModelRow
-from wiro_mcp.catalog.schema import capability_line, chosen_example, defaults
+from wiro_mcp.catalog.schema import capability_line, chosen_example
 from wiro_mcp.errors import SpecError, WiroError
 from wiro_mcp.live_catalog import LiveCatalog, UnknownModel
 from wiro_mcp.mcp.results import OUTPUT_SCHEMA, error_result, quoted_result, rejected_result
@@ -120,7 +121,9 @@ def model_details(entry: CatalogEntry, tool: str | None) -> dict[str, Any]:
         "prices": _tiers(entry),
         "price": price_line(spec.prices, defaults(entry.rules)),
     }
-    example = chosen_example(spec, entry.rules)
+    if entry.constraints:
+        data["combinations"] = [f"{c.text()} ({c.why})" if c.why else c.text() for c in entry.constraints]
+    example = chosen_example(spec, entry.rules, entry.constraints)
     if example:
         data["example"] = {"model": spec.slug, "arguments": example}
     if tool:
@@ -168,6 +171,8 @@ class ModelInfoTool:
             data["summary"],
             f"Inputs (* required): {fields}. Full schema in input_schema.",
         ]
+        if "combinations" in data:
+            lines.append("Only these together: " + "; ".join(data["combinations"]))
         if "example" in data:
             lines.append(f"Example: run_model {data['example']}")
         if tool:
@@ -220,7 +225,9 @@ class RunModelTool:
             annotations=types.ToolAnnotations(destructive_hint=False),
         )
 
-    async def call(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
+    async def call(
+        self, ctx: Context, arguments: dict[str, Any]
+    ) -> types.CallToolResult | types.InputRequiredResult:
         problem = check_arguments("run_model", self.definition.input_schema, arguments)
         if problem:
             return error_result(problem)

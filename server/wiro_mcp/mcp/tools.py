@@ -17,6 +17,7 @@ from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.validate import clip
 from wiro_mcp.errors import JournalError
 from wiro_mcp.journal import JOURNAL_STATES
+from wiro_mcp.mcp.confirm import confirm
 from wiro_mcp.mcp.results import (
     OUTPUT_SCHEMA,
     error_result,
@@ -36,7 +37,9 @@ class McpTool(Protocol):
     @property
     def definition(self) -> types.Tool: ...
 
-    async def call(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult: ...
+    async def call(
+        self, ctx: Context, arguments: dict[str, Any]
+    ) -> types.CallToolResult | types.InputRequiredResult: ...
 
 
 class Progress:
@@ -62,9 +65,19 @@ async def run_entry(
     ctx: Context,
     roots: RootsLister,
     label: str = "",
-) -> types.CallToolResult:
-    """Validate and start one task of `entry`, then follow it for the bounded wait."""
+) -> types.CallToolResult | types.InputRequiredResult:
+    """Validate, ask the human when the quote calls for it, start one task of `entry`, then follow it
+    for the bounded wait."""
     label = label or entry.name
+    threshold = service.config.confirm_above_usd
+    if threshold is not None:
+        quoted = service.dry_run(entry, arguments)
+        if isinstance(quoted, Rejected):
+            return rejected_result(label, quoted)
+        if service.needs_confirmation(quoted.quote):
+            answer = await confirm(ctx, label, entry, quoted, threshold)
+            if answer is not None:
+                return answer
     submitted = await service.submit(entry, arguments, client_roots=lambda: roots(ctx))
     if isinstance(submitted, Rejected):
         return rejected_result(label, submitted)
@@ -98,7 +111,9 @@ class ModelTool:
     def __repr__(self) -> str:
         return f"ModelTool({self.entry.name!r})"
 
-    async def call(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
+    async def call(
+        self, ctx: Context, arguments: dict[str, Any]
+    ) -> types.CallToolResult | types.InputRequiredResult:
         return await run_entry(self._service, self.entry, arguments, ctx, self._roots)
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wiro_mcp.catalog.fields import rules_for
+from wiro_mcp.catalog.fields import defaults, rules_for
 from wiro_mcp.catalog.pricing import quote
-from wiro_mcp.catalog.schema import defaults
 from wiro_mcp.catalog.spec import ModelSpec, PriceTier
 
 CPS = 0.000585  # the per-second rate Wiro's own examples show, for models billed per second

@@ -1,0 +1,130 @@
+"""Asking the human before a costly run, through MCP elicitation, in both protocol eras.
+
+2025-11-25 clients are sent an `elicitation/create` request in the middle of the call. 2026-07-28 has
+no server-to-client requests: the call answers `InputRequiredResult`, the client asks the human and
+calls again with the answer and our `requestState`. That state is an HMAC of the model, the exact
+arguments and the quote, so an answer only ever approves the call it was asked about.
+
+No answer, a decline, or a client that cannot ask: nothing is sent, and the result says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from typing import Any
+
+import anyio
+import mcp_types as types
+from mcp.server import ServerRequestContext
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import ValidationError
+
+from wiro_mcp.catalog.load import CatalogEntry
+from wiro_mcp.catalog.validate import clip
+from wiro_mcp.mcp.results import error_result
+from wiro_mcp.service import Quoted
+
+log = logging.getLogger(__name__)
+
+CONFIRM_KEY = "confirm"
+ANSWER_SECONDS = 300.0  # how long a 2025-era call waits for the human's answer
+MAX_ARGUMENTS_SHOWN = 6
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "confirm": {"type": "boolean", "title": "Start this paid run", "default": False},
+    },
+    "required": ["confirm"],
+}
+ELICITATION = types.ClientCapabilities(elicitation=types.ElicitationCapability())
+_SECRET = secrets.token_bytes(32)  # per process: an approval does not outlive the server that asked
+
+Context = ServerRequestContext[Any]
+Answer = types.CallToolResult | types.InputRequiredResult | None
+
+
+def _state(entry: CatalogEntry, quoted: Quoted) -> str:
+    canonical = json.dumps([entry.name, quoted.params, quoted.quote.high], sort_keys=True, default=str)
+    return hmac.new(_SECRET, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def question(entry: CatalogEntry, quoted: Quoted, threshold: float) -> str:
+    """What the human is asked: the model, the key arguments and the quote."""
+    shown = [f"  {k}: {clip(str(v), 80)}" for k, v in list(quoted.params.items())[:MAX_ARGUMENTS_SHOWN]]
+    more = len(quoted.params) - MAX_ARGUMENTS_SHOWN
+    if more > 0:
+        shown.append(f"  … and {more} more")
+    return "\n".join(
+        [
+            f"Start a paid Wiro run of {entry.spec.slug}?",
+            *shown,
+            f"Price: {quoted.quote.text()}. Wiro bills only if the run succeeds.",
+            f"(You are asked about runs above ${threshold:g}, or of unknown price: WIRO_MCP_CONFIRM_ABOVE_USD.)",
+        ]
+    )
+
+
+def _refused(label: str, why: str, quoted: Quoted) -> types.CallToolResult:
+    return error_result(f"{label}: not started, {why}. Quoted: {quoted.quote.text()}. Nothing was sent.")
+
+
+def _unsupported(label: str, threshold: float, quoted: Quoted) -> types.CallToolResult:
+    price = "its price is unknown" if quoted.quote.high is None else f"it costs more than ${threshold:g}"
+    return _refused(
+        label,
+        f"because {price}, so the human must confirm it (WIRO_MCP_CONFIRM_ABOVE_USD), and this client cannot "
+        "ask (it offers no MCP elicitation). To run it, raise WIRO_MCP_CONFIRM_ABOVE_USD in the server's "
+        "settings, or use a client that supports elicitation",
+        quoted,
+    )
+
+
+def _verdict(label: str, answer: types.ElicitResult, quoted: Quoted) -> types.CallToolResult | None:
+    if answer.action == "accept" and (answer.content or {}).get(CONFIRM_KEY) is True:
+        return None
+    said = "declined" if answer.action != "cancel" else "dismissed the question"
+    return _refused(label, f"the human {said}", quoted)
+
+
+def _answer_in(ctx: Context, state: str) -> types.ElicitResult | None:
+    """The human's answer carried by a 2026-era retry of this very call, if any."""
+    try:
+        params = types.CallToolRequestParams.model_validate(ctx.params or {})
+    except ValidationError:
+        return None
+    answer = (params.input_responses or {}).get(CONFIRM_KEY)
+    if params.request_state is None or not hmac.compare_digest(params.request_state, state):
+        return None  # an answer to another question (other arguments or price): ask again
+    return answer if isinstance(answer, types.ElicitResult) else None
+
+
+async def confirm(ctx: Context, label: str, entry: CatalogEntry, quoted: Quoted, threshold: float) -> Answer:
+    """None to go ahead; otherwise what to answer the call with (a refusal, or a 2026-era question)."""
+    message = question(entry, quoted, threshold)
+    can_ask = ctx.session.check_client_capability(ELICITATION)
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        state = _state(entry, quoted)
+        answer = _answer_in(ctx, state)
+        if answer is not None:
+            return _verdict(label, answer, quoted)
+        if not can_ask:
+            return _unsupported(label, threshold, quoted)
+        ask = types.ElicitRequest(
+            params=types.ElicitRequestFormParams(message=message, requested_schema=SCHEMA)
+        )
+        return types.InputRequiredResult(input_requests={CONFIRM_KEY: ask}, request_state=state)
+    if not can_ask:
+        return _unsupported(label, threshold, quoted)
+    try:
+        with anyio.fail_after(ANSWER_SECONDS):
+            answer = await ctx.session.elicit_form(message, SCHEMA, related_request_id=ctx.request_id)
+    except TimeoutError:
+        return _refused(label, f"no answer came within {ANSWER_SECONDS:g} s", quoted)
+    except Exception as exc:  # a client that declared elicitation but cannot answer: never a silent run
+        log.info("confirmation could not be asked: %s", type(exc).__name__)
+        return _unsupported(label, threshold, quoted)
+    return _verdict(label, answer, quoted)
