@@ -66,6 +66,10 @@ class RunningEmulator:
         auth = WiroAuth(SecretStr(key), SecretStr(secret) if secret else None)
         return WiroClient(self.base_url, auth, retry=retry or RetryPolicy(base_delay=0.01, max_delay=0.05))
 
+    @property
+    def socket_url(self) -> str:
+        return self.root.replace("http://", "ws://", 1) + "/v1"
+
     def env(self, **extra: str) -> dict[str, str]:
         import os
 
@@ -74,7 +78,8 @@ class RunningEmulator:
             WIRO_API_KEY=API_KEY,
             WIRO_API_SECRET=API_SECRET,
             WIRO_API_BASE_URL=self.base_url,
-            WIRO_MCP_POLL_MAX_SECONDS="0.3",
+            WIRO_SOCKET_URL=self.socket_url,
+            WIRO_MCP_POLL_SCALE="0.1",  # a quicker polling schedule for the fallback
             WIRO_MCP_LOG_LEVEL="INFO",
             WIRO_MCP_CACHE_DIR=self.cache,
         )
@@ -194,7 +199,7 @@ async def in_process(
             ),
             endpoint=ASGI_BASE,
             journal=journal if journal is not None else MemoryJournal("tests"),
-            follower=PollingFollower(client, PollPolicy(initial=0.05, cap=0.1, near_end=0.05)),
+            follower=PollingFollower(client, PollPolicy(scale=0.05)),
             outputs=outputs,
             files=FileAccess(file_roots, 10_000_000),
         )

@@ -29,7 +29,8 @@ from wiro_mcp.service import ServiceConfig, TaskService
 from wiro_mcp.settings import Settings
 from wiro_mcp.wiro.auth import WiroAuth
 from wiro_mcp.wiro.client import WiroClient
-from wiro_mcp.wiro.watch import PollingFollower, PollPolicy
+from wiro_mcp.wiro.socket import SocketFollower
+from wiro_mcp.wiro.watch import PollingFollower, PollPolicy, TaskFollower
 
 log = logging.getLogger(__name__)
 MANY_TYPED_TOOLS = 60
@@ -44,14 +45,15 @@ def sandbox_endpoint() -> str:
 @contextlib.asynccontextmanager
 async def wiro_endpoint(
     settings: Settings, sandbox: bool, specs: list[ModelSpec]
-) -> AsyncGenerator[tuple[str, httpx2.Auth], None]:
-    """The Wiro base URL and auth to use: the real API, or an emulator (serving `specs`) for this process."""
+) -> AsyncGenerator[tuple[str, httpx2.Auth, str], None]:
+    """The Wiro base URL, auth and socket URL to use: the real API, or an emulator (serving `specs`) for
+    this process."""
     if not sandbox:
         if settings.api_key is None:
             raise ConfigError(
                 "WIRO_API_KEY is not set. Set it (and WIRO_API_SECRET), or try --sandbox first."
             )
-        yield settings.api_base_url, WiroAuth(settings.api_key, settings.api_secret)
+        yield settings.api_base_url, WiroAuth(settings.api_key, settings.api_secret), settings.socket_url
         return
     seconds = {"*": settings.sandbox_seconds} if settings.sandbox_seconds is not None else None
     emulator = Emulator(
@@ -63,7 +65,8 @@ async def wiro_endpoint(
     )
     async with serve_in_background(emulator.app) as url:
         log.info("sandbox: Wiro emulator at %s/v1 (no account, no cost)", url)
-        yield f"{url}/v1", WiroAuth(SecretStr(SANDBOX_API_KEY), SecretStr(SANDBOX_API_SECRET))
+        auth = WiroAuth(SecretStr(SANDBOX_API_KEY), SecretStr(SANDBOX_API_SECRET))
+        yield f"{url}/v1", auth, url.replace("http://", "ws://", 1) + "/v1"
 
 
 def journal_path(settings: Settings, sandbox: bool) -> Path | None:
@@ -139,16 +142,32 @@ async def sync_catalog(
         )
 
 
+def follower_for(
+    settings: Settings, client: WiroClient, sockets: httpx2.AsyncClient, socket_url: str
+) -> TaskFollower:
+    """Wiro's socket, with polling (on Wiro's own schedule) taking over when it fails; or polling only."""
+    polling = PollingFollower(client, PollPolicy(scale=settings.poll_scale))
+    if settings.follow == "poll":
+        return polling
+    return SocketFollower(
+        client, socket_url, polling, sockets, silence_seconds=settings.socket_silence_seconds
+    )
+
+
 @contextlib.asynccontextmanager
 async def build_app(
     settings: Settings, sandbox: bool, *, extra_file_roots: tuple[Path, ...] = ()
 ) -> AsyncGenerator[WiroMcp, None]:
     everything = load_catalog(settings.catalog_paths)
     specs = [e.spec for e in everything.values()]  # the emulator knows every model, offered or not
-    async with wiro_endpoint(settings, sandbox, specs) as (base_url, auth):
+    async with wiro_endpoint(settings, sandbox, specs) as (base_url, auth, socket_url):
         timeout = httpx2.Timeout(settings.request_timeout_seconds, connect=10.0, write=120.0)
         # The client checks the base URL once (a ConfigError before anything is sent) and normalises it.
-        async with WiroClient(base_url, auth, timeout=timeout) as client:
+        async with (
+            WiroClient(base_url, auth, timeout=timeout) as client,
+            # Sockets carry no credentials (the task token is one); one connection per followed task.
+            httpx2.AsyncClient(timeout=timeout, limits=httpx2.Limits(max_connections=None)) as sockets,
+        ):
             live = LiveCatalog(
                 everything,
                 client,
@@ -179,9 +198,7 @@ async def build_app(
                 ),
                 endpoint=sandbox_endpoint() if sandbox else client.base_url,
                 journal=open_journal(journal_path(settings, sandbox)),
-                follower=PollingFollower(
-                    client, PollPolicy(initial=settings.poll_initial_seconds, cap=settings.poll_max_seconds)
-                ),
+                follower=follower_for(settings, client, sockets, socket_url),
                 outputs=outputs,
                 files=FileAccess(
                     (*settings.file_root_paths, *extra_file_roots), int(settings.max_file_mb * 1_000_000)

@@ -11,6 +11,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://api.wiro.ai/v1"
+DEFAULT_SOCKET_URL = "wss://socket.wiro.ai/v1"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -56,8 +57,12 @@ class Settings(BaseSettings):
     budget_usd: float | None = Field(default=None, ge=0)
     budget_period: Literal["day", "week", "month"] = "day"
     confirm_above_usd: float | None = Field(default=None, ge=0)
-    poll_initial_seconds: float = Field(default=0.2, gt=0)
-    poll_max_seconds: float = Field(default=3.0, gt=0)
+    socket_url: str = Field(
+        default=DEFAULT_SOCKET_URL, validation_alias=AliasChoices("WIRO_SOCKET_URL", "socket_url")
+    )
+    follow: Literal["socket", "poll"] = "socket"
+    socket_silence_seconds: float = Field(default=15.0, gt=0)
+    poll_scale: float = Field(default=1.0, gt=0, le=1)
     request_timeout_seconds: float = Field(default=30.0, gt=0)
 
     catalog_dirs: str = ""

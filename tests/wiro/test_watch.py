@@ -13,7 +13,7 @@ from wiro_mcp.wiro.models import Task
 from wiro_mcp.wiro.watch import PollPolicy, watch_task
 
 pytestmark = pytest.mark.anyio
-FAST = PollPolicy(initial=0.05, cap=0.2, near_end=0.05)
+FAST = PollPolicy(scale=0.05)
 
 
 async def test_follows_a_task_to_completion_reporting_each_status(wiro: RunningEmulator) -> None:

@@ -27,7 +27,7 @@ from wiro_mcp.mcp.results import (
     task_result,
 )
 from wiro_mcp.service import Rejected, TaskReport, TaskService
-from wiro_mcp.wiro.models import STATUS_ORDER, STATUS_WORDS, Task, TaskHandle
+from wiro_mcp.wiro.models import STATUS_WORDS, Task, TaskHandle
 
 Context = ServerRequestContext[Any]
 RootsLister = Callable[[Context], Awaitable[Sequence[Path]]]
@@ -42,20 +42,50 @@ class McpTool(Protocol):
     ) -> types.CallToolResult | types.InputRequiredResult: ...
 
 
+# Where each status puts a task on a 0-100 scale. While generating, Wiro's own percentage (from its
+# socket) is used as it is, held below the last phases; without one, progress moves with each status.
+_STATUS_PERCENT = {
+    "task_queue": 1.0,
+    "task_accept": 2.0,
+    "task_preprocess_start": 3.0,
+    "task_preprocess_end": 4.0,
+    "task_assign": 5.0,
+    "task_start": 6.0,
+    "task_output": 7.0,
+    "task_output_full": 98.0,
+    "task_end": 98.5,
+    "task_postprocess_start": 99.0,
+    "task_postprocess_end": 100.0,
+    "task_cancel": 100.0,
+}
+MAX_GENERATING = 97.0
+
+
+def progress_words(task: Task) -> str:
+    """`Wiro: generating 60% (step 6/10, 3s left) (task_output)`."""
+    words = STATUS_WORDS.get(task.status, task.status)
+    if task.status == "task_output" and task.percentage is not None:
+        words += f" {task.percentage:.0f}%"
+        if task.progress_note:
+            words += f" ({task.progress_note})"
+    return f"Wiro: {words} ({task.status})"
+
+
 class Progress:
-    """Turns Wiro statuses into MCP progress notifications that only ever go forward."""
+    """Turns task updates into MCP progress notifications (0-100) that only ever go forward."""
 
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
-        self._done = 0
+        self._done = 0.0
 
     async def __call__(self, task: Task) -> None:
-        step = STATUS_ORDER.index(task.status) + 1 if task.status in STATUS_ORDER else self._done
-        self._done = max(self._done, step)
-        words = STATUS_WORDS.get(task.status, task.status)
-        await self._ctx.session.report_progress(
-            self._done, len(STATUS_ORDER), f"Wiro: {words} ({task.status})"
-        )
+        value = _STATUS_PERCENT.get(task.status, self._done)
+        if task.status == "task_output" and task.percentage is not None:
+            value = max(value, min(task.percentage, MAX_GENERATING))
+        if value <= self._done and task.status not in _STATUS_PERCENT:
+            return  # an unknown status says nothing new
+        self._done = max(self._done, value)
+        await self._ctx.session.report_progress(self._done, 100, progress_words(task))
 
 
 async def run_entry(

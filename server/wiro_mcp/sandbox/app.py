@@ -15,9 +15,9 @@ from typing import Any
 import anyio
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from wiro_mcp.catalog.spec import ModelSpec
@@ -26,6 +26,7 @@ from wiro_mcp.sandbox import SANDBOX_API_KEY
 from wiro_mcp.sandbox.generated import generated_specs
 from wiro_mcp.sandbox.media import output_file
 from wiro_mcp.sandbox.prices import CPS, sandbox_prices
+from wiro_mcp.sandbox.socket import SocketChannel
 from wiro_mcp.sandbox.state import Fault, LoggedRequest, SandboxState, SandboxTask
 from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATUSES
 
@@ -70,8 +71,10 @@ class Emulator:
         self.state = SandboxState([*specs, *generated_specs(extra_models)], seconds)
         self._api_key = api_key
         self._api_secret = api_secret
+        self.socket = SocketChannel(self.state, self._make_output)
         self.app = Starlette(
             routes=[
+                WebSocketRoute("/v1", self.socket.serve),  # Wiro's socket URL is its own host's /v1
                 Route("/v1/Run/{owner}/{project}", self._run, methods=["POST"]),
                 Route("/v1/Task/Detail", self._detail, methods=["POST"]),
                 Route("/v1/Task/Kill", self._kill, methods=["POST"]),
@@ -310,10 +313,12 @@ class Emulator:
             "outputs": task.outputs if done and not failed else [],
         }
 
-    def _make_output(self, task: SandboxTask, request: Request) -> dict[str, Any]:
+    def _make_output(self, task: SandboxTask, request: HTTPConnection) -> dict[str, Any]:
         name, contenttype, data = output_file(task.spec.effective_media, f"{task.id}:{task.params}")
         self.state.files[f"{task.uuid}/{name}"] = (contenttype, data)
-        url = str(request.base_url).rstrip("/") + f"/files/{task.uuid}/{name}"
+        base = request.base_url  # a socket's is ws://: the files are served over HTTP
+        base = base.replace(scheme={"ws": "http", "wss": "https"}.get(base.scheme, base.scheme))
+        url = str(base).rstrip("/") + f"/files/{task.uuid}/{name}"
         return {
             "id": task.uuid.replace("-", "")[:32],
             "name": name,

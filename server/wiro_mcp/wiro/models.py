@@ -96,6 +96,9 @@ class Task(_Wire):
     modelslugproject: WireText = ""
     parameters: Any = None
     outputs: Annotated[list[Output], BeforeValidator(as_list)] = Field(default_factory=list[Output])
+    # Not in Task/Detail: what Wiro's socket says of a running generation (0-100, and in words).
+    percentage: float | None = None
+    progress_note: str = ""
 
     @property
     def state(self) -> State:

@@ -1,13 +1,17 @@
-"""Following a task to its end within a deadline.
+"""Following a task to its end within a deadline, by polling Task/Detail (the fallback follower).
 
-Polling starts quick and backs off to a cap, but drops back to the quick interval once the task
-reaches its last phases (output complete, post-processing), when the end is near. Reaching the
+Wiro's own MCP server polls every 2 s for a task's first 15 s, every 5 s until 60 s, then every 10 s.
+That schedule is the budget: the k-th Detail request is never sent before Wiro's own k-th, so a task
+never costs more requests than with Wiro's server. Within it, requests are spaced out while the end
+is far (queued, generating) and spent close together once Detail shows the last phases (output
+complete, post-processing), so the end is seen sooner than on Wiro's fixed ticks. Reaching the
 deadline is not an error: the latest snapshot comes back so the caller can hand out a handle.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -21,15 +25,53 @@ from wiro_mcp.wiro.models import TERMINAL_STATES, Task, TaskHandle
 log = logging.getLogger(__name__)
 
 NEAR_END_STATUSES = frozenset({"task_output_full", "task_end", "task_postprocess_start"})
+WIRO_LADDER: tuple[tuple[float, float], ...] = ((15.0, 2.0), (60.0, 5.0), (math.inf, 10.0))
 
 
 @dataclass(frozen=True)
 class PollPolicy:
-    initial: float = 0.2
-    factor: float = 1.5
-    cap: float = 3.0
-    near_end: float = 0.2
+    """`ladder`: (below this many seconds, poll every this many), Wiro's own schedule by default;
+    `scale` shrinks the whole schedule (tests). `stretch` spaces requests out while the end is far;
+    with `spend_near_end` the requests saved are spent once the end is near. `stretch=1` and
+    `spend_near_end=False` is Wiro's schedule itself (the benchmark's baseline)."""
+
+    ladder: tuple[tuple[float, float], ...] = WIRO_LADDER
+    scale: float = 1.0
+    stretch: float = 1.5
+    spend_near_end: bool = True
     max_transient_errors: int = 8
+
+    def interval_at(self, elapsed: float) -> float:
+        for below, step in self.ladder:
+            if elapsed < below * self.scale:
+                return step * self.scale
+        return self.ladder[-1][1] * self.scale
+
+    def tick(self, k: int) -> float:
+        """When Wiro's schedule sends its k-th request (seconds after the follow began)."""
+        moment = 0.0
+        for _ in range(k):
+            moment += self.interval_at(moment)
+        return moment
+
+    def count_by(self, elapsed: float) -> int:
+        """How many requests Wiro's schedule has sent by `elapsed`."""
+        count, moment = 0, 0.0
+        while True:
+            moment += self.interval_at(moment)
+            if moment > elapsed + 1e-9:
+                return count
+            count += 1
+
+    def next_after(self, elapsed: float, spent: int, status: str) -> float:
+        """When (seconds after the follow began) to send the next request."""
+        step = self.interval_at(elapsed)
+        if self.spend_near_end and status in NEAR_END_STATUSES:
+            credit = self.count_by(elapsed + step) - spent  # what the schedule allows by its next tick
+            wait = step / max(credit, 1)
+        else:
+            wait = step * self.stretch
+        return max(elapsed + wait, self.tick(spent + 1))
 
 
 @dataclass(frozen=True)
@@ -54,13 +96,20 @@ async def watch_task(
 ) -> WatchOutcome:
     """Poll Task/Detail until the task ends or `wait_seconds` pass; never raises on the deadline."""
     policy = policy or PollPolicy()
-    deadline = anyio.current_time() + max(wait_seconds, 0.0)
-    interval = policy.initial
+    began = anyio.current_time()
+    deadline = began + max(wait_seconds, 0.0)
     latest = last_known
     seen_status = last_known.status if last_known else None
     requests = 0
     transient = 0
     while True:
+        if latest is not None:  # with nothing known yet (a resumed task), look at once
+            status = latest.status if transient == 0 else ""
+            at = began + policy.next_after(anyio.current_time() - began, requests, status)
+            if at >= deadline:
+                await anyio.sleep_until(deadline)
+                return WatchOutcome(task=latest, finished=False, detail_requests=requests)
+            await anyio.sleep_until(at)
         try:
             requests += 1
             task = await client.detail(taskid=taskid, tasktoken=tasktoken)
@@ -70,29 +119,25 @@ async def watch_task(
             log.warning("task %s: Task/Detail failed (%s), %d in a row", taskid or "?", error.kind, transient)
             if transient > policy.max_transient_errors:
                 raise
-            task = None
-        if task is not None:
-            latest = task
-            taskid = taskid or task.id
-            if task.status != seen_status and on_update is not None:
-                await on_update(task)
-            seen_status = task.status
-            if task.state in TERMINAL_STATES:
-                return WatchOutcome(task=task, finished=True, detail_requests=requests)
-            interval = policy.near_end if task.status in NEAR_END_STATUSES else interval
-        remaining = deadline - anyio.current_time()
-        if remaining <= 0:
+            if latest is None and anyio.current_time() >= deadline:
+                raise WiroTransportError(
+                    "Task/Detail never answered before the deadline", sent_maybe=True
+                ) from None
             if latest is None:
-                raise WiroTransportError("Task/Detail never answered before the deadline", sent_maybe=True)
-            return WatchOutcome(task=latest, finished=False, detail_requests=requests)
-        await anyio.sleep(min(interval, remaining))
-        if task is None or task.status not in NEAR_END_STATUSES:
-            interval = min(policy.cap, interval * policy.factor)
+                await anyio.sleep(min(policy.interval_at(0.0), max(deadline - anyio.current_time(), 0.0)))
+            continue
+        latest = task
+        taskid = taskid or task.id
+        if task.status != seen_status and on_update is not None:
+            await on_update(task)
+        seen_status = task.status
+        if task.state in TERMINAL_STATES:
+            return WatchOutcome(task=task, finished=True, detail_requests=requests)
 
 
 class TaskFollower(Protocol):
-    """Follows one task for up to `wait_seconds`, reporting each new status. Polling today; Wiro's
-    WebSocket push is the next implementation."""
+    """Follows one task for up to `wait_seconds`, reporting each new status: `SocketFollower` (Wiro's
+    push channel, the default) or `PollingFollower` (its fallback)."""
 
     async def follow(
         self,

@@ -1,0 +1,137 @@
+"""The emulator's WebSocket channel, as Wiro documents it: register with `task_info` and a task token,
+then receive one event per status on the task's timeline, progress objects while it generates (some
+as plain strings, some JSON-encoded as a string), an interim `task_error`, and `task_postprocess_end`
+with the outputs (or `task_cancel`).
+
+Faults, each used up by one connection: `refuse` (the handshake is rejected), `drop` (the connection
+closes once generation starts), `silent` (registered, then nothing), `garbage` (text that is not an
+event, instead of events).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+import anyio
+from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from wiro_mcp.jsonish import as_dict
+from wiro_mcp.sandbox.state import STATUS_STARTS, LoggedRequest, SandboxState, SandboxTask
+
+SocketFault = Literal["refuse", "drop", "silent", "garbage"]
+STEPS = 10  # progress events while generating
+OUTPUT_SPAN = (0.35, 0.80)  # the part of the timeline spent in task_output (see STATUS_STARTS)
+MAX_SLEEP = 0.2  # a stopped task is noticed within this
+
+
+def _event(task: SandboxTask, kind: str, message: Any = None) -> dict[str, Any]:
+    return {"type": kind, "id": task.id, "tasktoken": task.token, "message": message, "result": True}
+
+
+def _progress(task: SandboxTask, step: int) -> dict[str, Any]:
+    left = task.seconds * (OUTPUT_SPAN[1] - OUTPUT_SPAN[0]) * (STEPS - step) / STEPS
+    return {
+        "type": "progressGenerate",
+        "task": "Generate",
+        "percentage": str(step * 100 // STEPS),
+        "stepCurrent": str(step),
+        "stepTotal": str(STEPS),
+        "speed": "1.2",
+        "speedType": "it/s",
+        "elapsedTime": f"{task.elapsed(time.monotonic()):.0f}s",
+        "remainingTime": f"{left:.0f}s",
+    }
+
+
+def timeline(task: SandboxTask) -> list[tuple[float, dict[str, Any] | str]]:
+    """Every event of a task that runs to its end, at its offset (seconds after the start)."""
+    out: list[tuple[float, dict[str, Any] | str]] = []
+    for start, status in STATUS_STARTS:
+        out.append((start * task.seconds, _event(task, status)))
+        if status == "task_output":
+            begin, end = (f * task.seconds for f in OUTPUT_SPAN)
+            out.append((begin, _event(task, "task_output", "Loading model weights...")))
+            out.append((begin, _event(task, "task_error", "UserWarning: some weights were not initialized")))
+            for step in range(1, STEPS + 1):
+                message: Any = _progress(task, step)
+                if step % 3 == 0:  # Wiro sometimes sends the object JSON-encoded as a string
+                    message = json.dumps(message)
+                out.append(
+                    (begin + (end - begin) * (step - 0.5) / STEPS, _event(task, "task_output", message))
+                )
+        if status == "task_output_full":
+            out.append(
+                (start * task.seconds, _event(task, "task_output_full", {"raw": "100%|##########| 10/10"}))
+            )
+    return out
+
+
+class SocketChannel:
+    def __init__(
+        self, state: SandboxState, make_output: Callable[[SandboxTask, HTTPConnection], dict[str, Any]]
+    ) -> None:
+        self.state = state
+        self._make_output = make_output
+        self.faults: list[SocketFault] = []
+
+    def inject(self, *faults: SocketFault) -> None:
+        self.faults.extend(faults)
+
+    async def serve(self, socket: WebSocket) -> None:
+        fault = self.faults.pop(0) if self.faults else None
+        if fault == "refuse":
+            await socket.close(code=1008)  # before accepting: the handshake fails
+            return
+        await socket.accept()
+        try:
+            registration = as_dict(await socket.receive_json())
+            token = str(registration.get("tasktoken") or "")
+            self.state.log.append(LoggedRequest("socket", {"tasktoken": token}, {}, True, time.monotonic()))
+            task = self.state.find_task(None, token) if token else None
+            if task is None:
+                await socket.send_json({"type": "task_info", "message": "task-not-exist", "result": False})
+                await socket.close()
+                return
+            if fault == "silent":
+                while True:
+                    await socket.receive_text()
+            await self._follow(socket, task, fault)
+        except WebSocketDisconnect:
+            return
+
+    async def _follow(self, socket: WebSocket, task: SandboxTask, fault: SocketFault | None) -> None:
+        events = timeline(task)
+        sent = 0
+        while True:
+            now = time.monotonic()
+            if task.stopped_at is not None:
+                await socket.send_json(_event(task, "task_cancel"))
+                break
+            elapsed = now - task.started
+            while sent < len(events) and events[sent][0] <= elapsed:
+                event = events[sent][1]
+                sent += 1
+                if fault == "drop" and isinstance(event, dict) and event["type"] == "task_output":
+                    await socket.close(code=1011)
+                    return
+                if fault == "garbage":
+                    await socket.send_text("\x00not an event{")
+                    continue
+                await socket.send_json(event)
+            if elapsed >= task.seconds:
+                if fault != "garbage":
+                    outputs = [] if task.fail else [self._output(task, socket)]
+                    await socket.send_json(_event(task, "task_postprocess_end", outputs))
+                break
+            upcoming = events[sent][0] if sent < len(events) else task.seconds
+            await anyio.sleep(min(upcoming - elapsed, MAX_SLEEP))
+        await socket.close()
+
+    def _output(self, task: SandboxTask, connection: HTTPConnection) -> dict[str, Any]:
+        if not task.outputs:
+            task.outputs = [self._make_output(task, connection)]
+        return task.outputs[0]

@@ -1,0 +1,259 @@
+"""Following a task over Wiro's WebSocket channel: every status change pushed as it happens, with the
+generation's percentage and remaining time, for one Task/Detail read at the end (the authoritative
+outputs, `pexit` and cost).
+
+Polling takes over for the task, from the last status seen, when the socket cannot connect, closes
+before the end, or is silent for `silence_seconds` while Task/Detail shows the task moving on. A quiet
+socket over a task that is not moving (a long queue) is kept. Events, as Wiro documents them:
+lifecycle statuses with `message: null`; `task_output` with a `progressGenerate` object or a plain
+string (either may arrive JSON-encoded as a string); `task_error` is an interim stderr line, never a
+failure; `task_end` comes before post-processing and is not terminal; `task_postprocess_end` and
+`task_cancel` are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx2
+import wsproto.events
+from httpx2.websockets import HTTPXWSException
+
+from wiro_mcp.errors import WiroError
+from wiro_mcp.jsonish import as_dict
+from wiro_mcp.wiro.client import WiroClient
+from wiro_mcp.wiro.models import STATUS_ORDER, TERMINAL_STATES, TERMINAL_STATUSES, Task, TaskHandle
+from wiro_mcp.wiro.watch import OnUpdate, TaskFollower, WatchOutcome
+
+log = logging.getLogger(__name__)
+
+_STATUSES = frozenset({*STATUS_ORDER, "task_cancel"})
+_said = {"silent": False}  # "the socket delivers nothing but Detail shows progress" is logged once
+
+
+@dataclass(frozen=True)
+class SocketEvent:
+    kind: str
+    message: Any
+
+
+def parse_event(text: str) -> SocketEvent | None:
+    """One socket message, or None for anything that is not a Wiro event."""
+    try:
+        data = as_dict(json.loads(text))
+    except ValueError:
+        return None
+    kind = data.get("type")
+    if not isinstance(kind, str) or not kind:
+        return None
+    message = data.get("message")
+    if isinstance(message, str) and message.lstrip()[:1] in ("{", "["):
+        with contextlib.suppress(ValueError):
+            message = json.loads(message)  # the JSON-encoded-as-a-string variant
+    return SocketEvent(kind, message)
+
+
+def progress_of(message: Any) -> tuple[float | None, str]:
+    """A `progressGenerate` object → (percentage 0-100, `step 6/10, 3s left`)."""
+    data = as_dict(message)
+    if data.get("type") != "progressGenerate":
+        return None, ""
+    try:
+        percentage = min(max(float(str(data.get("percentage"))), 0.0), 100.0)
+    except ValueError:
+        percentage = None
+    parts: list[str] = []
+    if data.get("stepCurrent") and data.get("stepTotal"):
+        parts.append(f"step {data['stepCurrent']}/{data['stepTotal']}")
+    if data.get("remainingTime"):
+        parts.append(f"{data['remainingTime']} left")
+    return percentage, ", ".join(parts)
+
+
+def apply_event(task: Task, event: SocketEvent) -> Task | None:
+    """The task as this event leaves it, or None when the event changes nothing we report."""
+    if event.kind not in _STATUSES:
+        if event.kind == "task_error":
+            log.debug("task %s wrote to stderr (an interim log line, not a failure)", task.id or "?")
+        return None
+    if event.kind == "task_output":
+        percentage, note = progress_of(event.message)
+        if percentage is None and task.status == "task_output":
+            return None  # a log line while generating
+        update: dict[str, Any] = {"status": "task_output"}
+        if percentage is not None:
+            update.update(percentage=percentage, progress_note=note)
+        return task.model_copy(update=update)
+    if event.kind == task.status:
+        return None
+    return task.model_copy(update={"status": event.kind, "progress_note": ""})
+
+
+class _Fallback(Exception):
+    """The socket cannot be relied on for this task: polling takes over."""
+
+
+class SocketFollower:
+    """The default follower: Wiro's socket, with `fallback` (polling) taking over when it fails."""
+
+    def __init__(
+        self,
+        client: WiroClient,
+        socket_url: str,
+        fallback: TaskFollower,
+        http: httpx2.AsyncClient,
+        *,
+        silence_seconds: float = 15.0,
+    ) -> None:
+        self.client = client
+        self.url = socket_url
+        self.fallback = fallback
+        self.http = http
+        self.silence = silence_seconds
+
+    def __repr__(self) -> str:
+        return f"SocketFollower({self.url!r}, fallback={self.fallback!r})"
+
+    async def follow(
+        self,
+        handle: TaskHandle,
+        *,
+        wait_seconds: float,
+        on_update: OnUpdate | None = None,
+        last_known: Task | None = None,
+    ) -> WatchOutcome:
+        if not handle.token:  # the socket takes the task token only
+            return await self.fallback.follow(
+                handle, wait_seconds=wait_seconds, on_update=on_update, last_known=last_known
+            )
+        deadline = anyio.current_time() + max(wait_seconds, 0.0)
+        run = _SocketRun(self, handle, on_update)
+        if last_known is None:  # resuming: where the task stands, and maybe it has ended already
+            await run.detail()
+            if run.latest is not None and run.latest.state in TERMINAL_STATES:
+                return run.outcome(True)
+        else:
+            run.latest = last_known
+        with anyio.move_on_after(deadline - anyio.current_time()):
+            try:
+                return await run.listen()
+            except _Fallback as why:
+                log.info("task %s: socket %s; polling takes over", handle.label, why)
+        remaining = deadline - anyio.current_time()
+        if remaining <= 0 and run.latest is not None:
+            return run.outcome(False)
+        polled = await self.fallback.follow(
+            handle, wait_seconds=max(remaining, 0.0), on_update=on_update, last_known=run.latest
+        )
+        return WatchOutcome(polled.task, polled.finished, polled.detail_requests + run.requests)
+
+
+class _SocketRun:
+    """One task followed over one socket connection."""
+
+    def __init__(self, follower: SocketFollower, handle: TaskHandle, on_update: OnUpdate | None) -> None:
+        self.f = follower
+        self.handle = handle
+        self.on_update = on_update
+        self.latest: Task | None = None
+        self.requests = 0
+
+    def outcome(self, finished: bool) -> WatchOutcome:
+        assert self.latest is not None
+        return WatchOutcome(self.latest, finished, self.requests)
+
+    async def detail(self) -> Task:
+        self.requests += 1
+        task = await self.f.client.detail(taskid=self.handle.taskid or None, tasktoken=self.handle.token)
+        await self.report(task)
+        return task
+
+    async def report(self, task: Task) -> None:
+        changed = self.latest is None or (task.status, task.percentage) != (
+            self.latest.status,
+            self.latest.percentage,
+        )
+        self.latest = task
+        if changed and self.on_update is not None:
+            await self.on_update(task)
+
+    async def listen(self) -> WatchOutcome:
+        try:
+            return await self._listen()
+        except Exception as exc:  # the socket library wraps what escapes its block in exception groups
+            leaf = _leaf(exc)
+            if isinstance(leaf, _Fallback):
+                raise leaf from None
+            if isinstance(leaf, HTTPXWSException | httpx2.HTTPError | OSError):
+                raise _Fallback(_reason(leaf)) from None
+            if isinstance(leaf, WiroError):  # Detail failing while the socket works: polling copes with it
+                raise _Fallback(f"could not be checked ({leaf})") from None
+            raise
+
+    async def _listen(self) -> WatchOutcome:
+        async with self.f.http.websocket(self.f.url, keepalive_ping_interval_seconds=None) as ws:
+            await ws.send_json({"type": "task_info", "tasktoken": self.handle.token})
+            quiet_since = anyio.current_time()
+            while True:
+                left = self.f.silence - (anyio.current_time() - quiet_since)
+                try:
+                    frame = await ws.receive(timeout=max(left, 0.0))
+                except TimeoutError:
+                    if await self._silent():
+                        return self.outcome(True)
+                    quiet_since = anyio.current_time()
+                    continue
+                event = parse_event(frame.data) if isinstance(frame, wsproto.events.TextMessage) else None
+                if event is None:
+                    continue  # garbage or a binary frame: not an event, so the silence clock runs on
+                quiet_since = anyio.current_time()
+                if event.kind in TERMINAL_STATUSES:
+                    return await self._ended()
+                assert self.latest is not None
+                updated = apply_event(self.latest, event)
+                if updated is not None:
+                    await self.report(updated)
+
+    async def _silent(self) -> bool:
+        """Nothing for a while: one Detail tells a quiet task from a socket that stopped delivering.
+        True when that Detail shows the task has ended."""
+        before = self.latest
+        task = await self.detail()
+        if task.state in TERMINAL_STATES:
+            return True
+        if before is not None and task.status != before.status:
+            if not _said["silent"]:
+                _said["silent"] = True
+                log.warning(
+                    "Wiro's socket delivered nothing for %g s while Task/Detail showed the task moving on; "
+                    "polling follows such tasks",
+                    self.f.silence,
+                )
+            raise _Fallback(f"was silent for {self.f.silence:g} s")
+        return False
+
+    async def _ended(self) -> WatchOutcome:
+        task = await self.detail()
+        if task.state not in TERMINAL_STATES:
+            raise _Fallback("ended before Task/Detail did")
+        return self.outcome(True)
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:  # pyright: ignore[reportUnknownMemberType]
+        exc = exc.exceptions[0]  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    return exc  # pyright: ignore[reportUnknownVariableType]
+
+
+def _reason(exc: BaseException) -> str:
+    name = type(exc).__name__
+    return {
+        "WebSocketDisconnect": "closed before the task ended",
+        "WebSocketUpgradeError": "refused the connection",
+        "ConnectError": "could not be reached",
+    }.get(name, f"failed ({name})")
