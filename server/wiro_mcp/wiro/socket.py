@@ -91,7 +91,7 @@ def apply_event(task: Task, event: SocketEvent) -> Task | None:
         return task.model_copy(update=update)
     if event.kind == task.status:
         return None
-    return task.model_copy(update={"status": event.kind, "progress_note": ""})
+    return task.model_copy(update={"status": event.kind, "percentage": None, "progress_note": ""})
 
 
 class _Fallback(Exception):

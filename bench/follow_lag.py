@@ -1,0 +1,186 @@
+"""Following tasks: completion lag and Task/Detail requests, socket against polling against the
+schedule of Wiro's own MCP server; then CPU and peak memory for many concurrent tasks.
+
+    python bench/follow_lag.py [--runs 5] [--durations 3,15,40] [--crowds 200,500] [--crowd-seconds 10]
+
+Part 1, against the emulator on loopback (one process): for each task length (±10 % jitter, so no
+poller is lucky in its phase) it starts `runs` tasks per follower, all at once, and follows each with
+  socket    wiro-mcp's default: Wiro's WebSocket channel, one Task/Detail at the end
+  polling   wiro-mcp with the socket down: polling within Wiro's schedule as a budget
+  wiro      the 2 s / 5 s / 10 s ladder of Wiro's own server (2 s below 15 s, 5 s below 60 s, then 10 s)
+Lag is the time from the task's end (as the emulator schedules it) to the follower returning.
+
+Part 2: the emulator runs in a separate process (`wiro-mcp sandbox`); a worker process starts N tasks
+and follows them all at once, socket or polling, and reports its own CPU seconds and peak RSS.
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anyio
+import httpx2
+from pydantic import SecretStr
+
+from wiro_mcp.catalog.load import load_catalog
+from wiro_mcp.mcp.transports import serve_in_background
+from wiro_mcp.sandbox.app import Emulator
+from wiro_mcp.wiro.auth import WiroAuth
+from wiro_mcp.wiro.client import WiroClient
+from wiro_mcp.wiro.models import Task, TaskHandle
+from wiro_mcp.wiro.socket import SocketFollower
+from wiro_mcp.wiro.watch import PollingFollower, PollPolicy, TaskFollower
+
+MODES = ("socket", "polling", "wiro")
+WIRO_SCHEDULE = PollPolicy(stretch=1.0, stretch_generating=1.0, spend_near_end=False)
+
+
+def followers(client: WiroClient, http: httpx2.AsyncClient, socket_url: str) -> dict[str, TaskFollower]:
+    polling = PollingFollower(client, PollPolicy())
+    return {
+        "socket": SocketFollower(client, socket_url, polling, http),
+        "polling": polling,
+        "wiro": PollingFollower(client, WIRO_SCHEDULE),
+    }
+
+
+async def follow_one(client: WiroClient, follower: TaskFollower, endpoint: str) -> tuple[str, int, bool]:
+    answer = await client.run("reve", "generate", {"prompt": "bench"})
+    handle = TaskHandle(taskid=answer.taskid, token=answer.socketaccesstoken, endpoint=endpoint)
+    outcome = await follower.follow(
+        handle, wait_seconds=600, last_known=Task(id=answer.taskid, status="task_queue")
+    )
+    return answer.taskid, outcome.detail_requests, outcome.finished
+
+
+async def lag_table(runs: int, durations: list[float]) -> None:
+    emulator = Emulator([e.spec for e in load_catalog().values()], api_key="bench")
+    async with (
+        serve_in_background(emulator.app) as url,
+        WiroClient(f"{url}/v1", WiroAuth(SecretStr("bench"))) as client,
+        httpx2.AsyncClient(limits=httpx2.Limits(max_connections=None)) as http,
+    ):
+        chosen = followers(client, http, url.replace("http://", "ws://") + "/v1")
+        found: dict[tuple[float, str], list[tuple[float, int]]] = {}
+
+        async def one(seconds: float, mode: str) -> None:
+            await anyio.sleep(random.uniform(0, 0.5))
+            emulator.state.plan_next_run(seconds=seconds * random.uniform(0.9, 1.1))
+            taskid, requests, _ = await follow_one(client, chosen[mode], url)
+            task = emulator.state.tasks[taskid]
+            found.setdefault((seconds, mode), []).append(
+                (time.monotonic() - (task.started + task.seconds), requests)
+            )
+
+        async with anyio.create_task_group() as tg:  # every length and follower at once: one wait
+            for seconds in durations:
+                for mode in MODES:
+                    for _ in range(runs):
+                        tg.start_soon(one, seconds, mode)
+    print(
+        f"{'task':>6} {'follower':>9} {'median lag':>11} {'max lag':>8} {'Detail reqs (median)':>21} {'(max)':>6}"
+    )
+    for seconds in durations:
+        for mode in MODES:
+            rows = found[(seconds, mode)]
+            lags, reqs = [lag for lag, _ in rows], [r for _, r in rows]
+            print(
+                f"{seconds:>5g}s {mode:>9} {statistics.median(lags):>10.3f}s {max(lags):>7.3f}s "
+                f"{statistics.median(reqs):>21g} {max(reqs):>6}"
+            )
+
+
+async def worker(base: str, socket_url: str, mode: str, count: int) -> None:
+    """Part 2's follower process: start `count` tasks, follow them all, print its own usage as JSON."""
+    async with (
+        WiroClient(f"{base}/v1", WiroAuth(SecretStr("bench"))) as client,
+        httpx2.AsyncClient(limits=httpx2.Limits(max_connections=None)) as http,
+    ):
+        follower = followers(client, http, socket_url)[mode]
+        finished: list[bool] = []
+        requests: list[int] = []
+
+        async def one() -> None:
+            _, used, done = await follow_one(client, follower, base)
+            finished.append(done)
+            requests.append(used)
+
+        began = time.monotonic()
+        async with anyio.create_task_group() as tg:
+            for _ in range(count):
+                tg.start_soon(one)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        print(
+            json.dumps(
+                {
+                    "completed": sum(finished),
+                    "cpu_s": usage.ru_utime + usage.ru_stime,
+                    "peak_rss_mb": usage.ru_maxrss / 1024,
+                    "detail": sum(requests),
+                    "wall_s": time.monotonic() - began,
+                }
+            )
+        )
+
+
+def crowd_table(crowds: list[int], seconds: float) -> None:
+    wiro_mcp = str(Path(sys.executable).parent / "wiro-mcp")
+    port = 18000 + random.randrange(1000)
+    env = {**os.environ, "WIRO_MCP_SANDBOX_SECONDS": str(seconds)}
+    emulator = subprocess.Popen(
+        [wiro_mcp, "sandbox", "--port", str(port), "--api-key", "bench"], env=env, stderr=subprocess.DEVNULL
+    )
+    try:
+        time.sleep(3)
+        base, socket_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/v1"
+        print(
+            f"\n{'tasks':>6} {'follower':>9} {'completed':>10} {'CPU s':>7} {'CPU ms/task':>12} {'peak RSS':>9} {'Detail':>7}"
+        )
+        for count in crowds:
+            for mode in ("socket", "polling"):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--worker", base, socket_url, mode, str(count)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                print(
+                    f"{count:>6} {mode:>9} {r['completed']:>10} {r['cpu_s']:>7.2f} "
+                    f"{1000 * r['cpu_s'] / count:>12.2f} {r['peak_rss_mb']:>7.0f}MB {r['detail']:>7}"
+                )
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        base, socket_url, mode, count = sys.argv[2:6]
+        anyio.run(worker, base, socket_url, mode, int(count))
+        return
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--durations", default="3,15,40")
+    parser.add_argument("--crowds", default="200,500")
+    parser.add_argument("--crowd-seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    anyio.run(lag_table, args.runs, [float(d) for d in args.durations.split(",")])
+    if args.crowds:
+        crowd_table([int(c) for c in args.crowds.split(",")], args.crowd_seconds)
+
+
+if __name__ == "__main__":
+    main()

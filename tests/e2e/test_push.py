@@ -1,0 +1,63 @@
+"""Wiro's socket through the real `wiro-mcp`: percentages reach the MCP client as progress, a cancel
+while the socket is being listened to still kills the task, and a socket that cannot connect leaves
+the call to polling, which completes it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import RunningEmulator
+from tests.e2e.conftest import OpenServer
+from tests.e2e.helpers import interrupt_call, wait_for_request
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_progress_notifications_carry_wiros_percentages(
+    mode: str, wiro: RunningEmulator, open_server: OpenServer
+) -> None:
+    wiro.state.plan_next_run(seconds=2.0)
+    updates: list[tuple[float, float | None, str]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        updates.append((done, total, message or ""))
+
+    async with open_server(mode) as client:
+        result = await client.call_tool("reve_generate", {"prompt": "a koala"}, progress_callback=on_progress)
+    assert not result.is_error and result.structured_content
+    assert result.structured_content["state"] == "completed"
+    assert all(total == 100 for _, total, _ in updates)
+    values = [done for done, _, _ in updates]
+    assert values == sorted(values) and len(set(values)) == len(values)  # only ever forward
+    assert values[-1] == 100
+    generating = [(done, message) for done, _, message in updates if "%" in message]
+    assert any(
+        done == 60 and message.startswith("Wiro: generating 60% (step 6/10, ") for done, message in generating
+    )
+    assert len(wiro.state.requests("socket")) == 1
+    assert len(wiro.state.requests("Task/Detail")) == 1  # the one read at the end
+
+
+async def test_a_cancel_while_listening_to_the_socket_kills_the_task(
+    wiro: RunningEmulator, open_server: OpenServer
+) -> None:
+    wiro.state.plan_next_run(seconds=30)
+    async with open_server() as client:
+        await interrupt_call(client, "reve_generate", {"prompt": "a koala"}, when="generating 10%")
+        await wait_for_request(wiro, "Task/Kill")
+    (task,) = wiro.state.tasks.values()
+    assert task.stopped_at is not None and len(wiro.state.requests("Task/Kill")) == 1
+    assert len(wiro.state.requests("socket")) == 1 and not wiro.state.requests("Task/Detail")
+
+
+async def test_a_refused_socket_leaves_the_call_to_polling(
+    wiro: RunningEmulator, open_server: OpenServer
+) -> None:
+    wiro.emulator.socket.inject("refuse")
+    wiro.state.plan_next_run(seconds=1.0)
+    async with open_server() as client:
+        result = await client.call_tool("reve_generate", {"prompt": "a koala"})
+    assert not result.is_error and result.structured_content
+    assert result.structured_content["state"] == "completed"
+    assert len(wiro.state.requests("Task/Detail")) >= 2
