@@ -42,7 +42,7 @@ async def test_progress_notifications_carry_wiros_percentages(
 async def test_a_cancel_while_listening_to_the_socket_kills_the_task(
     wiro: RunningEmulator, open_server: OpenServer
 ) -> None:
-    wiro.state.plan_next_run(seconds=30)
+    wiro.state.plan_next_run(seconds=8)
     async with open_server() as client:
         await interrupt_call(client, "reve_generate", {"prompt": "a koala"}, when="generating 10%")
         await wait_for_request(wiro, "Task/Kill")

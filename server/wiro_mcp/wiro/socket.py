@@ -33,6 +33,7 @@ from wiro_mcp.wiro.watch import OnUpdate, TaskFollower, WatchOutcome
 log = logging.getLogger(__name__)
 
 _STATUSES = frozenset({*STATUS_ORDER, "task_cancel"})
+FIRST_CHECK_SECONDS = 3.0
 _said = {"silent": False}  # "the socket delivers nothing but Detail shows progress" is logged once
 
 
@@ -198,35 +199,40 @@ class _SocketRun:
     async def _listen(self) -> WatchOutcome:
         async with self.f.http.websocket(self.f.url, keepalive_ping_interval_seconds=None) as ws:
             await ws.send_json({"type": "task_info", "tasktoken": self.handle.token})
-            quiet_since = anyio.current_time()
+            # Nothing documents that a registration replays what already happened: a task that ended
+            # while we connected would leave the socket silent. So the first quiet spell is short.
+            spell = min(self.f.silence, FIRST_CHECK_SECONDS)
             while True:
-                left = self.f.silence - (anyio.current_time() - quiet_since)
-                try:
-                    frame = await ws.receive(timeout=max(left, 0.0))
-                except TimeoutError:
-                    if await self._silent():
-                        return self.outcome(True)
-                    quiet_since = anyio.current_time()
-                    continue
-                event = parse_event(frame.data) if isinstance(frame, wsproto.events.TextMessage) else None
-                if event is None:
-                    continue  # garbage or a binary frame: not an event, so the silence clock runs on
-                quiet_since = anyio.current_time()
-                if event.kind in TERMINAL_STATUSES:
-                    return await self._ended()
-                assert self.latest is not None
-                updated = apply_event(self.latest, event)
-                if updated is not None:
-                    await self.report(updated)
+                # One scope per quiet spell, its deadline pushed back by each event (cheaper than a
+                # timeout per message, which adds up over hundreds of sockets).
+                with anyio.move_on_after(spell) as quiet:
+                    while True:
+                        frame = await ws.receive()
+                        event = (
+                            parse_event(frame.data) if isinstance(frame, wsproto.events.TextMessage) else None
+                        )
+                        if event is None:
+                            continue  # garbage or a binary frame: not an event, so the silence clock runs on
+                        quiet.deadline = anyio.current_time() + self.f.silence
+                        if event.kind in TERMINAL_STATUSES:
+                            return await self._ended()
+                        assert self.latest is not None
+                        updated = apply_event(self.latest, event)
+                        if updated is not None:
+                            await self.report(updated)
+                if quiet.cancelled_caught and await self._silent(first=spell < self.f.silence):
+                    return self.outcome(True)
+                spell = self.f.silence
 
-    async def _silent(self) -> bool:
+    async def _silent(self, first: bool) -> bool:
         """Nothing for a while: one Detail tells a quiet task from a socket that stopped delivering.
-        True when that Detail shows the task has ended."""
+        True when that Detail shows the task has ended. A move before the first event may predate the
+        registration, so only a later silent spell hands the task to polling."""
         before = self.latest
         task = await self.detail()
         if task.state in TERMINAL_STATES:
             return True
-        if before is not None and task.status != before.status:
+        if not first and before is not None and task.status != before.status:
             if not _said["silent"]:
                 _said["silent"] = True
                 log.warning(
