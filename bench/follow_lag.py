@@ -1,7 +1,7 @@
 """Following tasks: completion lag and Task/Detail requests, socket against polling against the
 schedule of Wiro's own MCP server; then CPU and peak memory for many concurrent tasks.
 
-    python bench/follow_lag.py [--runs 5] [--durations 3,15,40] [--crowds 200,500] [--crowd-seconds 10]
+    python bench/follow_lag.py [--runs 20] [--durations 3,15,40] [--crowds 200,500] [--crowd-seconds 10]
 
 Part 1, against the emulator on loopback (one process): for each task length (±10 % jitter, so no
 poller is lucky in its phase) it starts `runs` tasks per follower, all at once, and follows each with
@@ -29,7 +29,6 @@ import time
 from pathlib import Path
 
 import anyio
-import httpx2
 from pydantic import SecretStr
 
 from wiro_mcp.catalog.load import load_catalog
@@ -45,10 +44,10 @@ MODES = ("socket", "polling", "wiro")
 WIRO_SCHEDULE = PollPolicy(stretch=1.0, stretch_generating=1.0, spend_near_end=False)
 
 
-def followers(client: WiroClient, http: httpx2.AsyncClient, socket_url: str) -> dict[str, TaskFollower]:
+def followers(client: WiroClient, socket_url: str) -> dict[str, TaskFollower]:
     polling = PollingFollower(client, PollPolicy())
     return {
-        "socket": SocketFollower(client, socket_url, polling, http),
+        "socket": SocketFollower(client, socket_url, polling),
         "polling": polling,
         "wiro": PollingFollower(client, WIRO_SCHEDULE),
     }
@@ -68,9 +67,8 @@ async def lag_table(runs: int, durations: list[float]) -> None:
     async with (
         serve_in_background(emulator.app) as url,
         WiroClient(f"{url}/v1", WiroAuth(SecretStr("bench"))) as client,
-        httpx2.AsyncClient(limits=httpx2.Limits(max_connections=None)) as http,
     ):
-        chosen = followers(client, http, url.replace("http://", "ws://") + "/v1")
+        chosen = followers(client, url.replace("http://", "ws://") + "/v1")
         found: dict[tuple[float, str], list[tuple[float, int]]] = {}
 
         async def one(seconds: float, mode: str) -> None:
@@ -108,11 +106,8 @@ def cpu_seconds() -> float:
 async def worker(base: str, socket_url: str, mode: str, count: int) -> None:
     """Part 2's follower process: start `count` tasks, then follow them all at once; print, as JSON,
     the CPU seconds of following alone (imports and Run requests are the same for both followers)."""
-    async with (
-        WiroClient(f"{base}/v1", WiroAuth(SecretStr("bench"))) as client,
-        httpx2.AsyncClient(limits=httpx2.Limits(max_connections=None)) as http,
-    ):
-        follower = followers(client, http, socket_url)[mode]
+    async with WiroClient(f"{base}/v1", WiroAuth(SecretStr("bench"))) as client:
+        follower = followers(client, socket_url)[mode]
         handles: list[TaskHandle] = []
         finished: list[bool] = []
         requests: list[int] = []
@@ -186,7 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--durations", default="3,15,40")
     parser.add_argument("--crowds", default="200,500")
     parser.add_argument("--crowd-seconds", type=float, default=10.0)

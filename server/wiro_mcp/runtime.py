@@ -142,16 +142,12 @@ async def sync_catalog(
         )
 
 
-def follower_for(
-    settings: Settings, client: WiroClient, sockets: httpx2.AsyncClient, socket_url: str
-) -> TaskFollower:
+def follower_for(settings: Settings, client: WiroClient, socket_url: str) -> TaskFollower:
     """Wiro's socket, with polling (on Wiro's own schedule) taking over when it fails; or polling only."""
     polling = PollingFollower(client, PollPolicy(scale=settings.poll_scale))
     if settings.follow == "poll":
         return polling
-    return SocketFollower(
-        client, socket_url, polling, sockets, silence_seconds=settings.socket_silence_seconds
-    )
+    return SocketFollower(client, socket_url, polling, silence_seconds=settings.socket_silence_seconds)
 
 
 @contextlib.asynccontextmanager
@@ -163,11 +159,7 @@ async def build_app(
     async with wiro_endpoint(settings, sandbox, specs) as (base_url, auth, socket_url):
         timeout = httpx2.Timeout(settings.request_timeout_seconds, connect=10.0, write=120.0)
         # The client checks the base URL once (a ConfigError before anything is sent) and normalises it.
-        async with (
-            WiroClient(base_url, auth, timeout=timeout) as client,
-            # Sockets carry no credentials (the task token is one); one connection per followed task.
-            httpx2.AsyncClient(timeout=timeout, limits=httpx2.Limits(max_connections=None)) as sockets,
-        ):
+        async with WiroClient(base_url, auth, timeout=timeout) as client:
             live = LiveCatalog(
                 everything,
                 client,
@@ -198,7 +190,7 @@ async def build_app(
                 ),
                 endpoint=sandbox_endpoint() if sandbox else client.base_url,
                 journal=open_journal(journal_path(settings, sandbox)),
-                follower=follower_for(settings, client, sockets, socket_url),
+                follower=follower_for(settings, client, socket_url),
                 outputs=outputs,
                 files=FileAccess(
                     (*settings.file_root_paths, *extra_file_roots), int(settings.max_file_mb * 1_000_000)

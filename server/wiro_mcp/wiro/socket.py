@@ -107,15 +107,21 @@ class SocketFollower:
         client: WiroClient,
         socket_url: str,
         fallback: TaskFollower,
-        http: httpx2.AsyncClient,
         *,
         silence_seconds: float = 15.0,
+        connect_seconds: float = 10.0,
     ) -> None:
         self.client = client
         self.url = socket_url
         self.fallback = fallback
-        self.http = http
         self.silence = silence_seconds
+        self.timeout = httpx2.Timeout(connect_seconds, read=None)
+        self._tls = httpx2.create_ssl_context()  # made once: loading certificates is the costly part
+
+    def connection(self) -> httpx2.AsyncClient:
+        """A client for one socket. One each, not one shared: a shared pool looks through all its open
+        connections on every connect, which grows with hundreds of sockets open at once."""
+        return httpx2.AsyncClient(verify=self._tls, timeout=self.timeout)
 
     def __repr__(self) -> str:
         return f"SocketFollower({self.url!r}, fallback={self.fallback!r})"
@@ -197,7 +203,10 @@ class _SocketRun:
             raise
 
     async def _listen(self) -> WatchOutcome:
-        async with self.f.http.websocket(self.f.url, keepalive_ping_interval_seconds=None) as ws:
+        async with (
+            self.f.connection() as http,
+            http.websocket(self.f.url, keepalive_ping_interval_seconds=None) as ws,
+        ):
             await ws.send_json({"type": "task_info", "tasktoken": self.handle.token})
             # Nothing documents that a registration replays what already happened: a task that ended
             # while we connected would leave the socket silent. So the first quiet spell is short.
