@@ -8,7 +8,6 @@ import json
 from collections.abc import AsyncIterator
 
 import anyio
-import httpx2
 import pytest
 
 from tests.conftest import RunningEmulator
@@ -25,12 +24,9 @@ pytestmark = pytest.mark.anyio
 async def follower(
     wiro: RunningEmulator, silence: float = 5.0
 ) -> AsyncIterator[tuple[SocketFollower, WiroClient]]:
-    async with (
-        wiro.client() as client,
-        httpx2.AsyncClient(limits=httpx2.Limits(max_connections=None)) as http,
-    ):
+    async with wiro.client() as client:
         polling = PollingFollower(client, PollPolicy(scale=0.05))
-        yield SocketFollower(client, wiro.socket_url, polling, http, silence_seconds=silence), client
+        yield SocketFollower(client, wiro.socket_url, polling, silence_seconds=silence), client
 
 
 async def run_and_follow(
