@@ -183,7 +183,9 @@ class TaskService:
     def quote(self, entry: CatalogEntry, params: dict[str, Any]) -> Quote:
         """What a call with these (valid) arguments will cost, Wiro's defaults filled in."""
         files = [r.name for r in entry.rules if r.kind == "file"]
-        return quote(entry.spec.prices, {**defaults(entry.rules), **params}, files)
+        return quote(
+            entry.spec.prices, {**defaults(entry.rules), **params}, files, entry.spec.approximate_cost
+        )
 
     def dry_run(self, entry: CatalogEntry, arguments: dict[str, Any] | None) -> Quoted | Rejected:
         """Validate and quote; nothing is sent."""

@@ -97,6 +97,8 @@ def test_tool_detail_answer_imports() -> None:
                 "slugowner": "black-forest-labs",
                 "slugproject": "flux-dev",
                 "categories": '["text-to-image"]',
+                "dynamicprice": '[{"inputs": {}, "price": 0.000585, "priceMethod": "cps"}]',
+                "approximatelycost": "0.003510",
                 "parameters": [
                     {
                         "title": "Inputs",
@@ -122,6 +124,7 @@ def test_tool_detail_answer_imports() -> None:
         ("size", "select", False),
     ]
     assert spec.inputs[1].min == 1 and spec.inputs[1].max == 50 and spec.inputs[1].default == 28
+    assert spec.prices[0].method == "cps" and spec.approximate_cost == 0.00351
 
 
 def test_reimport_keeps_hand_curation(tmp_path: Path) -> None:

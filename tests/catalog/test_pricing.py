@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wiro_mcp.catalog.pricing import parse_dynamicprice, price_line, quote
+from wiro_mcp.catalog.pricing import parse_dynamicprice, parse_usd, price_line, quote
 
 VIDEO = parse_dynamicprice(
     '[{"inputs":{"resolution":"720p","duration":"5"},"price":0.13,"priceMethod":"cpr"},'
@@ -87,3 +87,21 @@ def test_unreadable_or_missing_prices() -> None:
     assert parse_dynamicprice('[{"price": "free"}, {"inputs": {}, "price": 0.1}]')[0].price == 0.1
     assert quote((), {}).text().startswith("unknown")
     assert price_line((), {}) == "price unknown"
+
+
+def test_per_second_billing_shows_wiros_estimate_but_never_as_a_bound() -> None:
+    tiers = parse_dynamicprice('[{"inputs": {}, "price": 0.000585, "priceMethod": "cps"}]')
+    figure = quote(tiers, {}, estimate=parse_usd("0.003510"))
+    assert figure.low is None and figure.high is None and not figure.known  # caps and budgets stay strict
+    assert figure.estimate == pytest.approx(0.00351)
+    assert figure.text().startswith("about $0.00351, Wiro's estimate from its average run (billed per second")
+    assert figure.as_json()["usd_estimate"] == pytest.approx(0.00351)
+    # Only for per-second billing: an estimate never replaces a tier's own figure.
+    assert quote(parse_dynamicprice('[{"price": 0.04}]'), {}, estimate=1.0).text() == "$0.04"
+
+
+@pytest.mark.parametrize(
+    ("raw", "usd"), [("0.0035", 0.0035), (0.2, 0.2), ("", None), ("n/a", None), (None, None), (-1, None)]
+)
+def test_prices_as_wiro_sends_them(raw: object, usd: float | None) -> None:
+    assert parse_usd(raw) == usd

@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
-from wiro_mcp.catalog.pricing import parse_dynamicprice
+from wiro_mcp.catalog.pricing import parse_dynamicprice, parse_usd
 from wiro_mcp.catalog.rows import media_of
 from wiro_mcp.catalog.spec import Curation, Input, Media, ModelSpec, Option, Source
 from wiro_mcp.errors import SpecError
@@ -327,6 +327,7 @@ def import_tool_detail(data: dict[str, Any], origin: str = "Tool/Detail") -> Mod
         inputs=inputs,
         examples=_inspire_examples(tool, inputs),
         prices=parse_dynamicprice(tool.get("dynamicprice")),
+        approximate_cost=parse_usd(tool.get("approximatelycost")),
         source=Source(kind="tool_detail", dialect="detail"),
     )
 

@@ -8,6 +8,7 @@ says so instead of guessing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -87,6 +88,7 @@ class Quote:
     method: str = ""
     basis: str = ""  # how the figure was reached, or why it cannot be
     tier: PriceTier | None = None
+    estimate: float | None = None  # Wiro's own estimate where the price is not known (billed per second)
 
     @property
     def known(self) -> bool:
@@ -97,6 +99,8 @@ class Quote:
         return self.low is not None and self.low == self.high
 
     def text(self) -> str:
+        if self.low is None and self.estimate is not None:
+            return f"about {_money(self.estimate)}, Wiro's estimate from its average run ({self.basis})"
         if self.low is None:
             return f"unknown ({self.basis})" if self.basis else "unknown"
         if self.high is None:
@@ -107,6 +111,8 @@ class Quote:
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"usd_low": self.low, "usd_high": self.high, "text": self.text()}
+        if self.estimate is not None:
+            data["usd_estimate"] = self.estimate
         if self.method:
             data["method"] = self.method
         if self.basis:
@@ -215,15 +221,35 @@ def cost_for(tier: PriceTier, args: Mapping[str, Any], file_fields: Iterable[str
             return quote(None, None, f"{why}: {unit}")
 
 
-def quote(tiers: tuple[PriceTier, ...], args: Mapping[str, Any], file_fields: Iterable[str] = ()) -> Quote:
-    """What a call with `args` (defaults filled in) will cost."""
+def quote(
+    tiers: tuple[PriceTier, ...],
+    args: Mapping[str, Any],
+    file_fields: Iterable[str] = (),
+    estimate: float | None = None,
+) -> Quote:
+    """What a call with `args` (defaults filled in) will cost; `estimate` is Wiro's `approximatelycost`,
+    shown (as an estimate, never as a bound) for a model billed per second."""
     if not tiers:
         return UNKNOWN
     tier = tier_for(tiers, args)
     if tier is None:
         combos = "; ".join(", ".join(f"{k}={v}" for k, v in t.inputs.items()) for t in tiers if t.inputs)
         return Quote(None, None, basis=f"no price tier matches these arguments (priced: {combos})")
-    return cost_for(tier, args, file_fields)
+    figure = cost_for(tier, args, file_fields)
+    if figure.low is None and tier.method == "cps" and estimate is not None:
+        return dataclasses.replace(figure, estimate=estimate)
+    return figure
+
+
+def parse_usd(value: Any) -> float | None:
+    """A price Wiro sends as a string or a number; None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 # Methods whose cost a tier fixes before the run (with the call's own duration, for video length).

@@ -135,6 +135,8 @@ class ModelSpec(_Strict):
     inputs: tuple[Input, ...]
     examples: tuple[dict[str, Any], ...] = ()
     prices: tuple[PriceTier, ...] = ()
+    # Wiro's `approximatelycost` for a model billed per second: its average run time times its rate.
+    approximate_cost: float | None = Field(default=None, ge=0)
     source: Source
     curation: Curation = Field(default_factory=Curation)
 
