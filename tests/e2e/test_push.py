@@ -56,8 +56,14 @@ async def test_a_refused_socket_leaves_the_call_to_polling(
 ) -> None:
     wiro.emulator.socket.inject("refuse")
     wiro.state.plan_next_run(seconds=1.0)
+    values: list[float] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        values.append(done)
+
     async with open_server() as client:
-        result = await client.call_tool("reve_generate", {"prompt": "a koala"})
+        result = await client.call_tool("reve_generate", {"prompt": "a koala"}, progress_callback=on_progress)
     assert not result.is_error and result.structured_content
     assert result.structured_content["state"] == "completed"
     assert len(wiro.state.requests("Task/Detail")) >= 2
+    assert values == sorted(values) and len(set(values)) == len(values) and values[-1] == 100

@@ -77,15 +77,22 @@ class Progress:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         self._done = 0.0
+        self._said = ""
 
     async def __call__(self, task: Task) -> None:
-        value = _STATUS_PERCENT.get(task.status, self._done)
+        value = _STATUS_PERCENT.get(task.status, 0.0)
         if task.status == "task_output" and task.percentage is not None:
             value = max(value, min(task.percentage, MAX_GENERATING))
-        if value <= self._done and task.status not in _STATUS_PERCENT:
-            return  # an unknown status says nothing new
-        self._done = max(self._done, value)
-        await self._ctx.session.report_progress(self._done, 100, progress_words(task))
+        words = progress_words(task)
+        if value <= self._done:
+            # Progress must grow with each notification: news that does not move the figure (a status
+            # polling sees after the socket's percentage, say) moves it by a hair, or is not sent.
+            if words == self._said or task.status not in _STATUS_PERCENT or self._done >= MAX_GENERATING:
+                return
+            value = self._done + 0.01
+        self._done = value
+        self._said = words
+        await self._ctx.session.report_progress(value, 100, words)
 
 
 async def run_entry(
