@@ -156,8 +156,8 @@ async def run_sandbox(
     async with serve_in_background(emulator.app, host, port) as url:
         mode = "signature" if secret else "key-only"
         _err(
-            f"Wiro emulator at {url}/v1 ({len(emulator.state.models)} models, {mode} mode, x-api-key: {api_key}). "
-            "Ctrl-C stops it."
+            f"Wiro emulator at {url}/v1, its socket at {url.replace('http://', 'ws://', 1)}/v1 "
+            f"({len(emulator.state.models)} models, {mode} mode, x-api-key: {api_key}). Ctrl-C stops it."
         )
         await anyio.sleep_forever()
 
