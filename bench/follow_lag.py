@@ -1,7 +1,7 @@
 """Following tasks: completion lag and Task/Detail requests, socket against polling against the
 schedule of Wiro's own MCP server; then CPU and peak memory for many concurrent tasks.
 
-    python bench/follow_lag.py [--runs 20] [--durations 3,15,40] [--crowds 200,500] [--crowd-seconds 10]
+    python bench/follow_lag.py [--runs 20] [--durations 3,15,40] [--crowds 200,500] [--crowd-seconds 10,40]
 
 Part 1, against the emulator on loopback (one process): for each task length (±10 % jitter, so no
 poller is lucky in its phase) it starts `runs` tasks per follower, all at once, and follows each with
@@ -10,9 +10,10 @@ poller is lucky in its phase) it starts `runs` tasks per follower, all at once, 
   wiro      the 2 s / 5 s / 10 s ladder of Wiro's own server (2 s below 15 s, 5 s below 60 s, then 10 s)
 Lag is the time from the task's end (as the emulator schedules it) to the follower returning.
 
-Part 2: the emulator runs in a separate process (`wiro-mcp sandbox`); a worker process starts N tasks
-and follows them all at once (socket, polling, or Wiro's schedule), and reports the CPU seconds spent following (not
-its imports or the Run requests, which both followers share) and its peak RSS.
+Part 2: the emulator runs in a separate process (`wiro-mcp sandbox`, tasks of each `--crowd-seconds`
+length); a worker process starts N tasks and follows them all at once (socket, polling, or Wiro's
+schedule), and reports the CPU seconds spent following (not its imports or the Run requests, which
+every follower shares) and its peak RSS.
 Prints figures; asserts nothing.
 """
 
@@ -142,35 +143,37 @@ async def worker(base: str, socket_url: str, mode: str, count: int) -> None:
         )
 
 
-def crowd_table(crowds: list[int], seconds: float) -> None:
+def crowd_table(crowds: list[int], lengths: list[float]) -> None:
     wiro_mcp = str(Path(sys.executable).parent / "wiro-mcp")
-    port = 18000 + random.randrange(1000)
-    emulator = subprocess.Popen(
-        [wiro_mcp, "sandbox", "--port", str(port), "--api-key", "bench", "--seconds", str(seconds)],
-        stderr=subprocess.DEVNULL,
+    print(
+        f"\n{'tasks':>6} {'length':>7} {'follower':>9} {'completed':>10} {'CPU s':>7} {'CPU ms/task':>12} "
+        f"{'peak RSS':>9} {'Detail':>7}"
     )
-    try:
-        time.sleep(3)
-        base, socket_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/v1"
-        print(
-            f"\n{'tasks':>6} {'follower':>9} {'completed':>10} {'CPU s':>7} {'CPU ms/task':>12} {'peak RSS':>9} {'Detail':>7}"
+    for seconds in lengths:
+        port = 18000 + random.randrange(1000)
+        emulator = subprocess.Popen(
+            [wiro_mcp, "sandbox", "--port", str(port), "--api-key", "bench", "--seconds", str(seconds)],
+            stderr=subprocess.DEVNULL,
         )
-        for count in crowds:
-            for mode in MODES:
-                out = subprocess.run(
-                    [sys.executable, __file__, "--worker", base, socket_url, mode, str(count)],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                r = json.loads(out.stdout.strip().splitlines()[-1])
-                print(
-                    f"{count:>6} {mode:>9} {r['completed']:>10} {r['cpu_s']:>7.2f} "
-                    f"{1000 * r['cpu_s'] / count:>12.2f} {r['peak_rss_mb']:>7.0f}MB {r['detail']:>7}"
-                )
-    finally:
-        emulator.terminate()
-        emulator.wait(timeout=10)
+        try:
+            time.sleep(3)
+            base, socket_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/v1"
+            for count in crowds:
+                for mode in MODES:
+                    out = subprocess.run(
+                        [sys.executable, __file__, "--worker", base, socket_url, mode, str(count)],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    )
+                    r = json.loads(out.stdout.strip().splitlines()[-1])
+                    print(
+                        f"{count:>6} {seconds:>6g}s {mode:>9} {r['completed']:>10} {r['cpu_s']:>7.2f} "
+                        f"{1000 * r['cpu_s'] / count:>12.2f} {r['peak_rss_mb']:>7.0f}MB {r['detail']:>7}"
+                    )
+        finally:
+            emulator.terminate()
+            emulator.wait(timeout=10)
 
 
 def main() -> None:
@@ -184,11 +187,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--durations", default="3,15,40")
     parser.add_argument("--crowds", default="200,500")
-    parser.add_argument("--crowd-seconds", type=float, default=10.0)
+    parser.add_argument("--crowd-seconds", default="10,40", help="task lengths for part 2")
     args = parser.parse_args()
     anyio.run(lag_table, args.runs, [float(d) for d in args.durations.split(",")])
     if args.crowds:
-        crowd_table([int(c) for c in args.crowds.split(",")], args.crowd_seconds)
+        crowd_table(
+            [int(c) for c in args.crowds.split(",")], [float(s) for s in args.crowd_seconds.split(",")]
+        )
 
 
 if __name__ == "__main__":
