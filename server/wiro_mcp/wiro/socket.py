@@ -21,14 +21,13 @@ from typing import Any
 
 import anyio
 import httpx2
-import wsproto.events
-from httpx2.websockets import HTTPXWSException
 
 from wiro_mcp.errors import WiroError
 from wiro_mcp.jsonish import as_dict
 from wiro_mcp.wiro.client import WiroClient
 from wiro_mcp.wiro.models import STATUS_ORDER, TERMINAL_STATES, TERMINAL_STATUSES, Task, TaskHandle
 from wiro_mcp.wiro.watch import OnUpdate, TaskFollower, WatchOutcome
+from wiro_mcp.wiro.wsclient import SocketClosed, open_socket
 
 log = logging.getLogger(__name__)
 
@@ -192,21 +191,17 @@ class _SocketRun:
     async def listen(self) -> WatchOutcome:
         try:
             return await self._listen()
-        except Exception as exc:  # the socket library wraps what escapes its block in exception groups
-            leaf = _leaf(exc)
-            if isinstance(leaf, _Fallback):
-                raise leaf from None
-            if isinstance(leaf, HTTPXWSException | httpx2.HTTPError | OSError):
-                raise _Fallback(_reason(leaf)) from None
-            if isinstance(leaf, WiroError):  # Detail failing while the socket works: polling copes with it
-                raise _Fallback(f"could not be checked ({leaf})") from None
-            raise
+        except SocketClosed as closed:
+            raise _Fallback(closed.reason) from None
+        except httpx2.ConnectError:
+            raise _Fallback("could not be reached") from None
+        except (httpx2.HTTPError, OSError) as exc:
+            raise _Fallback(f"failed ({type(exc).__name__})") from None
+        except WiroError as exc:  # Detail failing while the socket works: polling copes with it
+            raise _Fallback(f"could not be checked ({exc})") from None
 
     async def _listen(self) -> WatchOutcome:
-        async with (
-            self.f.connection() as http,
-            http.websocket(self.f.url, keepalive_ping_interval_seconds=None) as ws,
-        ):
+        async with self.f.connection() as http, open_socket(http, self.f.url) as ws:
             await ws.send_json({"type": "task_info", "tasktoken": self.handle.token})
             # Nothing documents that a registration replays what already happened: a task that ended
             # while we connected would leave the socket silent. So the first quiet spell is short.
@@ -216,12 +211,9 @@ class _SocketRun:
                 # timeout per message, which adds up over hundreds of sockets).
                 with anyio.move_on_after(spell) as quiet:
                     while True:
-                        frame = await ws.receive()
-                        event = (
-                            parse_event(frame.data) if isinstance(frame, wsproto.events.TextMessage) else None
-                        )
+                        event = parse_event(await ws.receive_text())
                         if event is None:
-                            continue  # garbage or a binary frame: not an event, so the silence clock runs on
+                            continue  # garbage: not an event, so the silence clock runs on
                         quiet.deadline = anyio.current_time() + self.f.silence
                         if event.kind in TERMINAL_STATUSES:
                             return await self._ended()
@@ -257,18 +249,3 @@ class _SocketRun:
         if task.state not in TERMINAL_STATES:
             raise _Fallback("ended before Task/Detail did")
         return self.outcome(True)
-
-
-def _leaf(exc: BaseException) -> BaseException:
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:  # pyright: ignore[reportUnknownMemberType]
-        exc = exc.exceptions[0]  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-    return exc  # pyright: ignore[reportUnknownVariableType]
-
-
-def _reason(exc: BaseException) -> str:
-    name = type(exc).__name__
-    return {
-        "WebSocketDisconnect": "closed before the task ended",
-        "WebSocketUpgradeError": "refused the connection",
-        "ConnectError": "could not be reached",
-    }.get(name, f"failed ({name})")

@@ -1,0 +1,136 @@
+"""A lean WebSocket client for Wiro's channel: httpx2 sends the upgrade request (one HTTP stack, its
+TLS and timeouts), wsproto frames the messages, and frames are read on the caller's own task.
+
+httpx2's WebSocket session reads through a background task and a memory stream, two more task
+switches per frame; with hundreds of tasks followed at once and a couple of dozen events each, that
+was a third of the CPU of following a task (measured with `bench/follow_lag.py`). Wiro's channel needs
+little: one text message out, text messages in, pings answered, a close. Keepalive pings are not sent:
+silence is watched by the follower itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import secrets
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import httpcore2
+import httpx2
+import wsproto.connection
+import wsproto.events as ws_events
+import wsproto.utilities
+from wsproto.connection import Connection, ConnectionType
+
+ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455, section 1.3
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # a whole LLM log fits; anything larger is not Wiro
+READ_CHUNK = 65_536
+
+
+class SocketClosed(Exception):
+    """The connection ended: closed by the server, broken, or never upgraded."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def accept_key(key: str) -> str:
+    return base64.b64encode(hashlib.sha1(key.encode() + ACCEPT_GUID).digest()).decode()
+
+
+class WireSocket:
+    """One open WebSocket connection: `send_json`, then `receive_text` until it raises SocketClosed."""
+
+    def __init__(self, stream: httpcore2.AsyncNetworkStream) -> None:
+        self._stream = stream
+        self._ws = Connection(ConnectionType.CLIENT)
+        self._pending: list[str] = []
+        self._partial: list[str] = []
+        self._partial_bytes = 0
+        self._closed: str | None = None
+
+    async def send_json(self, data: Any) -> None:
+        await self._write(self._ws.send(ws_events.TextMessage(json.dumps(data))))
+
+    async def receive_text(self) -> str:
+        """The next whole text message (binary frames are skipped: Wiro sends them to realtime
+        audio models only)."""
+        while not self._pending:
+            if self._closed is not None:
+                raise SocketClosed(self._closed)
+            try:
+                data = await self._stream.read(READ_CHUNK)
+            except httpcore2.NetworkError as exc:
+                raise SocketClosed(f"broke ({type(exc).__name__})") from None
+            if not data:
+                self._closed = "closed before the task ended"
+                continue
+            self._ws.receive_data(data)
+            await self._take_events()
+        return self._pending.pop(0)
+
+    async def _take_events(self) -> None:
+        try:
+            events = list(self._ws.events())
+        except wsproto.utilities.RemoteProtocolError as exc:
+            self._closed = f"sent a broken frame ({exc})"
+            return
+        for event in events:
+            if isinstance(event, ws_events.TextMessage):
+                self._collect(event)
+            elif isinstance(event, ws_events.Ping):
+                await self._write(self._ws.send(event.response()))
+            elif isinstance(event, ws_events.CloseConnection):
+                self._closed = "closed before the task ended"
+                with contextlib.suppress(wsproto.utilities.LocalProtocolError):
+                    await self._write(self._ws.send(event.response()))
+
+    def _collect(self, event: ws_events.TextMessage) -> None:
+        self._partial.append(event.data)
+        self._partial_bytes += len(event.data)
+        if self._partial_bytes > MAX_MESSAGE_BYTES:
+            self._closed = f"sent a message over {MAX_MESSAGE_BYTES // (1024 * 1024)} MiB"
+            self._partial.clear()
+            return
+        if event.message_finished:
+            self._pending.append("".join(self._partial))
+            self._partial.clear()
+            self._partial_bytes = 0
+
+    async def _write(self, data: bytes) -> None:
+        try:
+            await self._stream.write(data)
+        except httpcore2.NetworkError:
+            self._closed = "broke while sending"
+
+    async def close(self) -> None:
+        if self._ws.state is wsproto.connection.ConnectionState.OPEN:
+            with contextlib.suppress(httpcore2.NetworkError, wsproto.utilities.LocalProtocolError):
+                await self._stream.write(self._ws.send(ws_events.CloseConnection(code=1000)))
+        await self._stream.aclose()
+
+
+@contextlib.asynccontextmanager
+async def open_socket(client: httpx2.AsyncClient, url: str) -> AsyncGenerator[WireSocket]:
+    """Connect to `url` (ws:// or wss://) through `client`; SocketClosed when the server refuses."""
+    key = base64.b64encode(secrets.token_bytes(16)).decode()
+    headers = {
+        "connection": "upgrade",
+        "upgrade": "websocket",
+        "sec-websocket-key": key,
+        "sec-websocket-version": "13",
+    }
+    async with client.stream("GET", url, headers=headers) as response:
+        if response.status_code != 101:
+            raise SocketClosed(f"refused the connection (HTTP {response.status_code})")
+        if response.headers.get("sec-websocket-accept") != accept_key(key):
+            raise SocketClosed("answered the upgrade without a valid Sec-WebSocket-Accept")
+        socket = WireSocket(response.extensions["network_stream"])
+        try:
+            yield socket
+        finally:
+            await socket.close()
