@@ -1,0 +1,165 @@
+"""The lean WebSocket client against a real WebSocket server on loopback (wsproto on the server side),
+which sends what a browser-grade server may: fragmented messages, pings, binary frames, a close, and
+handshakes that go wrong."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import anyio
+import anyio.abc
+import httpx2
+import pytest
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    Pong,
+    RejectConnection,
+    Request,
+    TextMessage,
+)
+
+from wiro_mcp.wiro.wsclient import MAX_MESSAGE_BYTES, SocketClosed, open_socket
+
+pytestmark = pytest.mark.anyio
+
+Script = Callable[["Peer"], Awaitable[None]]
+
+
+class Peer:
+    """The server's side of one connection."""
+
+    def __init__(self, stream: anyio.abc.SocketStream) -> None:
+        self.stream = stream
+        self.ws = WSConnection(ConnectionType.SERVER)
+        self.received: list[object] = []
+
+    async def send(self, *events: object) -> None:
+        for event in events:
+            await self.stream.send(self.ws.send(event))  # type: ignore[arg-type]
+
+    async def next_event(self) -> object:
+        while True:
+            for event in self.ws.events():
+                self.received.append(event)
+                return event
+            self.ws.receive_data(await self.stream.receive())
+
+    async def handshake(self, accept: bool = True) -> None:
+        request = await self.next_event()
+        assert isinstance(request, Request)
+        if accept:
+            await self.send(AcceptConnection())
+        else:
+            await self.send(RejectConnection(status_code=403, has_body=False))
+
+
+@contextlib.asynccontextmanager
+async def server(script: Script) -> AsyncIterator[tuple[str, list[Peer]]]:
+    peers: list[Peer] = []
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+
+    async def handle(stream: anyio.abc.SocketStream) -> None:
+        peer = Peer(stream)
+        peers.append(peer)
+        async with stream:
+            with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                await script(peer)
+
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, handle)
+        yield f"ws://127.0.0.1:{port}/v1", peers
+        tg.cancel_scope.cancel()
+
+
+async def read_all(url: str) -> tuple[list[str], str]:
+    """Every text message until the connection ends, and why it ended."""
+    got: list[str] = []
+    async with httpx2.AsyncClient() as http, open_socket(http, url) as socket:
+        await socket.send_json({"type": "task_info", "tasktoken": "t"})
+        with anyio.fail_after(5):
+            while True:
+                try:
+                    got.append(await socket.receive_text())
+                except SocketClosed as closed:
+                    return got, closed.reason
+
+
+async def test_messages_in_pieces_pings_and_binary_frames_arrive_as_whole_texts() -> None:
+    async def script(peer: Peer) -> None:
+        await peer.handshake()
+        registration = await peer.next_event()
+        assert isinstance(registration, TextMessage)
+        assert json.loads(registration.data) == {"type": "task_info", "tasktoken": "t"}
+        await peer.send(
+            TextMessage('{"type": "task_', message_finished=False),
+            Ping(b"still there?"),
+            TextMessage('start"}', message_finished=True),
+            BytesMessage(b"\x00\x01audio"),
+            TextMessage('{"type": "task_end"}'),
+        )
+        assert await peer.next_event() == Pong(b"still there?")
+        await peer.send(CloseConnection(code=1000))
+        assert isinstance(await peer.next_event(), CloseConnection)  # the client answered the close
+
+    async with server(script) as (url, peers):
+        got, reason = await read_all(url)
+    assert got == ['{"type": "task_start"}', '{"type": "task_end"}']
+    assert reason == "closed before the task ended"
+    assert len(peers) == 1
+
+
+async def test_a_connection_that_just_ends_is_a_closed_socket() -> None:
+    async def script(peer: Peer) -> None:
+        await peer.handshake()
+        await peer.next_event()
+        await peer.send(TextMessage('{"type": "task_queue"}'))
+        await peer.stream.aclose()
+
+    async with server(script) as (url, _peers):
+        got, reason = await read_all(url)
+    assert got == ['{"type": "task_queue"}'] and reason == "closed before the task ended"
+
+
+async def test_a_refused_upgrade_is_a_closed_socket_that_says_so() -> None:
+    async def script(peer: Peer) -> None:
+        await peer.handshake(accept=False)
+
+    async with server(script) as (url, _peers):
+        with pytest.raises(SocketClosed, match="refused the connection \\(HTTP 403\\)"):
+            await read_all(url)
+
+
+async def test_an_upgrade_answer_with_the_wrong_accept_key_is_refused() -> None:
+    async def script(peer: Peer) -> None:
+        await peer.stream.receive()
+        await peer.stream.send(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: bm90IHRoZSByaWdodCBrZXk=\r\n\r\n"
+        )
+        await anyio.sleep(5)
+
+    async with server(script) as (url, _peers):
+        with pytest.raises(SocketClosed, match="Sec-WebSocket-Accept"):
+            await read_all(url)
+
+
+async def test_an_endless_message_is_cut_off() -> None:
+    piece = "x" * (1024 * 1024)
+
+    async def script(peer: Peer) -> None:
+        await peer.handshake()
+        await peer.next_event()
+        for _ in range(MAX_MESSAGE_BYTES // len(piece) + 1):
+            await peer.send(TextMessage(piece, message_finished=False))
+        await anyio.sleep(5)
+
+    async with server(script) as (url, _peers):
+        got, reason = await read_all(url)
+    assert got == [] and "over 16 MiB" in reason
