@@ -14,7 +14,8 @@ from tests.conftest import RunningEmulator
 from wiro_mcp.sandbox.socket import SocketFault
 from wiro_mcp.wiro.client import WiroClient
 from wiro_mcp.wiro.models import Task, TaskHandle
-from wiro_mcp.wiro.socket import SocketEvent, SocketFollower, apply_event, parse_event
+from wiro_mcp.wiro.socket import SocketFollower
+from wiro_mcp.wiro.socket_events import SocketEvent, apply_event, parse_event
 from wiro_mcp.wiro.watch import PollingFollower, PollPolicy, WatchOutcome
 
 pytestmark = pytest.mark.anyio
@@ -146,7 +147,13 @@ async def test_fifty_tasks_at_once_one_socket_each_one_detail_each(wiro: Running
     ],
 )
 def test_every_documented_message_shape_parses(text: str, kind: str, message: object) -> None:
-    assert parse_event(text) == SocketEvent(kind, message)
+    event = parse_event(text)
+    assert event is not None and (event.kind, event.message) == (kind, message)
+
+
+def test_an_event_names_its_task_by_token_and_id() -> None:
+    event = parse_event('{"type": "task_start", "id": 534574, "tasktoken": "eDcC", "message": null}')
+    assert event == SocketEvent("task_start", None, token="eDcC", taskid="534574")
 
 
 @pytest.mark.parametrize("text", ["\x00not an event{", "[]", '{"message": "no type"}', "null"])

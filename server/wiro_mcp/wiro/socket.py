@@ -13,85 +13,23 @@ failure; `task_end` comes before post-processing and is not terminal; `task_post
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-from dataclasses import dataclass
-from typing import Any
 
 import anyio
 import httpx2
 
 from wiro_mcp.errors import WiroError
-from wiro_mcp.jsonish import as_dict
 from wiro_mcp.wiro.client import WiroClient
-from wiro_mcp.wiro.models import STATUS_ORDER, TERMINAL_STATES, TERMINAL_STATUSES, Task, TaskHandle
+from wiro_mcp.wiro.models import TERMINAL_STATES, TERMINAL_STATUSES, Task, TaskHandle
+from wiro_mcp.wiro.socket_events import apply_event
+from wiro_mcp.wiro.socket_pool import SocketPool, Subscription
 from wiro_mcp.wiro.watch import OnUpdate, TaskFollower, WatchOutcome
-from wiro_mcp.wiro.wsclient import SocketClosed, open_socket
+from wiro_mcp.wiro.wsclient import SocketClosed, WireSocket, connect
 
 log = logging.getLogger(__name__)
 
-_STATUSES = frozenset({*STATUS_ORDER, "task_cancel"})
 FIRST_CHECK_SECONDS = 3.0
 _said = {"silent": False}  # "the socket delivers nothing but Detail shows progress" is logged once
-
-
-@dataclass(frozen=True)
-class SocketEvent:
-    kind: str
-    message: Any
-
-
-def parse_event(text: str) -> SocketEvent | None:
-    """One socket message, or None for anything that is not a Wiro event."""
-    try:
-        data = as_dict(json.loads(text))
-    except ValueError:
-        return None
-    kind = data.get("type")
-    if not isinstance(kind, str) or not kind:
-        return None
-    message = data.get("message")
-    if isinstance(message, str) and message.lstrip()[:1] in ("{", "["):
-        with contextlib.suppress(ValueError):
-            message = json.loads(message)  # the JSON-encoded-as-a-string variant
-    return SocketEvent(kind, message)
-
-
-def progress_of(message: Any) -> tuple[float | None, str]:
-    """A `progressGenerate` object → (percentage 0-100, `step 6/10, 3s left`)."""
-    data = as_dict(message)
-    if data.get("type") != "progressGenerate":
-        return None, ""
-    try:
-        percentage = min(max(float(str(data.get("percentage"))), 0.0), 100.0)
-    except ValueError:
-        percentage = None
-    parts: list[str] = []
-    if data.get("stepCurrent") and data.get("stepTotal"):
-        parts.append(f"step {data['stepCurrent']}/{data['stepTotal']}")
-    if data.get("remainingTime"):
-        parts.append(f"{data['remainingTime']} left")
-    return percentage, ", ".join(parts)
-
-
-def apply_event(task: Task, event: SocketEvent) -> Task | None:
-    """The task as this event leaves it, or None when the event changes nothing we report."""
-    if event.kind not in _STATUSES:
-        if event.kind == "task_error":
-            log.debug("task %s wrote to stderr (an interim log line, not a failure)", task.id or "?")
-        return None
-    if event.kind == "task_output":
-        percentage, note = progress_of(event.message)
-        if percentage is None and task.status == "task_output":
-            return None  # a log line while generating
-        update: dict[str, Any] = {"status": "task_output"}
-        if percentage is not None:
-            update.update(percentage=percentage, progress_note=note)
-        return task.model_copy(update=update)
-    if event.kind == task.status:
-        return None
-    return task.model_copy(update={"status": event.kind, "percentage": None, "progress_note": ""})
 
 
 class _Fallback(Exception):
@@ -109,6 +47,7 @@ class SocketFollower:
         *,
         silence_seconds: float = 15.0,
         connect_seconds: float = 10.0,
+        tasks_per_connection: int = 1,
     ) -> None:
         self.client = client
         self.url = socket_url
@@ -116,14 +55,17 @@ class SocketFollower:
         self.silence = silence_seconds
         self.timeout = httpx2.Timeout(connect_seconds, read=None)
         self._tls = httpx2.create_ssl_context()  # made once: loading certificates is the costly part
+        self.pool = SocketPool(self.connect, tasks_per_connection)
 
-    def connection(self) -> httpx2.AsyncClient:
-        """A client for one socket. One each, not one shared: a shared pool looks through all its open
-        connections on every connect, which grows with hundreds of sockets open at once."""
-        return httpx2.AsyncClient(verify=self._tls, timeout=self.timeout)
+    async def connect(self) -> WireSocket:
+        """A connection with a client of its own. One each, not one shared: a shared pool looks through
+        all its open connections on every connect, which grows with hundreds of sockets open at once."""
+        return await connect(
+            httpx2.AsyncClient(verify=self._tls, timeout=self.timeout), self.url, own_client=True
+        )
 
     def __repr__(self) -> str:
-        return f"SocketFollower({self.url!r}, fallback={self.fallback!r})"
+        return f"SocketFollower({self.url!r}, {self.pool!r}, fallback={self.fallback!r})"
 
     async def follow(
         self,
@@ -201,8 +143,7 @@ class _SocketRun:
             raise _Fallback(f"could not be checked ({exc})") from None
 
     async def _listen(self) -> WatchOutcome:
-        async with self.f.connection() as http, open_socket(http, self.f.url) as ws:
-            await ws.send_json({"type": "task_info", "tasktoken": self.handle.token})
+        async with self.f.pool.subscribe(self.handle.token, self.handle.taskid) as events:
             # Nothing documents that a registration replays what already happened: a task that ended
             # while we connected would leave the socket silent. So the first quiet spell is short.
             spell = min(self.f.silence, FIRST_CHECK_SECONDS)
@@ -211,9 +152,7 @@ class _SocketRun:
                 # timeout per message, which adds up over hundreds of sockets).
                 with anyio.move_on_after(spell) as quiet:
                     while True:
-                        event = parse_event(await ws.receive_text())
-                        if event is None:
-                            continue  # garbage: not an event, so the silence clock runs on
+                        event = await events.next_event()
                         quiet.deadline = anyio.current_time() + self.f.silence
                         if event.kind in TERMINAL_STATUSES:
                             return await self._ended()
@@ -221,11 +160,11 @@ class _SocketRun:
                         updated = apply_event(self.latest, event)
                         if updated is not None:
                             await self.report(updated)
-                if quiet.cancelled_caught and await self._silent(first=spell < self.f.silence):
+                if quiet.cancelled_caught and await self._silent(events, first=spell < self.f.silence):
                     return self.outcome(True)
                 spell = self.f.silence
 
-    async def _silent(self, first: bool) -> bool:
+    async def _silent(self, events: Subscription, first: bool) -> bool:
         """Nothing for a while: one Detail tells a quiet task from a socket that stopped delivering.
         True when that Detail shows the task has ended. A move before the first event may predate the
         registration, so only a later silent spell hands the task to polling."""
@@ -234,6 +173,7 @@ class _SocketRun:
         if task.state in TERMINAL_STATES:
             return True
         if not first and before is not None and task.status != before.status:
+            events.note_unserved()
             if not _said["silent"]:
                 _said["silent"] = True
                 log.warning(

@@ -18,6 +18,7 @@ import secrets
 from collections.abc import AsyncGenerator
 from typing import Any
 
+import anyio
 import httpcore2
 import httpx2
 import wsproto.connection
@@ -45,8 +46,15 @@ def accept_key(key: str) -> str:
 class WireSocket:
     """One open WebSocket connection: `send_json`, then `receive_text` until it raises SocketClosed."""
 
-    def __init__(self, stream: httpcore2.AsyncNetworkStream) -> None:
+    def __init__(
+        self,
+        stream: httpcore2.AsyncNetworkStream,
+        response: httpx2.Response,
+        client: httpx2.AsyncClient | None = None,
+    ) -> None:
         self._stream = stream
+        self._response = response
+        self._client = client  # closed with the socket when the socket owns it
         self._ws = Connection(ConnectionType.CLIENT)
         self._pending: list[str] = []
         self._partial: list[str] = []
@@ -112,11 +120,25 @@ class WireSocket:
             with contextlib.suppress(httpcore2.NetworkError, wsproto.utilities.LocalProtocolError):
                 await self._stream.write(self._ws.send(ws_events.CloseConnection(code=1000)))
         await self._stream.aclose()
+        await self._response.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
 
-@contextlib.asynccontextmanager
-async def open_socket(client: httpx2.AsyncClient, url: str) -> AsyncGenerator[WireSocket]:
-    """Connect to `url` (ws:// or wss://) through `client`; SocketClosed when the server refuses."""
+async def connect(client: httpx2.AsyncClient, url: str, *, own_client: bool = False) -> WireSocket:
+    """Open a connection to `url` (ws:// or wss://) through `client`, SocketClosed when the server
+    refuses. Not a context manager, so that a connection shared by several tasks can be closed by
+    whichever is last: `close()` it (which closes `client` too when the socket owns it)."""
+    try:
+        return await _upgrade(client, url, client if own_client else None)
+    except BaseException:
+        if own_client:
+            with anyio.CancelScope(shield=True):
+                await client.aclose()
+        raise
+
+
+async def _upgrade(client: httpx2.AsyncClient, url: str, owned: httpx2.AsyncClient | None) -> WireSocket:
     key = base64.b64encode(secrets.token_bytes(16)).decode()
     headers = {
         "connection": "upgrade",
@@ -124,13 +146,20 @@ async def open_socket(client: httpx2.AsyncClient, url: str) -> AsyncGenerator[Wi
         "sec-websocket-key": key,
         "sec-websocket-version": "13",
     }
-    async with client.stream("GET", url, headers=headers) as response:
-        if response.status_code != 101:
-            raise SocketClosed(f"refused the connection (HTTP {response.status_code})")
-        if response.headers.get("sec-websocket-accept") != accept_key(key):
-            raise SocketClosed("answered the upgrade without a valid Sec-WebSocket-Accept")
-        socket = WireSocket(response.extensions["network_stream"])
-        try:
-            yield socket
-        finally:
-            await socket.close()
+    response = await client.send(client.build_request("GET", url, headers=headers), stream=True)
+    if response.status_code != 101:
+        await response.aclose()
+        raise SocketClosed(f"refused the connection (HTTP {response.status_code})")
+    if response.headers.get("sec-websocket-accept") != accept_key(key):
+        await response.aclose()
+        raise SocketClosed("answered the upgrade without a valid Sec-WebSocket-Accept")
+    return WireSocket(response.extensions["network_stream"], response, owned)
+
+
+@contextlib.asynccontextmanager
+async def open_socket(client: httpx2.AsyncClient, url: str) -> AsyncGenerator[WireSocket]:
+    socket = await connect(client, url)
+    try:
+        yield socket
+    finally:
+        await socket.close()

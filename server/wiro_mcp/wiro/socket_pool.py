@@ -1,0 +1,155 @@
+"""Socket connections for the tasks being followed: one per task (Wiro's documented way: one
+`task_info` registration per connection), or several tasks' registrations on one connection when
+`per_connection` allows it and Wiro serves them.
+
+No background task reads a connection: whichever follower is waiting reads the next frame and files
+each event under the task it names (its `tasktoken`, else its `id`), so one connection per task costs
+no task switch more than reading the socket directly. If a shared connection turns out to serve only
+its first registration (another task's events arrive, never this one's), the pool says so once and
+gives every later task a connection of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable
+
+import anyio
+
+from wiro_mcp.wiro.socket_events import SocketEvent, parse_event
+from wiro_mcp.wiro.wsclient import SocketClosed, WireSocket
+
+log = logging.getLogger(__name__)
+
+CLOSE_SECONDS = 2.0
+Connect = Callable[[], Awaitable[WireSocket]]
+
+
+class SharedConnection:
+    def __init__(self, socket: WireSocket) -> None:
+        self.socket = socket
+        self.inboxes: dict[str, deque[SocketEvent]] = {}  # by task token
+        self.ids: dict[str, str] = {}  # task id → token
+        self.delivered: set[str] = set()  # tokens that received at least one event
+        self.registrations = 0
+        self.closed: SocketClosed | None = None
+        self._reading = False
+        self._news = anyio.Event()
+
+    async def register(self, token: str, taskid: str) -> None:
+        self.inboxes[token] = deque()
+        if taskid:
+            self.ids[taskid] = token
+        self.registrations += 1
+        await self.socket.send_json({"type": "task_info", "tasktoken": token})
+
+    def unregister(self, token: str) -> None:
+        self.inboxes.pop(token, None)
+        self.ids = {i: t for i, t in self.ids.items() if t != token}
+
+    async def next_event(self, token: str) -> SocketEvent:
+        """The next event for this task; SocketClosed once the connection has ended."""
+        box = self.inboxes[token]
+        while not box:
+            if self.closed is not None:
+                raise self.closed
+            if self._reading:  # another follower is reading: wait for what it files
+                await self._news.wait()
+                continue
+            self._reading = True
+            try:
+                self._file(await self.socket.receive_text())
+            except SocketClosed as closed:
+                self.closed = closed
+            finally:
+                self._reading = False
+                news, self._news = self._news, anyio.Event()
+                news.set()
+        return box.popleft()
+
+    def _file(self, text: str) -> None:
+        event = parse_event(text)
+        if event is None:
+            return  # not an event: the silence clock of every task runs on
+        token = event.token if event.token in self.inboxes else self.ids.get(event.taskid, "")
+        if not token and len(self.inboxes) == 1:
+            token = next(iter(self.inboxes))  # one task on this connection: every event is its own
+        if token in self.inboxes:
+            self.inboxes[token].append(event)
+            self.delivered.add(token)
+
+    def serves_only_others(self, token: str) -> bool:
+        """This connection delivers other tasks' events but never this one's."""
+        return token not in self.delivered and bool(self.delivered - {token})
+
+
+class Subscription:
+    """One task's events on a connection it may share."""
+
+    def __init__(self, pool: SocketPool, connection: SharedConnection, token: str) -> None:
+        self.pool = pool
+        self.connection = connection
+        self.token = token
+
+    async def next_event(self) -> SocketEvent:
+        return await self.connection.next_event(self.token)
+
+    def note_unserved(self) -> None:
+        """The task is handed to polling for silence: if its shared connection served other tasks
+        and never this one, Wiro serves one registration per connection."""
+        if self.connection.registrations > 1 and self.connection.serves_only_others(self.token):
+            self.pool.learn_one_per_connection()
+
+
+class SocketPool:
+    def __init__(self, connect: Connect, per_connection: int = 1) -> None:
+        self.connect = connect
+        self.per_connection = max(per_connection, 1)
+        self.open: list[SharedConnection] = []
+        self._users: dict[int, int] = {}
+
+    def __repr__(self) -> str:
+        return f"SocketPool(per_connection={self.per_connection}, open={len(self.open)})"
+
+    def learn_one_per_connection(self) -> None:
+        if self.per_connection > 1:
+            self.per_connection = 1
+            log.warning(
+                "Wiro's socket serves only the first task registered on a connection: one connection "
+                "per task from now on"
+            )
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, token: str, taskid: str = "") -> AsyncGenerator[Subscription]:
+        connection = self._with_room() or await self._new()
+        self._users[id(connection)] += 1
+        try:
+            await connection.register(token, taskid)
+            yield Subscription(self, connection, token)
+        finally:
+            connection.unregister(token)
+            self._users[id(connection)] -= 1
+            if self._users[id(connection)] == 0:
+                await self._close(connection)
+
+    def _with_room(self) -> SharedConnection | None:
+        if self.per_connection == 1:
+            return None
+        for connection in self.open:
+            if connection.closed is None and self._users[id(connection)] < self.per_connection:
+                return connection
+        return None
+
+    async def _new(self) -> SharedConnection:
+        connection = SharedConnection(await self.connect())
+        self.open.append(connection)
+        self._users[id(connection)] = 0
+        return connection
+
+    async def _close(self, connection: SharedConnection) -> None:
+        self.open.remove(connection)
+        del self._users[id(connection)]
+        with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_SECONDS):
+            await connection.socket.close()
