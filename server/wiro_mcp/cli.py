@@ -162,6 +162,11 @@ def parser() -> argparse.ArgumentParser:
         metavar="N",
         help="serve N generated models besides the real ones",
     )
+    sandbox.add_argument(
+        "--shared-sockets",
+        action="store_true",
+        help="serve every task registered on a socket connection (Wiro documents one per connection)",
+    )
 
     journal = sub.add_parser("journal", help="list, locate or clear the local task journal")
     journal.add_argument("action", choices=["list", "clear", "path"])
@@ -268,6 +273,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 args.api_key,
                 secret,
                 args.extra_models,
+                args.shared_sockets,
             )
         case "models":
             return _models(args, settings, sandbox)

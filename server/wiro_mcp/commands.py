@@ -143,6 +143,7 @@ async def run_sandbox(
     api_key: str,
     api_secret: SecretStr | None,
     extra_models: int = 0,
+    shared_sockets: bool = False,
 ) -> None:
     specs = [e.spec for e in load_catalog(settings.catalog_paths).values()]
     secret = api_secret.get_secret_value() if api_secret else None
@@ -153,6 +154,7 @@ async def run_sandbox(
         seconds={"*": seconds} if seconds else None,
         extra_models=extra_models,
     )
+    emulator.socket.several_per_connection = shared_sockets
     async with serve_in_background(emulator.app, host, port) as url:
         mode = "signature" if secret else "key-only"
         _err(

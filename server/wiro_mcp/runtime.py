@@ -147,7 +147,13 @@ def follower_for(settings: Settings, client: WiroClient, socket_url: str) -> Tas
     polling = PollingFollower(client, PollPolicy(scale=settings.poll_scale))
     if settings.follow == "poll":
         return polling
-    return SocketFollower(client, socket_url, polling, silence_seconds=settings.socket_silence_seconds)
+    return SocketFollower(
+        client,
+        socket_url,
+        polling,
+        silence_seconds=settings.socket_silence_seconds,
+        tasks_per_connection=settings.socket_tasks_per_connection,
+    )
 
 
 @contextlib.asynccontextmanager

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     )
     follow: Literal["socket", "poll"] = "socket"
     socket_silence_seconds: float = Field(default=15.0, gt=0)
+    # Wiro documents one task registration per socket connection; more is an opt-in, checked at run time.
+    socket_tasks_per_connection: int = Field(default=1, ge=1, le=1000)
     poll_scale: float = Field(default=1.0, gt=0, le=1)
     request_timeout_seconds: float = Field(default=30.0, gt=0)
 

@@ -23,11 +23,14 @@ pytestmark = pytest.mark.anyio
 
 @contextlib.asynccontextmanager
 async def follower(
-    wiro: RunningEmulator, silence: float = 5.0
+    wiro: RunningEmulator, silence: float = 5.0, per_connection: int = 1
 ) -> AsyncIterator[tuple[SocketFollower, WiroClient]]:
     async with wiro.client() as client:
         polling = PollingFollower(client, PollPolicy(scale=0.05))
-        yield SocketFollower(client, wiro.socket_url, polling, silence_seconds=silence), client
+        socket = SocketFollower(
+            client, wiro.socket_url, polling, silence_seconds=silence, tasks_per_connection=per_connection
+        )
+        yield socket, client
 
 
 async def run_and_follow(
@@ -104,9 +107,11 @@ async def test_the_deadline_hands_back_the_latest_snapshot(wiro: RunningEmulator
     assert not outcome.finished and outcome.task.id == answer.taskid and outcome.detail_requests == 1
 
 
-async def test_fifty_tasks_at_once_one_socket_each_one_detail_each(wiro: RunningEmulator) -> None:
+async def follow_many(
+    wiro: RunningEmulator, count: int, *, per_connection: int = 1, silence: float = 5.0
+) -> list[WatchOutcome]:
     outcomes: list[WatchOutcome] = []
-    async with follower(wiro) as (socket, client):
+    async with follower(wiro, silence, per_connection) as (socket, client):
 
         async def one() -> None:
             answer = await client.run("reve", "generate", {"prompt": "x"})
@@ -114,14 +119,43 @@ async def test_fifty_tasks_at_once_one_socket_each_one_detail_each(wiro: Running
             last = Task(id=answer.taskid, status="task_queue")
             outcomes.append(await socket.follow(handle, wait_seconds=30, last_known=last))
 
-        wiro.state.seconds["*"] = 1.5
         with anyio.fail_after(60):
             async with anyio.create_task_group() as tg:
-                for _ in range(50):
+                for _ in range(count):
                     tg.start_soon(one)
-    assert len(outcomes) == 50 and all(o.finished and o.task.state == "completed" for o in outcomes)
+        assert not socket.pool.open  # every connection closed with its last task
+    assert len(outcomes) == count and all(o.finished and o.task.state == "completed" for o in outcomes)
+    return outcomes
+
+
+async def test_fifty_tasks_at_once_one_socket_each_one_detail_each(wiro: RunningEmulator) -> None:
+    wiro.state.seconds["*"] = 1.5
+    outcomes = await follow_many(wiro, 50)
     assert sum(o.detail_requests for o in outcomes) == 50
+    assert len(wiro.state.requests("socket")) == wiro.emulator.socket.connections == 50
+
+
+async def test_where_one_connection_serves_several_tasks_ten_share_each(wiro: RunningEmulator) -> None:
+    wiro.emulator.socket.several_per_connection = True
+    wiro.state.seconds["*"] = 1.5
+    outcomes = await follow_many(wiro, 50, per_connection=10)
+    assert sum(o.detail_requests for o in outcomes) == 50  # every task heard its own events to the end
     assert len(wiro.state.requests("socket")) == 50
+    assert 5 <= wiro.emulator.socket.connections < 50
+
+
+async def test_where_a_connection_serves_only_its_first_task_sharing_stops_and_nothing_is_lost(
+    wiro: RunningEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    # As Wiro's page documents the channel: later registrations on a connection are not served. The
+    # unserved tasks go quiet, polling completes them, and the pool learns one connection per task.
+    wiro.state.seconds["*"] = 2.0
+    outcomes = await follow_many(wiro, 4, per_connection=4, silence=0.3)
+    assert sum(o.detail_requests for o in outcomes) > 4  # the unserved ones were polled
+    assert caplog.text.count("serves only the first task registered on a connection") == 1
+    served_alone = wiro.emulator.socket.connections
+    outcomes = await follow_many(wiro, 3, per_connection=1)
+    assert wiro.emulator.socket.connections == served_alone + 3
 
 
 @pytest.mark.parametrize(

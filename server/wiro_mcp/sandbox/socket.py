@@ -10,9 +10,10 @@ event, instead of events).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import anyio
@@ -26,6 +27,26 @@ SocketFault = Literal["refuse", "drop", "silent", "garbage"]
 STEPS = 10  # progress events while generating
 OUTPUT_SPAN = (0.35, 0.80)  # the part of the timeline spent in task_output (see STATUS_STARTS)
 MAX_SLEEP = 0.2  # a stopped task is noticed within this
+
+
+Send = Callable[[Any], Awaitable[None]]
+
+
+def _sender(socket: WebSocket, lock: anyio.Lock | None) -> Send:
+    """Events as JSON, anything else (the `garbage` fault) as raw text; one at a time when shared."""
+
+    async def send(event: Any) -> None:
+        async with lock or contextlib.nullcontext():
+            if isinstance(event, str):
+                await socket.send_text(event)
+            else:
+                await socket.send_json(event)
+
+    return send
+
+
+class _Dropped(Exception):
+    """The `drop` fault: the connection breaks once generation starts."""
 
 
 def _event(task: SandboxTask, kind: str, message: Any = None) -> dict[str, Any]:
@@ -71,12 +92,18 @@ def timeline(task: SandboxTask) -> list[tuple[float, dict[str, Any] | str]]:
 
 
 class SocketChannel:
+    """`several_per_connection`: serve every `task_info` sent on a connection, the events of all its
+    tasks interleaved, until the client closes it (Wiro's page documents one registration per
+    connection, and the default serves only the first, ignoring any later one)."""
+
     def __init__(
         self, state: SandboxState, make_output: Callable[[SandboxTask, HTTPConnection], dict[str, Any]]
     ) -> None:
         self.state = state
         self._make_output = make_output
         self.faults: list[SocketFault] = []
+        self.several_per_connection = False
+        self.connections = 0  # accepted so far
 
     def inject(self, *faults: SocketFault) -> None:
         self.faults.extend(faults)
@@ -87,49 +114,81 @@ class SocketChannel:
             await socket.close(code=1008)  # before accepting: the handshake fails
             return
         await socket.accept()
+        self.connections += 1
         try:
-            registration = as_dict(await socket.receive_json())
-            token = str(registration.get("tasktoken") or "")
-            self.state.log.append(LoggedRequest("socket", {"tasktoken": token}, {}, True, time.monotonic()))
-            task = self.state.find_task(None, token) if token else None
+            if self.several_per_connection:
+                await self._serve_several(socket, fault)
+                return
+            task = await self._registered(socket)
             if task is None:
-                await socket.send_json({"type": "task_info", "message": "task-not-exist", "result": False})
                 await socket.close()
                 return
             if fault == "silent":
                 while True:
                     await socket.receive_text()
-            await self._follow(socket, task, fault)
+            await self._follow(_sender(socket, None), task, fault, socket)
+            await socket.close()
+        except _Dropped:
+            await socket.close(code=1011)
         except WebSocketDisconnect:
             return
 
-    async def _follow(self, socket: WebSocket, task: SandboxTask, fault: SocketFault | None) -> None:
+    async def _registered(self, socket: WebSocket) -> SandboxTask | None:
+        registration = as_dict(await socket.receive_json())
+        token = str(registration.get("tasktoken") or "")
+        self.state.log.append(LoggedRequest("socket", {"tasktoken": token}, {}, True, time.monotonic()))
+        task = self.state.find_task(None, token) if token else None
+        if task is None:
+            await socket.send_json({"type": "task_info", "message": "task-not-exist", "result": False})
+        return task
+
+    async def _serve_several(self, socket: WebSocket, fault: SocketFault | None) -> None:
+        send = _sender(socket, anyio.Lock())
+
+        async def follow(task: SandboxTask) -> None:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # the client left first
+                try:
+                    await self._follow(send, task, fault, socket)
+                except _Dropped:
+                    await socket.close(code=1011)
+
+        async with anyio.create_task_group() as tg:
+            while True:
+                try:
+                    task = await self._registered(socket)
+                except WebSocketDisconnect:
+                    tg.cancel_scope.cancel()
+                    return
+                if task is not None and fault != "silent":
+                    tg.start_soon(follow, task)
+
+    async def _follow(
+        self, send: Send, task: SandboxTask, fault: SocketFault | None, connection: HTTPConnection
+    ) -> None:
         events = timeline(task)
         sent = 0
         while True:
             now = time.monotonic()
             if task.stopped_at is not None:
-                await socket.send_json(_event(task, "task_cancel"))
-                break
+                await send(_event(task, "task_cancel"))
+                return
             elapsed = now - task.started
             while sent < len(events) and events[sent][0] <= elapsed:
                 event = events[sent][1]
                 sent += 1
                 if fault == "drop" and isinstance(event, dict) and event["type"] == "task_output":
-                    await socket.close(code=1011)
-                    return
+                    raise _Dropped
                 if fault == "garbage":
-                    await socket.send_text("\x00not an event{")
+                    await send("\x00not an event{")
                     continue
-                await socket.send_json(event)
+                await send(event)
             if elapsed >= task.seconds:
                 if fault != "garbage":
-                    outputs = [] if task.fail else [self._output(task, socket)]
-                    await socket.send_json(_event(task, "task_postprocess_end", outputs))
-                break
+                    outputs = [] if task.fail else [self._output(task, connection)]
+                    await send(_event(task, "task_postprocess_end", outputs))
+                return
             upcoming = events[sent][0] if sent < len(events) else task.seconds
             await anyio.sleep(min(upcoming - elapsed, MAX_SLEEP))
-        await socket.close()
 
     def _output(self, task: SandboxTask, connection: HTTPConnection) -> dict[str, Any]:
         if not task.outputs:

@@ -109,6 +109,7 @@ class SocketPool:
         self.per_connection = max(per_connection, 1)
         self.open: list[SharedConnection] = []
         self._users: dict[int, int] = {}
+        self._opening = anyio.Lock()
 
     def __repr__(self) -> str:
         return f"SocketPool(per_connection={self.per_connection}, open={len(self.open)})"
@@ -123,7 +124,11 @@ class SocketPool:
 
     @contextlib.asynccontextmanager
     async def subscribe(self, token: str, taskid: str = "") -> AsyncGenerator[Subscription]:
-        connection = self._with_room() or await self._new()
+        if self.per_connection == 1:
+            connection = await self._new()
+        else:  # one connect at a time, so that tasks arriving together fill one connection
+            async with self._opening:
+                connection = self._with_room() or await self._new()
         self._users[id(connection)] += 1
         try:
             await connection.register(token, taskid)
@@ -135,8 +140,6 @@ class SocketPool:
                 await self._close(connection)
 
     def _with_room(self) -> SharedConnection | None:
-        if self.per_connection == 1:
-            return None
         for connection in self.open:
             if connection.closed is None and self._users[id(connection)] < self.per_connection:
                 return connection

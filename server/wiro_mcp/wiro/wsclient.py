@@ -60,6 +60,7 @@ class WireSocket:
         self._partial: list[str] = []
         self._partial_bytes = 0
         self._closed: str | None = None
+        self._writing = anyio.Lock()  # a registration and a ping's answer may be sent at once
 
     async def send_json(self, data: Any) -> None:
         await self._write(self._ws.send(ws_events.TextMessage(json.dumps(data))))
@@ -111,14 +112,15 @@ class WireSocket:
 
     async def _write(self, data: bytes) -> None:
         try:
-            await self._stream.write(data)
+            async with self._writing:
+                await self._stream.write(data)
         except httpcore2.NetworkError:
             self._closed = "broke while sending"
 
     async def close(self) -> None:
         if self._ws.state is wsproto.connection.ConnectionState.OPEN:
-            with contextlib.suppress(httpcore2.NetworkError, wsproto.utilities.LocalProtocolError):
-                await self._stream.write(self._ws.send(ws_events.CloseConnection(code=1000)))
+            with contextlib.suppress(wsproto.utilities.LocalProtocolError):
+                await self._write(self._ws.send(ws_events.CloseConnection(code=1000)))
         await self._stream.aclose()
         await self._response.aclose()
         if self._client is not None:
