@@ -10,10 +10,11 @@ poller is lucky in its phase) it starts `runs` tasks per follower, all at once, 
   wiro      the 2 s / 5 s / 10 s ladder of Wiro's own server (2 s below 15 s, 5 s below 60 s, then 10 s)
 Lag is the time from the task's end (as the emulator schedules it) to the follower returning.
 
-Part 2: the emulator runs in a separate process (`wiro-mcp sandbox`, tasks of each `--crowd-seconds`
-length); a worker process starts N tasks and follows them all at once (socket, polling, or Wiro's
-schedule), and reports the CPU seconds spent following (not its imports or the Run requests, which
-every follower shares) and its peak RSS.
+Part 2: the emulator runs in a separate process (`wiro-mcp sandbox --shared-sockets`, tasks of each
+`--crowd-seconds` length); a worker process starts N tasks and follows them all at once (socket: one
+connection per task, as Wiro documents; shared: up to 50 tasks per connection, where a server allows
+it; polling; or Wiro's schedule), and reports the CPU seconds spent following (not its imports or the
+Run requests, which every follower shares), its peak RSS and the socket connections it opened.
 Prints figures; asserts nothing.
 """
 
@@ -42,6 +43,8 @@ from wiro_mcp.wiro.socket import SocketFollower
 from wiro_mcp.wiro.watch import PollingFollower, PollPolicy, TaskFollower
 
 MODES = ("socket", "polling", "wiro")
+CROWD_MODES = ("socket", "shared", "polling", "wiro")
+SHARED = 50  # tasks per connection in the "shared" mode
 WIRO_SCHEDULE = PollPolicy(stretch=1.0, stretch_generating=1.0, spend_near_end=False)
 
 
@@ -49,6 +52,7 @@ def followers(client: WiroClient, socket_url: str) -> dict[str, TaskFollower]:
     polling = PollingFollower(client, PollPolicy())
     return {
         "socket": SocketFollower(client, socket_url, polling),
+        "shared": SocketFollower(client, socket_url, polling, tasks_per_connection=SHARED),
         "polling": polling,
         "wiro": PollingFollower(client, WIRO_SCHEDULE),
     }
@@ -143,6 +147,7 @@ async def worker(base: str, socket_url: str, mode: str, count: int) -> None:
                     "cpu_s": cpu_seconds() - before,
                     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                     "detail": sum(requests),
+                    "sockets": follower.pool.opened if isinstance(follower, SocketFollower) else 0,
                     "wall_s": time.monotonic() - began,
                 }
             )
@@ -153,19 +158,31 @@ def crowd_table(crowds: list[int], lengths: list[float]) -> None:
     wiro_mcp = str(Path(sys.executable).parent / "wiro-mcp")
     print(
         f"\n{'tasks':>6} {'length':>7} {'follower':>9} {'completed':>10} {'CPU s':>7} {'CPU ms/task':>12} "
-        f"{'peak RSS':>9} {'Detail':>7}"
+        f"{'peak RSS':>9} {'Detail':>7} {'sockets':>8}"
     )
     for seconds in lengths:
         port = 18000 + random.randrange(1000)
         emulator = subprocess.Popen(
-            [wiro_mcp, "sandbox", "--port", str(port), "--api-key", "bench", "--seconds", str(seconds)],
+            # --shared-sockets: the "shared" mode's connections carry several tasks; one task per
+            # connection is served the same either way
+            [
+                wiro_mcp,
+                "sandbox",
+                "--port",
+                str(port),
+                "--api-key",
+                "bench",
+                "--seconds",
+                str(seconds),
+                "--shared-sockets",
+            ],
             stderr=subprocess.DEVNULL,
         )
         try:
             time.sleep(3)
             base, socket_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/v1"
             for count in crowds:
-                for mode in MODES:
+                for mode in CROWD_MODES:
                     out = subprocess.run(
                         [sys.executable, __file__, "--worker", base, socket_url, mode, str(count)],
                         capture_output=True,
@@ -175,7 +192,7 @@ def crowd_table(crowds: list[int], lengths: list[float]) -> None:
                     r = json.loads(out.stdout.strip().splitlines()[-1])
                     print(
                         f"{count:>6} {seconds:>6g}s {mode:>9} {r['completed']:>10} {r['cpu_s']:>7.2f} "
-                        f"{1000 * r['cpu_s'] / count:>12.2f} {r['peak_rss_mb']:>7.0f}MB {r['detail']:>7}"
+                        f"{1000 * r['cpu_s'] / count:>12.2f} {r['peak_rss_mb']:>7.0f}MB {r['detail']:>7} {r['sockets']:>8}"
                     )
         finally:
             emulator.terminate()

@@ -110,6 +110,7 @@ class SocketPool:
         self.open: list[SharedConnection] = []
         self._users: dict[int, int] = {}
         self._opening = anyio.Lock()
+        self.opened = 0  # connections opened so far
 
     def __repr__(self) -> str:
         return f"SocketPool(per_connection={self.per_connection}, open={len(self.open)})"
@@ -147,6 +148,7 @@ class SocketPool:
 
     async def _new(self) -> SharedConnection:
         connection = SharedConnection(await self.connect())
+        self.opened += 1
         self.open.append(connection)
         self._users[id(connection)] = 0
         return connection

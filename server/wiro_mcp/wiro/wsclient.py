@@ -83,20 +83,21 @@ class WireSocket:
         return self._pending.pop(0)
 
     async def _take_events(self) -> None:
+        answers: list[bytes] = []  # sent after every message is filed, so a cancel loses none
         try:
-            events = list(self._ws.events())
+            for event in self._ws.events():
+                if isinstance(event, ws_events.TextMessage):
+                    self._collect(event)
+                elif isinstance(event, ws_events.Ping):
+                    answers.append(self._ws.send(event.response()))
+                elif isinstance(event, ws_events.CloseConnection):
+                    self._closed = "closed before the task ended"
+                    with contextlib.suppress(wsproto.utilities.LocalProtocolError):
+                        answers.append(self._ws.send(event.response()))
         except wsproto.utilities.RemoteProtocolError as exc:
             self._closed = f"sent a broken frame ({exc})"
-            return
-        for event in events:
-            if isinstance(event, ws_events.TextMessage):
-                self._collect(event)
-            elif isinstance(event, ws_events.Ping):
-                await self._write(self._ws.send(event.response()))
-            elif isinstance(event, ws_events.CloseConnection):
-                self._closed = "closed before the task ended"
-                with contextlib.suppress(wsproto.utilities.LocalProtocolError):
-                    await self._write(self._ws.send(event.response()))
+        for answer in answers:
+            await self._write(answer)
 
     def _collect(self, event: ws_events.TextMessage) -> None:
         self._partial.append(event.data)
