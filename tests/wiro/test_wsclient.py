@@ -163,3 +163,20 @@ async def test_an_endless_message_is_cut_off() -> None:
     async with server(script) as (url, _peers):
         got, reason = await read_all(url)
     assert got == [] and "over 16 MiB" in reason
+
+
+async def test_sending_on_a_connection_the_server_closed_is_a_closed_socket() -> None:
+    async def script(peer: Peer) -> None:
+        await peer.handshake()
+        await peer.send(CloseConnection(code=1001))
+        await anyio.sleep(5)
+
+    async with (
+        server(script) as (url, _peers),
+        httpx2.AsyncClient() as http,
+        open_socket(http, url) as socket,
+    ):
+        with pytest.raises(SocketClosed):
+            await socket.receive_text()
+        with pytest.raises(SocketClosed, match="closed before the task ended"):
+            await socket.send_json({"type": "task_info", "tasktoken": "late"})

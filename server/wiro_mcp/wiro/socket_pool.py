@@ -32,8 +32,10 @@ class SharedConnection:
         self.socket = socket
         self.inboxes: dict[str, deque[SocketEvent]] = {}  # by task token
         self.ids: dict[str, str] = {}  # task id → token
-        self.delivered: set[str] = set()  # tokens that received at least one event
+        self.delivered: set[str] = set()  # registered tokens that received at least one event
+        self.delivered_any = False  # to any task, ever
         self.registrations = 0
+        self.users = 0  # tasks registered on it now
         self.closed: SocketClosed | None = None
         self._reading = False
         self._news = anyio.Event()
@@ -45,9 +47,10 @@ class SharedConnection:
         self.registrations += 1
         await self.socket.send_json({"type": "task_info", "tasktoken": token})
 
-    def unregister(self, token: str) -> None:
+    def unregister(self, token: str, taskid: str) -> None:
         self.inboxes.pop(token, None)
-        self.ids = {i: t for i, t in self.ids.items() if t != token}
+        self.ids.pop(taskid, None)
+        self.delivered.discard(token)
 
     async def next_event(self, token: str) -> SocketEvent:
         """The next event for this task; SocketClosed once the connection has ended."""
@@ -79,10 +82,11 @@ class SharedConnection:
         if token in self.inboxes:
             self.inboxes[token].append(event)
             self.delivered.add(token)
+            self.delivered_any = True
 
     def serves_only_others(self, token: str) -> bool:
         """This connection delivers other tasks' events but never this one's."""
-        return token not in self.delivered and bool(self.delivered - {token})
+        return self.delivered_any and token not in self.delivered
 
 
 class Subscription:
@@ -107,8 +111,7 @@ class SocketPool:
     def __init__(self, connect: Connect, per_connection: int = 1) -> None:
         self.connect = connect
         self.per_connection = max(per_connection, 1)
-        self.open: list[SharedConnection] = []
-        self._users: dict[int, int] = {}
+        self.open: set[SharedConnection] = set()
         self._opening = anyio.Lock()
         self.opened = 0  # connections opened so far
 
@@ -130,31 +133,29 @@ class SocketPool:
         else:  # one connect at a time, so that tasks arriving together fill one connection
             async with self._opening:
                 connection = self._with_room() or await self._new()
-        self._users[id(connection)] += 1
+        connection.users += 1
         try:
             await connection.register(token, taskid)
             yield Subscription(self, connection, token)
         finally:
-            connection.unregister(token)
-            self._users[id(connection)] -= 1
-            if self._users[id(connection)] == 0:
+            connection.unregister(token, taskid)
+            connection.users -= 1
+            if connection.users == 0:
                 await self._close(connection)
 
     def _with_room(self) -> SharedConnection | None:
         for connection in self.open:
-            if connection.closed is None and self._users[id(connection)] < self.per_connection:
+            if connection.closed is None and connection.users < self.per_connection:
                 return connection
         return None
 
     async def _new(self) -> SharedConnection:
         connection = SharedConnection(await self.connect())
         self.opened += 1
-        self.open.append(connection)
-        self._users[id(connection)] = 0
+        self.open.add(connection)
         return connection
 
     async def _close(self, connection: SharedConnection) -> None:
-        self.open.remove(connection)
-        del self._users[id(connection)]
+        self.open.discard(connection)
         with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_SECONDS):
             await connection.socket.close()

@@ -63,7 +63,13 @@ class WireSocket:
         self._writing = anyio.Lock()  # a registration and a ping's answer may be sent at once
 
     async def send_json(self, data: Any) -> None:
-        await self._write(self._ws.send(ws_events.TextMessage(json.dumps(data))))
+        if self._closed is not None:
+            raise SocketClosed(self._closed)
+        try:
+            frame = self._ws.send(ws_events.TextMessage(json.dumps(data)))
+        except wsproto.utilities.LocalProtocolError:  # the server has begun closing it
+            raise SocketClosed("closed before the task ended") from None
+        await self._write(frame)
 
     async def receive_text(self) -> str:
         """The next whole text message (binary frames are skipped: Wiro sends them to realtime
