@@ -218,14 +218,27 @@ class LiveCatalog:
         self._entries[key] = entry
         return entry
 
+    async def priced(self, entry: CatalogEntry) -> CatalogEntry:
+        """A bundled model's entry with the listing's prices, when its spec has none and no listing has
+        been seen yet: worth one fetch before paying, since a cap, a budget or a confirmation depends
+        on the quote. A listing already on its way (the start-up sync's) is waited for, not fetched
+        twice. Without Wiro the entry stays unpriced."""
+        key = entry.spec.slug.lower()
+        if entry.spec.prices or key not in self.bundled:
+            return entry
+        if self.listed_at is None:
+            async with self._lock:
+                pass
+            if self.listed_at is None:
+                await self.ensure_listing()
+        return self.bundled[key]
+
     async def entry(self, model: str) -> CatalogEntry:
         """The model's entry: bundled, cached (refetched once stale), or fetched now. Raises
         UnknownModel, SpecError (inputs that cannot be checked) or WiroError (Wiro unreachable, no copy)."""
         key = self.resolve(model)
         if key in self.bundled:
-            if not self.bundled[key].spec.prices and self.listed_at is None:
-                await self.ensure_listing()  # the listing may price it: worth one fetch before paying
-            return self.bundled[key]
+            return await self.priced(self.bundled[key])
         cached = self.cache.read(CatalogCache.detail_name(key))
         fresh = cached is not None and time.time() - float(cached.get("fetched_at") or 0) < self.max_age
         if fresh and key in self._entries:

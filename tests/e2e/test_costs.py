@@ -21,6 +21,7 @@ from tests.e2e.helpers import (
     stdio_client_for,
     stdio_params,
 )
+from wiro_mcp.sandbox.state import Fault
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 PRICE = 0.04  # the emulator's price for reve/generate (it publishes none of its own)
@@ -202,3 +203,15 @@ async def test_pixverse_fast_motion_at_1080p_is_refused_with_nothing_sent(
     rule = {"if": {"properties": {"motionMode": {"const": "fast"}}, "required": ["motionMode"]}}
     assert any(r["if"] == rule["if"] for r in tool.input_schema["allOf"])
     assert info.structured_content and info.structured_content["combinations"]
+
+
+async def test_with_a_cold_cache_the_first_capped_call_waits_for_its_price_instead_of_refusing(
+    wiro: RunningEmulator, tmp_path: Path, errlog: TextIO
+) -> None:
+    env = {"WIRO_MCP_JOURNAL": str(tmp_path / "j.sqlite3"), "WIRO_MCP_MAX_COST_USD": "1"}
+    wiro.state.inject("Tool/List", Fault("slow", seconds=1.5))  # the call comes before the listing
+    async with stdio_client_for(stdio_params(wiro, **env), errlog) as client:
+        result = await client.call_tool("reve_generate", {"prompt": "a koala"})
+    assert not result.is_error and result.structured_content, result.content
+    assert result.structured_content["quote_usd"] == pytest.approx(PRICE)
+    assert len(wiro.state.requests("Tool/List")) == 1  # the start-up listing, fetched once

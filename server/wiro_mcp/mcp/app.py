@@ -64,7 +64,9 @@ class WiroMcp:
     def __init__(self, service: TaskService, live: LiveCatalog) -> None:
         self.service = service
         self.live = live
-        tools: list[McpTool] = [ModelTool(e, service, self._client_roots) for e in service.catalog.values()]
+        tools: list[McpTool] = [
+            ModelTool(e, service, self._client_roots, live) for e in service.catalog.values()
+        ]
         tools += [
             SearchModelsTool(live, self.offered),
             ModelInfoTool(live, self.offered),
@@ -100,7 +102,7 @@ class WiroMcp:
         for entry in entries:
             if entry.name not in self.tools:
                 self.service.register(entry)
-                self.tools[entry.name] = ModelTool(entry, self.service, self._client_roots)
+                self.tools[entry.name] = ModelTool(entry, self.service, self._client_roots, self.live)
                 added.append(entry.name)
         if added:
             await self._announce_tools_changed()
@@ -116,7 +118,7 @@ class WiroMcp:
             entry = latest(tool.entry.spec.slug.lower())
             if entry is not None and entry is not tool.entry and entry.name == name:
                 self.service.replace(entry)
-                self.tools[name] = ModelTool(entry, self.service, self._client_roots)
+                self.tools[name] = ModelTool(entry, self.service, self._client_roots, self.live)
                 changed.append(name)
         if changed:
             await self._announce_tools_changed()

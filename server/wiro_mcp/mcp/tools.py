@@ -17,6 +17,7 @@ from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.validate import clip
 from wiro_mcp.errors import JournalError
 from wiro_mcp.journal import JOURNAL_STATES
+from wiro_mcp.live_catalog import LiveCatalog
 from wiro_mcp.mcp.confirm import confirm
 from wiro_mcp.mcp.results import (
     OUTPUT_SCHEMA,
@@ -131,10 +132,13 @@ async def run_entry(
 class ModelTool:
     """Starts a task of one catalog model and follows it for the bounded wait."""
 
-    def __init__(self, entry: CatalogEntry, service: TaskService, roots: RootsLister) -> None:
+    def __init__(
+        self, entry: CatalogEntry, service: TaskService, roots: RootsLister, live: LiveCatalog
+    ) -> None:
         self.entry = entry
         self._service = service
         self._roots = roots
+        self._live = live
         self.definition = types.Tool(
             name=entry.name,
             title=entry.spec.title,
@@ -151,7 +155,8 @@ class ModelTool:
     async def call(
         self, ctx: Context, arguments: dict[str, Any]
     ) -> types.CallToolResult | types.InputRequiredResult:
-        return await run_entry(self._service, self.entry, arguments, ctx, self._roots)
+        entry = await self._live.priced(self.entry)  # a cold cache: the first listing may price it
+        return await run_entry(self._service, entry, arguments, ctx, self._roots)
 
 
 _TASK_IDS: dict[str, Any] = {
