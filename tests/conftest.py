@@ -172,6 +172,7 @@ async def in_process(
     dedup_seconds: float = 300.0,
     extra_models: int = 0,
     confirm_above_usd: float | None = None,
+    limits: dict[str, float] | None = None,  # max_cost_usd, budget_usd, unpriced_run_usd
 ) -> AsyncIterator[InProcess]:
     emulator = Emulator(
         [e.spec for e in catalog.values()],
@@ -196,6 +197,7 @@ async def in_process(
                 on_cancel=on_cancel,
                 dedup_seconds=dedup_seconds,
                 confirm_above_usd=confirm_above_usd,
+                **(limits or {}),
             ),
             endpoint=ASGI_BASE,
             journal=journal if journal is not None else MemoryJournal("tests"),

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ASGI_BASE, in_process
-from wiro_mcp.catalog.load import CatalogEntry
+from wiro_mcp.catalog.load import CatalogEntry, entry_for
+from wiro_mcp.catalog.spec import PriceTier
 from wiro_mcp.sandbox.state import Fault
 from wiro_mcp.service import Rejected, Submitted
 
@@ -87,3 +88,42 @@ async def test_recent_tasks_since_a_time(catalog: dict[str, CatalogEntry]) -> No
         assert isinstance(submitted, Submitted)
         assert len(await sandbox.service.recent(since=time.time() - 60)) == 1
         assert await sandbox.service.recent(since=time.time() + 60) == []
+
+
+def per_second(catalog: dict[str, CatalogEntry]) -> CatalogEntry:
+    """reve, billed per second of processing: its price is known only after the run."""
+    spec = catalog["reve_generate"].spec
+    return entry_for(spec.model_copy(update={"prices": [PriceTier(price=0.01, priceMethod="cps")]}), "test")
+
+
+async def test_under_a_cap_an_unpriced_run_is_refused_unless_a_figure_is_set_for_it(
+    catalog: dict[str, CatalogEntry],
+) -> None:
+    entry = per_second(catalog)
+    async with in_process(catalog, limits={"max_cost_usd": 0.5}) as sandbox:
+        refused = await sandbox.service.submit(entry, {"prompt": "x"})
+    assert isinstance(refused, Rejected) and "WIRO_MCP_UNPRICED_RUN_USD" in refused.reason
+    assert not sandbox.state.requests("Run")
+    async with in_process(catalog, limits={"max_cost_usd": 0.5, "unpriced_run_usd": 0.8}) as sandbox:
+        over = await sandbox.service.submit(entry, {"prompt": "x"})
+    assert (
+        isinstance(over, Rejected)
+        and "counted as $0.8" in over.reason
+        and "above the per-call cap" in over.reason
+    )
+    async with in_process(catalog, limits={"max_cost_usd": 0.5, "unpriced_run_usd": 0.2}) as sandbox:
+        ran = await sandbox.service.submit(entry, {"prompt": "x"})
+        assert isinstance(ran, Submitted)
+        (row,) = await sandbox.service.recent()
+    assert row.quote_usd == pytest.approx(0.2) and len(sandbox.state.requests("Run")) == 1
+
+
+async def test_a_budget_reserves_the_figure_set_for_unpriced_runs(catalog: dict[str, CatalogEntry]) -> None:
+    entry = per_second(catalog)
+    limits = {"budget_usd": 0.3, "unpriced_run_usd": 0.2}
+    async with in_process(catalog, seconds=30, limits=limits) as sandbox:
+        first = await sandbox.service.submit(entry, {"prompt": "one"})
+        second = await sandbox.service.submit(entry, {"prompt": "two"})  # $0.2 running + $0.2 > $0.3
+    assert isinstance(first, Submitted)
+    assert isinstance(second, Rejected) and "budget" in second.reason
+    assert len(sandbox.state.requests("Run")) == 1

@@ -193,6 +193,7 @@ async def build_app(
                     budget_usd=settings.budget_usd,
                     budget_seconds=settings.budget_seconds,
                     confirm_above_usd=settings.confirm_above_usd,
+                    unpriced_run_usd=settings.unpriced_run_usd,
                 ),
                 endpoint=sandbox_endpoint() if sandbox else client.base_url,
                 journal=open_journal(journal_path(settings, sandbox)),

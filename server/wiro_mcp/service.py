@@ -42,6 +42,10 @@ RootsProvider = Callable[[], Awaitable[Sequence[Path]]]
 JOURNAL_RETRY_DELAYS = (0.1, 0.4, 1.0)
 STOP_SECONDS = 15.0
 SAME_CALL_WAIT_SECONDS = 10.0
+UNPRICED_HINT = (
+    "To run it, unset {setting}, or set WIRO_MCP_UNPRICED_RUN_USD to the amount such a run should count "
+    "for under caps and budgets."
+)
 
 
 async def _no_roots() -> Sequence[Path]:
@@ -65,6 +69,8 @@ class ServiceConfig:
     budget_usd: float | None = None  # per budget period, over the journal's spend
     budget_seconds: float = 86_400.0
     confirm_above_usd: float | None = None  # ask the human first (through the MCP client) above this quote
+    # Under a cap or a budget, a run whose most it may cost is unknown counts as this much (None: refused).
+    unpriced_run_usd: float | None = None
 
 
 @dataclass(frozen=True)
@@ -200,16 +206,31 @@ class TaskService:
         limit = self.config.confirm_above_usd
         return limit is not None and (figure.high is None or figure.high > limit + 1e-9)
 
+    def bound(self, figure: Quote) -> float | None:
+        """The most a call counts for under a cap or a budget: its quote's upper end, else (the price
+        is not known before the run) WIRO_MCP_UNPRICED_RUN_USD, at least the part that is known."""
+        if figure.high is not None:
+            return figure.high
+        assumed = self.config.unpriced_run_usd
+        return None if assumed is None else max(assumed, figure.low or 0.0)
+
     def _over_cap(self, figure: Quote) -> Rejected | None:
         cap = self.config.max_cost_usd
         if cap is None:
             return None
-        if figure.high is None:
+        most = self.bound(figure)
+        if most is None:
             return Rejected(
                 reason=f"its price is {figure.text()}, so the per-call cap of ${cap:g} (WIRO_MCP_MAX_COST_USD) "
-                "cannot be kept. Unset or raise WIRO_MCP_MAX_COST_USD to run it."
+                f"cannot be kept. {UNPRICED_HINT.format(setting='WIRO_MCP_MAX_COST_USD')}"
             )
-        if figure.high > cap + 1e-9:
+        if most > cap + 1e-9:
+            if figure.high is None:
+                return Rejected(
+                    reason=f"its price is {figure.text()}, counted as ${most:g} (WIRO_MCP_UNPRICED_RUN_USD), "
+                    f"above the per-call cap of ${cap:g}. Raise WIRO_MCP_MAX_COST_USD, or lower "
+                    "WIRO_MCP_UNPRICED_RUN_USD."
+                )
             return Rejected(
                 reason=f"it is quoted at {figure.text()}, above the per-call cap of ${cap:g}. Choose cheaper "
                 "arguments, or raise WIRO_MCP_MAX_COST_USD."
@@ -220,10 +241,10 @@ class TaskService:
         limit = self.config.budget_usd
         if limit is None:
             return None, None
-        if figure.high is None:
+        if self.bound(figure) is None:
             return None, Rejected(
                 reason=f"its price is {figure.text()}, so the budget of ${limit:g} (WIRO_MCP_BUDGET_USD) cannot "
-                "be kept. Unset WIRO_MCP_BUDGET_USD to run models without a known price."
+                f"be kept. {UNPRICED_HINT.format(setting='WIRO_MCP_BUDGET_USD')}"
             )
         return Budget(limit, time.time() - self.config.budget_seconds), None
 
@@ -270,7 +291,7 @@ class TaskService:
             arguments=recorded,
             fingerprint=fingerprint(entry.name, params, parts),
             repeat_since=time.time() - window if window > 0 else None,
-            quote_usd=figure.high,
+            quote_usd=self.bound(figure),  # what the budget reserves until the task settles
             budget=budget,
         )
         try:

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     budget_usd: float | None = Field(default=None, ge=0)
     budget_period: Literal["day", "week", "month"] = "day"
     confirm_above_usd: float | None = Field(default=None, ge=0)
+    unpriced_run_usd: float | None = Field(default=None, ge=0)
     socket_url: str = Field(
         default=DEFAULT_SOCKET_URL, validation_alias=AliasChoices("WIRO_SOCKET_URL", "socket_url")
     )
