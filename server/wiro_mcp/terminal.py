@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import Any, TextIO
@@ -51,7 +52,11 @@ class ProgressDisplay:
         if self.live:
             width = 30
             filled = int(width * progress / total) if total else 0
-            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}".ljust(90))
+            line = f"[{'#' * filled}{'.' * (width - filled)}] {text}"
+            # Cut to the terminal's width (a wrapped line cannot be redrawn in place) and erase to the end
+            # of the line, so a shorter message leaves nothing of a longer one.
+            columns = shutil.get_terminal_size().columns
+            self.stream.write(f"\r{line[: max(columns - 1, 20)]}\x1b[K")
             self.shown = True
         elif text != self._last:
             self.stream.write(f"{text}\n")
