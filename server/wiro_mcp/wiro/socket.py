@@ -4,11 +4,9 @@ outputs, `pexit` and cost).
 
 Polling takes over for the task, from the last status seen, when the socket cannot connect, closes
 before the end, or is silent for `silence_seconds` while Task/Detail shows the task moving on. A quiet
-socket over a task that is not moving (a long queue) is kept. Events, as Wiro documents them:
-lifecycle statuses with `message: null`; `task_output` with a `progressGenerate` object or a plain
-string (either may arrive JSON-encoded as a string); `task_error` is an interim stderr line, never a
-failure; `task_end` comes before post-processing and is not terminal; `task_postprocess_end` and
-`task_cancel` are.
+socket over a task that is not moving (a long queue) is kept. The events are read in
+`socket_events.py`; `task_postprocess_end` and `task_cancel` end a task. Connections come from
+`socket_pool.py`.
 """
 
 from __future__ import annotations

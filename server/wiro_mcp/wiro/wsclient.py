@@ -94,11 +94,10 @@ class WireSocket:
             for event in self._ws.events():
                 if isinstance(event, ws_events.TextMessage):
                     self._collect(event)
-                elif isinstance(event, ws_events.Ping):
-                    answers.append(self._ws.send(event.response()))
-                elif isinstance(event, ws_events.CloseConnection):
-                    self._closed = "closed before the task ended"
-                    with contextlib.suppress(wsproto.utilities.LocalProtocolError):
+                elif isinstance(event, ws_events.Ping | ws_events.CloseConnection):
+                    if isinstance(event, ws_events.CloseConnection):
+                        self._closed = "closed before the task ended"
+                    with contextlib.suppress(wsproto.utilities.LocalProtocolError):  # already closing
                         answers.append(self._ws.send(event.response()))
         except wsproto.utilities.RemoteProtocolError as exc:
             self._closed = f"sent a broken frame ({exc})"
