@@ -215,3 +215,18 @@ async def test_with_a_cold_cache_the_first_capped_call_waits_for_its_price_inste
     assert not result.is_error and result.structured_content, result.content
     assert result.structured_content["quote_usd"] == pytest.approx(PRICE)
     assert len(wiro.state.requests("Tool/List")) == 1  # the start-up listing, fetched once
+
+
+async def test_the_same_call_after_a_restart_returns_the_first_task(
+    wiro: RunningEmulator, tmp_path: Path, errlog: TextIO
+) -> None:
+    env = {"WIRO_MCP_JOURNAL": str(tmp_path / "j.sqlite3")}
+    arguments = {"prompt": "a koala", "aspectRatio": "1:1"}
+    async with stdio_client_for(stdio_params(wiro, **env), errlog) as client:
+        first = await client.call_tool("reve_generate", arguments)
+    async with stdio_client_for(stdio_params(wiro, **env), errlog) as client:  # a new server process
+        again = await client.call_tool("reve_generate", arguments)
+    assert first.structured_content and again.structured_content
+    assert again.structured_content["taskid"] == first.structured_content["taskid"]
+    assert "instead of starting (and paying for) a second one" in again.content[0].text  # type: ignore[union-attr]
+    assert len(wiro.state.requests("Run")) == 1
