@@ -232,7 +232,8 @@ TASK_LIST_OUTPUT: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "properties": {
-                    "taskid": {"type": ["string", "null"]},
+                    # One type per branch: a `type` array does not map onto single-type schema dialects.
+                    "taskid": {"anyOf": [{"type": "string"}, {"type": "null"}]},
                     "tool": {"type": "string"},
                     "state": {"type": "string"},
                     "created": {"type": "string", "description": "UTC, ISO 8601"},
