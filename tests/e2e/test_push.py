@@ -4,6 +4,7 @@ the call to polling, which completes it."""
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
 from tests.conftest import RunningEmulator
@@ -67,3 +68,24 @@ async def test_a_refused_socket_leaves_the_call_to_polling(
     assert result.structured_content["state"] == "completed"
     assert len(wiro.state.requests("Task/Detail")) >= 2
     assert values == sorted(values) and len(set(values)) == len(values) and values[-1] == 100
+
+
+async def test_calls_at_once_share_one_connection_where_the_setting_and_the_server_allow_it(
+    wiro: RunningEmulator, open_server: OpenServer
+) -> None:
+    wiro.emulator.socket.several_per_connection = True
+    wiro.state.seconds["*"] = 1.5
+    results: list[bool] = []
+
+    async with open_server(WIRO_MCP_SOCKET_TASKS_PER_CONNECTION="10") as client:
+
+        async def call(prompt: str) -> None:
+            result = await client.call_tool("reve_generate", {"prompt": prompt})
+            results.append(not result.is_error and bool(result.structured_content))
+
+        async with anyio.create_task_group() as tg:
+            for n in range(3):
+                tg.start_soon(call, f"a koala, take {n}")
+    assert results == [True, True, True]
+    assert len(wiro.state.requests("socket")) == 3 and wiro.emulator.socket.connections == 1
+    assert len(wiro.state.requests("Task/Detail")) == 3  # one each, at the end: every task heard its events
