@@ -153,8 +153,8 @@ async def run_sandbox(
         api_secret=secret,
         seconds={"*": seconds} if seconds else None,
         extra_models=extra_models,
+        shared_sockets=shared_sockets,
     )
-    emulator.socket.several_per_connection = shared_sockets
     async with serve_in_background(emulator.app, host, port) as url:
         mode = "signature" if secret else "key-only"
         _err(

@@ -166,6 +166,10 @@ class LiveCatalog:
         Wiro could not be reached (the search then covers what is cached)."""
         if self.listing_is_fresh:
             return ""
+        async with self._lock:  # a listing on its way (the start-up sync's) is waited for, not fetched twice
+            pass
+        if self.listing_is_fresh:
+            return ""
         try:
             await self.refresh_listing()
         except WiroError as exc:
@@ -221,16 +225,12 @@ class LiveCatalog:
     async def priced(self, entry: CatalogEntry) -> CatalogEntry:
         """A bundled model's entry with the listing's prices, when its spec has none and no listing has
         been seen yet: worth one fetch before paying, since a cap, a budget or a confirmation depends
-        on the quote. A listing already on its way (the start-up sync's) is waited for, not fetched
-        twice. Without Wiro the entry stays unpriced."""
+        on the quote. Without Wiro the entry stays unpriced."""
         key = entry.spec.slug.lower()
         if entry.spec.prices or key not in self.bundled:
             return entry
         if self.listed_at is None:
-            async with self._lock:
-                pass
-            if self.listed_at is None:
-                await self.ensure_listing()
+            await self.ensure_listing()
         return self.bundled[key]
 
     async def entry(self, model: str) -> CatalogEntry:

@@ -24,7 +24,7 @@ from wsproto.events import (
     TextMessage,
 )
 
-from wiro_mcp.wiro.wsclient import MAX_MESSAGE_BYTES, SocketClosed, open_socket
+from wiro_mcp.wiro.wsclient import MAX_MESSAGE_BYTES, SocketClosed, WireSocket, connect
 
 pytestmark = pytest.mark.anyio
 
@@ -76,6 +76,15 @@ async def server(script: Script) -> AsyncIterator[tuple[str, list[Peer]]]:
         tg.start_soon(listener.serve, handle)
         yield f"ws://127.0.0.1:{port}/v1", peers
         tg.cancel_scope.cancel()
+
+
+@contextlib.asynccontextmanager
+async def open_socket(http: httpx2.AsyncClient, url: str) -> AsyncIterator[WireSocket]:
+    socket = await connect(http, url)
+    try:
+        yield socket
+    finally:
+        await socket.close()
 
 
 async def read_all(url: str) -> tuple[list[str], str]:

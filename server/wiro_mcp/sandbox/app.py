@@ -67,11 +67,13 @@ class Emulator:
         api_secret: str | None = None,
         seconds: dict[str, float] | None = None,
         extra_models: int = 0,
+        shared_sockets: bool = False,
     ) -> None:
         self.state = SandboxState([*specs, *generated_specs(extra_models)], seconds)
         self._api_key = api_key
         self._api_secret = api_secret
         self.socket = SocketChannel(self.state, self._make_output)
+        self.socket.several_per_connection = shared_sockets
         self.app = Starlette(
             routes=[
                 WebSocketRoute("/v1", self.socket.serve),  # Wiro's socket URL is its own host's /v1

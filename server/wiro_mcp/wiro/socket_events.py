@@ -80,4 +80,4 @@ def apply_event(task: Task, event: SocketEvent) -> Task | None:
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else str(value) if isinstance(value, int) else ""
+    return str(value) if isinstance(value, str | int) else ""  # Wiro's ids come as strings or numbers

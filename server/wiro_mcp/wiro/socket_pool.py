@@ -34,20 +34,16 @@ class SharedConnection:
         self.ids: dict[str, str] = {}  # task id → token
         self.delivered: set[str] = set()  # registered tokens that received at least one event
         self.delivered_any = False  # to any task, ever
-        self.registrations = 0
-        self.users = 0  # tasks registered on it now
         self.closed: SocketClosed | None = None
         self._reading = False
         self._news = anyio.Event()
 
-    async def register(self, token: str, taskid: str) -> None:
+    def add(self, token: str, taskid: str) -> None:
         self.inboxes[token] = deque()
         if taskid:
             self.ids[taskid] = token
-        self.registrations += 1
-        await self.socket.send_json({"type": "task_info", "tasktoken": token})
 
-    def unregister(self, token: str, taskid: str) -> None:
+    def remove(self, token: str, taskid: str) -> None:
         self.inboxes.pop(token, None)
         self.ids.pop(taskid, None)
         self.delivered.discard(token)
@@ -85,7 +81,8 @@ class SharedConnection:
             self.delivered_any = True
 
     def serves_only_others(self, token: str) -> bool:
-        """This connection delivers other tasks' events but never this one's."""
+        """This connection delivers other tasks' events but never this one's (a connection that only
+        ever carried this task cannot: whatever it delivered was this task's)."""
         return self.delivered_any and token not in self.delivered
 
 
@@ -103,7 +100,7 @@ class Subscription:
     def note_unserved(self) -> None:
         """The task is handed to polling for silence: if its shared connection served other tasks
         and never this one, Wiro serves one registration per connection."""
-        if self.connection.registrations > 1 and self.connection.serves_only_others(self.token):
+        if self.connection.serves_only_others(self.token):
             self.pool.learn_one_per_connection()
 
 
@@ -128,24 +125,26 @@ class SocketPool:
 
     @contextlib.asynccontextmanager
     async def subscribe(self, token: str, taskid: str = "") -> AsyncGenerator[Subscription]:
-        if self.per_connection == 1:
-            connection = await self._new()
-        else:  # one connect at a time, so that tasks arriving together fill one connection
-            async with self._opening:
-                connection = self._with_room() or await self._new()
-        connection.users += 1
+        # When sharing, one connect at a time, so that tasks arriving together fill one connection.
+        async with self._opening if self.per_connection > 1 else contextlib.nullcontext():
+            connection = self._with_room(token) or await self._new()
+            connection.add(token, taskid)
         try:
-            await connection.register(token, taskid)
+            await connection.socket.send_json({"type": "task_info", "tasktoken": token})
             yield Subscription(self, connection, token)
         finally:
-            connection.unregister(token, taskid)
-            connection.users -= 1
-            if connection.users == 0:
+            connection.remove(token, taskid)
+            if not connection.inboxes:
                 await self._close(connection)
 
-    def _with_room(self) -> SharedConnection | None:
+    def _with_room(self, token: str) -> SharedConnection | None:
+        """An open connection with room for this task (and not already carrying it: a second follower
+        of the same task gets its own, so each has its own inbox)."""
+        if self.per_connection == 1:
+            return None
         for connection in self.open:
-            if connection.closed is None and connection.users < self.per_connection:
+            room = len(connection.inboxes) < self.per_connection
+            if connection.closed is None and room and token not in connection.inboxes:
                 return connection
         return None
 

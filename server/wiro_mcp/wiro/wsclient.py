@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import json
 import secrets
-from collections.abc import AsyncGenerator
+from collections import deque
 from typing import Any
 
 import anyio
@@ -56,7 +56,7 @@ class WireSocket:
         self._response = response
         self._client = client  # closed with the socket when the socket owns it
         self._ws = Connection(ConnectionType.CLIENT)
-        self._pending: list[str] = []
+        self._pending: deque[str] = deque()
         self._partial: list[str] = []
         self._partial_bytes = 0
         self._closed: str | None = None
@@ -86,7 +86,7 @@ class WireSocket:
                 continue
             self._ws.receive_data(data)
             await self._take_events()
-        return self._pending.pop(0)
+        return self._pending.popleft()
 
     async def _take_events(self) -> None:
         answers: list[bytes] = []  # sent after every message is filed, so a cancel loses none
@@ -162,12 +162,3 @@ async def _upgrade(client: httpx2.AsyncClient, url: str, owned: httpx2.AsyncClie
         await response.aclose()
         raise SocketClosed("answered the upgrade without a valid Sec-WebSocket-Accept")
     return WireSocket(response.extensions["network_stream"], response, owned)
-
-
-@contextlib.asynccontextmanager
-async def open_socket(client: httpx2.AsyncClient, url: str) -> AsyncGenerator[WireSocket]:
-    socket = await connect(client, url)
-    try:
-        yield socket
-    finally:
-        await socket.close()
