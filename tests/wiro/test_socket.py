@@ -201,3 +201,26 @@ def test_stderr_lines_and_log_output_change_nothing_and_task_end_is_not_terminal
     assert apply_event(running, SocketEvent("task_output", "a log line")) is None
     ended = apply_event(running, SocketEvent("task_end", None))
     assert ended is not None and ended.status == "task_end" and ended.state == "running"
+
+
+async def test_two_followers_of_one_task_each_hear_it_to_the_end_on_shared_connections(
+    wiro: RunningEmulator,
+) -> None:
+    wiro.emulator.socket.several_per_connection = True
+    wiro.state.plan_next_run(seconds=1.0)
+    async with follower(wiro, per_connection=10) as (socket, client):
+        answer = await client.run("reve", "generate", {"prompt": "x"})
+        handle = client_handle(wiro, answer.taskid, answer.socketaccesstoken)
+        outcomes: list[WatchOutcome] = []
+
+        async def follow() -> None:  # a model call and a task_wait on the same task, say
+            last = Task(id=answer.taskid, status="task_queue")
+            outcomes.append(await socket.follow(handle, wait_seconds=20, last_known=last))
+
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(follow)
+                tg.start_soon(follow)
+    assert [o.task.state for o in outcomes] == ["completed", "completed"]
+    assert [o.detail_requests for o in outcomes] == [1, 1]  # neither lost its events to the other
+    assert wiro.emulator.socket.connections == 2
