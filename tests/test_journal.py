@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -201,10 +202,18 @@ async def test_a_budget_counts_billed_costs_and_quotes_of_what_may_still_be_bill
     tmp_path: Path, kind: str
 ) -> None:
     journal = SqliteJournal(tmp_path / "j.sqlite3") if kind == "sqlite" else MemoryJournal("test")
-    budget = Budget(limit_usd=1.0, since=0.0)
+    budget = Budget(limit_usd=1.0, since=0.0, account="acct-a")
 
-    def run(n: int, quote: float) -> NewRun:
-        return NewRun(endpoint="e", tool="t", slug="a/b", arguments={"n": n}, quote_usd=quote, budget=budget)
+    def run(n: int, quote: float, endpoint: str = "e") -> NewRun:
+        return NewRun(
+            endpoint=endpoint,
+            tool="t",
+            slug="a/b",
+            arguments={"n": n},
+            quote_usd=quote,
+            budget=budget,
+            account="acct-a",
+        )
 
     done = await journal.begin(run(1, 0.5))
     assert isinstance(done, int)
@@ -224,5 +233,14 @@ async def test_a_budget_counts_billed_costs_and_quotes_of_what_may_still_be_bill
     refused = await journal.begin(run(4, 0.31))  # 0.3 + 0 + 0.4 + 0.31 > 1.0
     assert isinstance(refused, OverBudget) and refused.spent_usd == pytest.approx(0.7)
     assert isinstance(await journal.begin(run(5, 0.3)), int)  # exactly reaching the limit is allowed
-    other = NewRun(endpoint="other", tool="t", slug="a/b", arguments={}, quote_usd=0.9, budget=budget)
-    assert isinstance(await journal.begin(other), int)  # another endpoint's spend is its own
+    # The same account reached by another spelling of the URL: the same budget.
+    assert isinstance(await journal.begin(run(6, 0.01, endpoint="http://127.0.0.1/v1#acct-a")), OverBudget)
+    other = NewRun(
+        endpoint="e",
+        tool="t",
+        slug="a/b",
+        arguments={},
+        quote_usd=0.9,
+        budget=replace(budget, account="acct-b"),
+    )
+    assert isinstance(await journal.begin(other), int)  # another account's spend is its own

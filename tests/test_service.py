@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import ASGI_BASE, in_process
 from wiro_mcp.catalog.load import CatalogEntry, entry_for
 from wiro_mcp.catalog.spec import PriceTier
+from wiro_mcp.journal import SqliteJournal
 from wiro_mcp.sandbox.state import Fault
 from wiro_mcp.service import Rejected, Submitted
 
@@ -118,10 +119,13 @@ async def test_under_a_cap_an_unpriced_run_is_refused_unless_a_figure_is_set_for
     assert row.quote_usd == pytest.approx(0.2) and len(sandbox.state.requests("Run")) == 1
 
 
-async def test_a_budget_reserves_the_figure_set_for_unpriced_runs(catalog: dict[str, CatalogEntry]) -> None:
+async def test_a_budget_reserves_the_figure_set_for_unpriced_runs(
+    catalog: dict[str, CatalogEntry], tmp_path: Path
+) -> None:
     entry = per_second(catalog)
     limits = {"budget_usd": 0.3, "unpriced_run_usd": 0.2}
-    async with in_process(catalog, seconds=30, limits=limits) as sandbox:
+    journal = SqliteJournal(tmp_path / "j.sqlite3")
+    async with in_process(catalog, seconds=30, limits=limits, journal=journal) as sandbox:
         first = await sandbox.service.submit(entry, {"prompt": "one"})
         second = await sandbox.service.submit(entry, {"prompt": "two"})  # $0.2 running + $0.2 > $0.3
     assert isinstance(first, Submitted)

@@ -22,7 +22,7 @@ from wiro_mcp.catalog.validate import suggest
 from wiro_mcp.errors import ConfigError, SpecError
 from wiro_mcp.journal import Query, SqliteJournal
 from wiro_mcp.mcp.catalog_tools import CATALOG_TOOL_NAMES
-from wiro_mcp.mcp.transports import check_http_bind, run_http, run_stdio, serve_in_background
+from wiro_mcp.mcp.transports import SessionLimits, check_http_bind, run_http, run_stdio, serve_in_background
 from wiro_mcp.runtime import build_app, journal_path
 from wiro_mcp.sandbox.app import Emulator
 from wiro_mcp.settings import Settings
@@ -44,6 +44,7 @@ async def serve(settings: Settings, sandbox: bool, http: bool) -> None:
                 settings.http_port,
                 settings.http_token,
                 settings.allowed_host_names,
+                SessionLimits(settings.http_max_sessions, settings.http_session_idle_seconds),
             )
         else:
             await run_stdio(app.server, app.service.idle)

@@ -32,11 +32,17 @@ class LocalFile:
 
 
 def is_remote(value: str) -> bool:
-    return urlparse(value).scheme in ("http", "https")
+    try:
+        return urlparse(value).scheme in ("http", "https")
+    except ValueError:  # not a URL at all (an unclosed IPv6 host, say)
+        return False
 
 
 def _from_file_uri(value: str) -> Path:
-    parsed = urlparse(value)
+    try:
+        parsed = urlparse(value)
+    except ValueError as exc:
+        raise LocalFileError(f"{value!r} is not a valid file:// URI ({exc})") from None
     if parsed.netloc not in ("", "localhost"):
         raise LocalFileError(f"{value!r}: only file:// URIs on this machine can be read (no host part)")
     return Path(unquote(parsed.path))
@@ -45,10 +51,14 @@ def _from_file_uri(value: str) -> Path:
 def local_path(value: str) -> Path | None:
     """The path a value names, when it names a local file (file:// URI, absolute or ~ or ./ path)."""
     if value.startswith("file://"):
-        return _from_file_uri(value)
-    if value.startswith(("~", "./", "../")) or os.path.isabs(value):
-        return Path(value).expanduser()
-    return None
+        path = _from_file_uri(value)
+    elif value.startswith(("~", "./", "../")) or os.path.isabs(value):
+        path = Path(value).expanduser()
+    else:
+        return None
+    if "\x00" in str(path):  # `%00` in a file:// URI: no file has a NUL in its name
+        raise LocalFileError(f"{value!r}: a file name cannot contain a NUL character")
+    return path
 
 
 def root_from_uri(uri: str) -> Path:

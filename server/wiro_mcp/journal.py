@@ -33,7 +33,7 @@ T = TypeVar("T")
 JOURNAL_STATES: tuple[str, ...] = ("submitting", *STATES, "unknown")
 UNCERTAIN_STATES = frozenset({"submitting", "unknown"})
 
-_SCHEMA_VERSION = 4
+_SCHEMA_VERSION = 5
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
     row INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -51,16 +51,19 @@ CREATE TABLE IF NOT EXISTS tasks (
     updated REAL NOT NULL,
     endpoint TEXT NOT NULL DEFAULT '',
     fingerprint TEXT NOT NULL DEFAULT '',
-    quote_usd REAL
+    quote_usd REAL,
+    account TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS tasks_created ON tasks(created);
 """
 # Columns later versions added: version 1 keyed rows by task id alone (ids of different endpoints
-# could merge), version 2 had no fingerprint for recognising a repeated call, version 3 no quote.
+# could merge), version 2 had no fingerprint for recognising a repeated call, version 3 no quote,
+# version 4 no account (a budget then counted every account's spend under one base URL's spelling).
 _ADDED_COLUMNS = {
     "endpoint": "ALTER TABLE tasks ADD COLUMN endpoint TEXT NOT NULL DEFAULT ''; DROP INDEX IF EXISTS tasks_taskid",
     "fingerprint": "ALTER TABLE tasks ADD COLUMN fingerprint TEXT NOT NULL DEFAULT ''",
     "quote_usd": "ALTER TABLE tasks ADD COLUMN quote_usd REAL",
+    "account": "ALTER TABLE tasks ADD COLUMN account TEXT NOT NULL DEFAULT ''",
 }
 # What a row counts against a budget: the billed cost once known, else its quote while it may still
 # be billed; failed and cancelled tasks are not billed unless Wiro reported a cost.
@@ -132,7 +135,8 @@ class TaskUpdate:
 
 @dataclass(frozen=True)
 class NewRun:
-    """A Run about to be sent. `fingerprint` identifies the same model with the same arguments."""
+    """A Run about to be sent. `fingerprint` identifies the same model with the same arguments;
+    `account` (a fingerprint of the API key) is whose money it spends."""
 
     endpoint: str
     tool: str
@@ -142,14 +146,17 @@ class NewRun:
     repeat_since: float | None = None
     quote_usd: float | None = None
     budget: Budget | None = None
+    account: str = ""
 
 
 @dataclass(frozen=True)
 class Budget:
-    """Spend allowed since a moment: tasks that may still be billed count at their quote."""
+    """Spend allowed since a moment, for one account (whatever base URL reached it): tasks that may
+    still be billed count at their quote."""
 
     limit_usd: float
     since: float
+    account: str = ""
 
 
 @dataclass(frozen=True)
@@ -178,10 +185,14 @@ class Query:
 
 
 class TaskJournal(Protocol):
-    """Where tasks are remembered. `where` says, for people, where that is."""
+    """Where tasks are remembered. `where` says, for people, where that is; `durable` whether it
+    outlives this process and is shared with the others (a budget is only kept by one that is)."""
 
     @property
     def where(self) -> str: ...
+
+    @property
+    def durable(self) -> bool: ...
 
     async def begin(self, run: NewRun) -> int | JournalEntry | OverBudget:
         """A row for a Run about to be sent: its row number. When `run.repeat_since` is set and a task
@@ -289,6 +300,10 @@ class SqliteJournal:
     def where(self) -> str:
         return str(self.path)
 
+    @property
+    def durable(self) -> bool:
+        return True
+
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=self._busy, isolation_level=None)
         db.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
@@ -348,15 +363,15 @@ class SqliteJournal:
                     return _entry(found)
             if run.budget is not None:
                 (spent,) = db.execute(
-                    f"SELECT {_SPENT} FROM tasks WHERE endpoint = ? AND created >= ?",
-                    (run.endpoint, run.budget.since),
+                    f"SELECT {_SPENT} FROM tasks WHERE account = ? AND created >= ?",
+                    (run.budget.account, run.budget.since),
                 ).fetchone()
                 if float(spent) + (run.quote_usd or 0.0) > run.budget.limit_usd + 1e-9:
                     return OverBudget(float(spent), run.budget.limit_usd)
             now = time.time()
             cursor = db.execute(
                 "INSERT INTO tasks (endpoint, taskid, tasktoken, tool, slug, state, arguments, fingerprint, "
-                "created, updated, quote_usd) VALUES (?, NULL, '', ?, ?, 'submitting', ?, ?, ?, ?, ?)",
+                "created, updated, quote_usd, account) VALUES (?, NULL, '', ?, ?, 'submitting', ?, ?, ?, ?, ?, ?)",
                 (
                     run.endpoint,
                     run.tool,
@@ -366,6 +381,7 @@ class SqliteJournal:
                     now,
                     now,
                     run.quote_usd,
+                    run.account,
                 ),
             )
             return cursor.lastrowid or 0
@@ -439,6 +455,7 @@ class MemoryJournal:
         self.reason = reason
         self._rows: dict[int, JournalEntry] = {}
         self._fingerprints: dict[int, str] = {}
+        self._accounts: dict[int, str] = {}
         self._last_row = 0
 
     def __repr__(self) -> str:
@@ -447,6 +464,10 @@ class MemoryJournal:
     @property
     def where(self) -> str:
         return f"in memory only, lost when the server stops ({self.reason})"
+
+    @property
+    def durable(self) -> bool:
+        return False
 
     def _change(self, row: int, **fields: Any) -> None:
         if row in self._rows:
@@ -465,8 +486,8 @@ class MemoryJournal:
         if run.budget is not None:
             spent = sum(
                 _counted(e)
-                for e in self._rows.values()
-                if e.endpoint == run.endpoint and e.created >= run.budget.since
+                for row, e in self._rows.items()
+                if self._accounts.get(row) == run.budget.account and e.created >= run.budget.since
             )
             if spent + (run.quote_usd or 0.0) > run.budget.limit_usd + 1e-9:
                 return OverBudget(spent, run.budget.limit_usd)
@@ -490,6 +511,7 @@ class MemoryJournal:
             run.quote_usd,
         )
         self._fingerprints[row] = run.fingerprint
+        self._accounts[row] = run.account
         return row
 
     async def started(self, row: int, *, taskid: str, tasktoken: str) -> None:

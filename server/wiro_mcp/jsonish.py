@@ -1,8 +1,18 @@
-"""Narrowing parsed JSON (typed Any) to the shapes code expects, without unchecked casts spreading."""
+"""Narrowing parsed JSON (typed Any) to the shapes code expects, without unchecked casts spreading,
+and reading JSON from outside within bounds (size and nesting depth)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
+
+# Wiro's deepest documented answer (a Tool/Detail's parameter groups) nests about six levels.
+MAX_DEPTH = 32
+MAX_JSON_BYTES = 16 * 1024 * 1024
+
+
+class JsonTooLarge(ValueError):
+    """JSON from outside that is larger or deeper than anything it could honestly be."""
 
 
 def as_dict(value: Any) -> dict[str, Any]:
@@ -15,3 +25,34 @@ def as_list(value: Any) -> list[Any]:
 
 def dicts(value: Any) -> list[dict[str, Any]]:
     return [as_dict(v) for v in as_list(value) if isinstance(v, dict)]
+
+
+def depth_of(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply containers nest in `value` (a scalar is 0), counted without recursion and given up
+    once past `limit`."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            children = list(as_dict(item).values()) if isinstance(item, dict) else as_list(item)
+            stack.extend((child, depth) for child in children)
+    return deepest
+
+
+def bounded_loads(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_DEPTH) -> Any:
+    """`json.loads` for text from outside: ValueError for bad JSON, JsonTooLarge for JSON over
+    `max_bytes` or nested deeper than `max_depth` (never a RecursionError)."""
+    if len(text) > max_bytes:
+        raise JsonTooLarge(f"JSON of {len(text)} bytes, over the limit of {max_bytes}")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise JsonTooLarge(f"JSON nested deeper than {max_depth} levels") from None
+    if depth_of(value, max_depth) > max_depth:
+        raise JsonTooLarge(f"JSON nested deeper than {max_depth} levels")
+    return value

@@ -26,16 +26,20 @@ import anyio
 from wiro_mcp.catalog.importer import import_tool_detail
 from wiro_mcp.catalog.load import CatalogEntry, entry_for
 from wiro_mcp.catalog.rows import RowIndex, row_from_spec, row_from_tool
-from wiro_mcp.catalog.schema import needs
-from wiro_mcp.errors import SpecError, WiroError, WiroNotFoundError
-from wiro_mcp.jsonish import as_dict, dicts
+from wiro_mcp.catalog.schema import distinct_name, needs, tool_name
+from wiro_mcp.errors import SpecError, WiroError, WiroNotFoundError, WiroTransportError
+from wiro_mcp.jsonish import as_dict, bounded_loads, dicts
 from wiro_mcp.wiro.client import WiroClient
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 MAX_PAGES = 200  # 20,000 models: far above Wiro's catalog, a stop for a listing that never ends
+LISTING_SECONDS = 120.0  # the whole listing, every page: a listing trickled in never holds anything up
+DETAIL_SECONDS = 30.0  # one model's Tool/Detail
+WAIT_FOR_LISTING_SECONDS = 15.0  # the most a tool call waits for a listing before going on without it
 BUNDLED = "bundled"
+MAX_CACHE_FILE_BYTES = 256 * 1024 * 1024
 _SAFE = re.compile(r"[^a-z0-9._-]+")
 
 
@@ -71,7 +75,7 @@ class CatalogCache:
         if path is None:
             return None
         try:
-            data = as_dict(json.loads(path.read_text(encoding="utf-8")))
+            data = as_dict(bounded_loads(path.read_text(encoding="utf-8"), max_bytes=MAX_CACHE_FILE_BYTES))
         except (OSError, ValueError):
             return None  # missing or damaged: fetched again
         self._memory[name] = data
@@ -102,15 +106,22 @@ class LiveCatalog:
         cache: CatalogCache,
         *,
         max_age_seconds: float = 24 * 3600,
+        reserved_names: Iterable[str] = (),
+        wait_seconds: float = WAIT_FOR_LISTING_SECONDS,
     ) -> None:
         self.client = client
+        self.wait_seconds = wait_seconds
         self.cache = cache
         self.max_age = max_age_seconds
         self.bundled = {e.spec.slug.lower(): e for e in bundled.values()}
         self.index = RowIndex(row_from_spec(e.spec, _needs(e)) for e in self.bundled.values())
         self.listed_at: float | None = None  # when the cached listing was fetched
         self._entries: dict[str, CatalogEntry] = dict(self.bundled)
-        self._tools: dict[str, str] = {e.name: k for k, e in self.bundled.items()}
+        # Tool name → model key. Names are claimed in order (the server's own tools, the bundled specs,
+        # then the listing's order); a model whose plain name is taken gets a distinct one.
+        self._tools: dict[str, str] = {n: "" for n in reserved_names}
+        self._tools.update({e.name: k for k, e in self.bundled.items()})
+        self._names: dict[str, str] = {k: e.name for k, e in self.bundled.items()}  # the other way
         self._lock = anyio.Lock()
 
     def __repr__(self) -> str:
@@ -136,8 +147,23 @@ class LiveCatalog:
                     self.index.add(row_from_spec(priced.spec, _needs(priced)))
                 continue
             self.index.add(row)
-            self._tools.setdefault(row.tool, row.key)
+            self.name_of(row.key)
         self.listed_at = fetched_at
+
+    def name_of(self, key: str) -> str:
+        """The tool name of a model: its plain name (`owner_project`), or, when another model or one of
+        the server's own tools has that name already, a distinct form ending in a digest of its slug.
+        Never a silent overwrite of another model's tool."""
+        if key in self._names:
+            return self._names[key]
+        owner, _, project = key.partition("/")
+        name = tool_name(owner, project)
+        if self._tools.get(name, key) != key:
+            plain, name = name, distinct_name(name, owner, project)
+            log.info("catalog: %s is offered as %s (%s is another model's or tool's name)", key, name, plain)
+        self._tools[name] = key
+        self._names[key] = name
+        return name
 
     @property
     def listing_is_fresh(self) -> bool:
@@ -146,32 +172,45 @@ class LiveCatalog:
     async def refresh_listing(self) -> int:
         """Tool/List, every page; the cache is rewritten. Raises WiroError when Wiro cannot be reached."""
         async with self._lock:
-            tools: list[dict[str, Any]] = []
-            for page in range(MAX_PAGES):
-                body = await self.client.tool_list(
-                    start=str(page * PAGE_SIZE), limit=str(PAGE_SIZE), hideworkflows=True, summary=True
-                )
-                batch = dicts(body.get("tool"))
-                tools += batch
-                total = int(str(body.get("total") or 0) or 0)
-                if not batch or len(tools) >= total:
-                    break
+            try:
+                with anyio.fail_after(LISTING_SECONDS):
+                    tools = await self._all_pages()
+            except TimeoutError:
+                raise WiroTransportError(
+                    f"Wiro's model list did not arrive within {LISTING_SECONDS:g} s", sent_maybe=False
+                ) from None
             now = time.time()
             self.cache.write("index.json", {"fetched_at": now, "tools": tools})
             self._take_listing(tools, now)
             return len(tools)
+
+    async def _all_pages(self) -> list[dict[str, Any]]:
+        tools: list[dict[str, Any]] = []
+        for page in range(MAX_PAGES):
+            body = await self.client.tool_list(
+                start=str(page * PAGE_SIZE), limit=str(PAGE_SIZE), hideworkflows=True, summary=True
+            )
+            batch = dicts(body.get("tool"))
+            tools += batch
+            if not batch or len(tools) >= _count(body.get("total")):
+                break
+        return tools
 
     async def ensure_listing(self) -> str:
         """A listing to search: the cached one, refreshed when stale. Returns a note for the agent when
         Wiro could not be reached (the search then covers what is cached)."""
         if self.listing_is_fresh:
             return ""
-        async with self._lock:  # a listing on its way (the start-up sync's) is waited for, not fetched twice
-            pass
-        if self.listing_is_fresh:
-            return ""
         try:
-            await self.refresh_listing()
+            with anyio.move_on_after(self.wait_seconds) as waited:
+                async with (
+                    self._lock
+                ):  # a listing on its way (the start-up sync's) is waited for, not fetched twice
+                    pass
+                if not self.listing_is_fresh:
+                    await self.refresh_listing()
+            if waited.cancelled_caught:
+                raise WiroTransportError(f"no answer within {self.wait_seconds:g} s", sent_maybe=False)
         except WiroError as exc:
             if self.listed_at is None:
                 return f"Wiro's model list could not be fetched ({exc}); only bundled models are searched."
@@ -188,7 +227,7 @@ class LiveCatalog:
         key = text.lower()
         if key in self.index.rows or key in self._entries:
             return key
-        if text in self._tools:
+        if self._tools.get(text):
             return self._tools[text]
         if "/" in key:
             return key  # not listed (yet): Tool/Detail decides
@@ -218,7 +257,10 @@ class LiveCatalog:
         except SpecError as exc:
             log.warning("%s", exc)
             return None
-        entry = entry_for(spec, f"Tool/Detail {key}")
+        if spec.slug.lower() != key:
+            log.warning("%s: Tool/Detail described another model (%s); not used", key, spec.slug)
+            return None
+        entry = entry_for(spec, f"Tool/Detail {key}", self.name_of(key))
         self._entries[key] = entry
         return entry
 
@@ -265,7 +307,13 @@ class LiveCatalog:
         row = self.index.rows.get(key)
         if row is not None:
             owner, project = row.owner, row.project
-        body = await self.client.tool_detail(owner, project)
+        try:
+            with anyio.fail_after(DETAIL_SECONDS):
+                body = await self.client.tool_detail(owner, project)
+        except TimeoutError:
+            raise WiroTransportError(
+                f"Tool/Detail of {key} did not arrive within {DETAIL_SECONDS:g} s", sent_maybe=False
+            ) from None
         tools = dicts(body.get("tool"))
         if not tools:
             raise SpecError(f"{key}: Tool/Detail gave no model")
@@ -296,13 +344,20 @@ class LiveCatalog:
             return [
                 k
                 for k, r in self.index.rows.items()
-                if fnmatch.fnmatchcase(k, lowered) or fnmatch.fnmatchcase(r.tool, lowered)
+                if fnmatch.fnmatchcase(k, lowered) or fnmatch.fnmatchcase(self._names.get(k, r.tool), lowered)
             ]
         if lowered in self.index.rows or lowered in self._entries:
             return [lowered]
-        if pattern in self._tools:
+        if self._tools.get(pattern):
             return [self._tools[pattern]]
         return []
+
+
+def _count(value: Any) -> int:
+    try:
+        return int(str(value or 0))
+    except ValueError:
+        return 0
 
 
 def _needs(entry: CatalogEntry) -> str:

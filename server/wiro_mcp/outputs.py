@@ -218,5 +218,6 @@ class Outputs:
                 )
             await anyio.to_thread.run_sync(os.replace, partial, path)
         finally:
-            await anyio.Path(partial).unlink(missing_ok=True)
+            with anyio.CancelScope(shield=True):  # a cancelled download leaves no partial file behind
+                await anyio.Path(partial).unlink(missing_ok=True)
         return path

@@ -20,7 +20,7 @@ from wiro_mcp.errors import ConfigError, SpecError, WiroError
 from wiro_mcp.files import FileAccess
 from wiro_mcp.journal import open_journal
 from wiro_mcp.live_catalog import CatalogCache, LiveCatalog, UnknownModel
-from wiro_mcp.mcp.app import WiroMcp
+from wiro_mcp.mcp.app import SERVER_TOOL_NAMES, WiroMcp
 from wiro_mcp.mcp.transports import serve_in_background
 from wiro_mcp.outputs import OutputPolicy, Outputs
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET
@@ -28,7 +28,7 @@ from wiro_mcp.sandbox.app import Emulator
 from wiro_mcp.service import ServiceConfig, TaskService
 from wiro_mcp.settings import Settings
 from wiro_mcp.wiro.auth import WiroAuth
-from wiro_mcp.wiro.client import WiroClient
+from wiro_mcp.wiro.client import WiroClient, endpoint_key
 from wiro_mcp.wiro.socket import SocketFollower
 from wiro_mcp.wiro.watch import PollingFollower, PollPolicy, TaskFollower
 
@@ -45,7 +45,7 @@ def sandbox_endpoint() -> str:
 @contextlib.asynccontextmanager
 async def wiro_endpoint(
     settings: Settings, sandbox: bool, specs: list[ModelSpec]
-) -> AsyncGenerator[tuple[str, httpx2.Auth, str], None]:
+) -> AsyncGenerator[tuple[str, WiroAuth, str], None]:
     """The Wiro base URL, auth and socket URL to use: the real API, or an emulator (serving `specs`) for
     this process."""
     if not sandbox:
@@ -171,6 +171,7 @@ async def build_app(
                 client,
                 catalog_cache(settings, sandbox, client.base_url),
                 max_age_seconds=settings.catalog_max_age_hours * 3600,
+                reserved_names=SERVER_TOOL_NAMES,
             )
             live.load_cached()
             patterns = settings.model_patterns
@@ -182,6 +183,9 @@ async def build_app(
                 download_max_bytes=int(settings.download_max_mb * 1_000_000),
             )
             outputs = Outputs(policy)
+            # Tasks, repeats and task_list are per Wiro and per account (a fingerprint of the key): two
+            # projects on one machine never see, or are handed, each other's tasks.
+            endpoint = sandbox_endpoint() if sandbox else f"{endpoint_key(client.base_url)}#{auth.account}"
             service = TaskService(
                 client,
                 {e.name: e for e in typed},
@@ -195,7 +199,8 @@ async def build_app(
                     confirm_above_usd=settings.confirm_above_usd,
                     unpriced_run_usd=settings.unpriced_run_usd,
                 ),
-                endpoint=sandbox_endpoint() if sandbox else client.base_url,
+                endpoint=endpoint,
+                account=endpoint if sandbox else auth.account,
                 journal=open_journal(journal_path(settings, sandbox)),
                 follower=follower_for(settings, client, socket_url),
                 outputs=outputs,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -52,10 +53,13 @@ async def _no_roots() -> Sequence[Path]:
     return ()
 
 
-def fingerprint(tool: str, params: dict[str, Any], parts: Sequence[FilePart]) -> str:
-    """The same model with the same arguments (local files by their bytes) gives the same text."""
+def fingerprint(slug: str, params: dict[str, Any], parts: Sequence[FilePart]) -> str:
+    """The same model (by its slug: two models may share a tool name's plain form) with the same
+    arguments (local files by their bytes) gives the same text."""
     files = {p.part: hashlib.sha256(p.data).hexdigest() for p in parts}
-    canonical = json.dumps({"tool": tool, "params": params, "files": files}, sort_keys=True, default=str)
+    canonical = json.dumps(
+        {"model": slug.lower(), "params": params, "files": files}, sort_keys=True, default=str
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -91,6 +95,11 @@ class Submitted:
     notes: tuple[str, ...] = ()
     quote: Quote = UNKNOWN
 
+    @property
+    def repeated(self) -> bool:
+        """The task of an earlier identical call: this call did not start it, so it never stops it."""
+        return self.task is None
+
 
 @dataclass(frozen=True)
 class Quoted:
@@ -121,6 +130,7 @@ class TaskService:
         config: ServiceConfig,
         *,
         endpoint: str,
+        account: str = "",
         journal: TaskJournal,
         follower: TaskFollower,
         outputs: Outputs,
@@ -130,6 +140,7 @@ class TaskService:
         self.catalog = dict(catalog)  # its own: models run through run_model are added here
         self.config = config
         self.endpoint = endpoint
+        self.account = account or endpoint  # whose money: budgets are kept per account
         self.journal = journal
         self.follower = follower
         self.outputs = outputs
@@ -174,7 +185,9 @@ class TaskService:
             value = params.get(rule.name)
             if rule.kind != "file" or not isinstance(value, str | list):
                 continue
-            values = [str(v) for v in as_list(value)] if isinstance(value, list) else value.split(",")
+            values = [str(v) for v in as_list(value)] if isinstance(value, list) else [value]
+            if rule.multiple and isinstance(value, str):
+                values = value.split(",")
             if all(is_remote(v.strip()) for v in values):
                 continue
             if rule.multiple or rule.combine or not isinstance(value, str):
@@ -210,9 +223,10 @@ class TaskService:
         """The most a call counts for under a cap or a budget: its quote's upper end, else (the price
         is not known before the run) WIRO_MCP_UNPRICED_RUN_USD, at least the part that is known."""
         if figure.high is not None:
-            return figure.high
+            return figure.high if math.isfinite(figure.high) and figure.high >= 0 else None
         assumed = self.config.unpriced_run_usd
-        return None if assumed is None else max(assumed, figure.low or 0.0)
+        low = figure.low if figure.low is not None and math.isfinite(figure.low) and figure.low >= 0 else 0.0
+        return None if assumed is None else max(assumed, low)
 
     def _over_cap(self, figure: Quote) -> Rejected | None:
         cap = self.config.max_cost_usd
@@ -241,12 +255,19 @@ class TaskService:
         limit = self.config.budget_usd
         if limit is None:
             return None, None
+        if not self.journal.durable:
+            # A budget kept in one process's memory is a budget per process and per restart.
+            return None, Rejected(
+                reason=f"a budget (WIRO_MCP_BUDGET_USD=${limit:g}) needs the task journal on disk, and the journal "
+                f"is {self.journal.where}. Set WIRO_MCP_JOURNAL to a file this server can write, or unset "
+                "WIRO_MCP_BUDGET_USD"
+            )
         if self.bound(figure) is None:
             return None, Rejected(
                 reason=f"its price is {figure.text()}, so the budget of ${limit:g} (WIRO_MCP_BUDGET_USD) cannot "
                 f"be kept. {UNPRICED_HINT.format(setting='WIRO_MCP_BUDGET_USD')}"
             )
-        return Budget(limit, time.time() - self.config.budget_seconds), None
+        return Budget(limit, time.time() - self.config.budget_seconds, self.account), None
 
     def _over_budget(self, over: OverBudget, figure: Quote) -> Rejected:
         left = max(over.limit_usd - over.spent_usd, 0.0)
@@ -289,10 +310,11 @@ class TaskService:
             tool=entry.name,
             slug=spec.slug,
             arguments=recorded,
-            fingerprint=fingerprint(entry.name, params, parts),
+            fingerprint=fingerprint(spec.slug, params, parts),
             repeat_since=time.time() - window if window > 0 else None,
             quote_usd=self.bound(figure),  # what the budget reserves until the task settles
             budget=budget,
+            account=self.account,
         )
         try:
             row = await self.journal.begin(run)
@@ -385,8 +407,10 @@ class TaskService:
         last_known: Task | None = None,
         wait_seconds: float | None = None,
         notes: tuple[str, ...] = (),
+        stop_on_cancel: bool = True,
     ) -> TaskReport:
-        """Follow up to the bounded wait; on cancellation, stop the remote task (unless detached)."""
+        """Follow up to the bounded wait; on cancellation, stop the remote task (unless detached, or
+        `stop_on_cancel` is off: a repeated call's cancel must not stop the first caller's task)."""
         latest: list[Task] = [last_known] if last_known else []
 
         async def remember(task: Task) -> None:
@@ -402,6 +426,12 @@ class TaskService:
                 handle, wait_seconds=wait, on_update=remember, last_known=last_known
             )
         except anyio.get_cancelled_exc_class():
+            if not stop_on_cancel:
+                log.info(
+                    "call cancelled; task %s left running (an earlier identical call started it)",
+                    handle.label,
+                )
+                raise
             self._stopping += 1
             try:
                 with anyio.CancelScope(shield=True):

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8765, ge=0, le=65535)
     http_token: SecretStr | None = None
     http_allowed_hosts: str = ""
+    http_max_sessions: int = Field(default=200, ge=1, le=100_000)
+    http_session_idle_seconds: float = Field(default=900.0, gt=0, le=86_400)
 
     image_preview: bool = True
     preview_max_bytes: int = Field(default=1_000_000, ge=0)

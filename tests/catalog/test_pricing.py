@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from wiro_mcp.catalog.pricing import parse_dynamicprice, parse_usd, price_line, quote
@@ -84,7 +86,8 @@ def test_what_only_the_run_reveals_is_unknown_and_says_why(method: str, why: str
 
 def test_unreadable_or_missing_prices() -> None:
     assert parse_dynamicprice("not json") == ()
-    assert parse_dynamicprice('[{"price": "free"}, {"inputs": {}, "price": 0.1}]')[0].price == 0.1
+    # One unreadable tier makes every tier unknown: dropping it could let a cheaper tier match its calls.
+    assert parse_dynamicprice('[{"price": "free"}, {"inputs": {}, "price": 0.1}]') == ()
     assert quote((), {}).text().startswith("unknown")
     assert price_line((), {}) == "price unknown"
 
@@ -105,3 +108,21 @@ def test_per_second_billing_shows_wiros_estimate_but_never_as_a_bound() -> None:
 )
 def test_prices_as_wiro_sends_them(raw: object, usd: float | None) -> None:
     assert parse_usd(raw) == usd
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", -0.5, "-1", 1e309])
+@pytest.mark.parametrize("field", ["price", "priceExtra", "priceInput"])
+def test_a_price_that_is_not_a_finite_non_negative_number_makes_the_quote_unknown(
+    bad: object, field: str
+) -> None:
+    tier: dict[str, object] = {"inputs": {}, "price": 0.02, "priceMethod": "cp-pixel", field: bad}
+    for raw in ([tier], json.dumps([tier]).replace('"NaN"', "NaN").replace('"Infinity"', "Infinity")):
+        tiers = parse_dynamicprice(raw)
+        figure = quote(tiers, {"width": 2048, "height": 2048})
+        assert tiers == () and figure.high is None and figure.low is None and not figure.known
+
+
+def test_a_figure_that_overflows_is_no_figure() -> None:
+    tiers = parse_dynamicprice([{"inputs": {}, "price": 1e300, "priceMethod": "cpo"}])
+    figure = quote(tiers, {"numOutputs": 1e300})
+    assert figure.high is None and not figure.known

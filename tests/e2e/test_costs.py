@@ -133,7 +133,7 @@ async def test_a_costly_run_starts_only_when_the_human_confirms_over_stdio(
         ) as client:
             result = await client.call_tool(RUNWAY, VIDEO)
         (question,) = asked
-        assert "Runway/image-to-video-gen4-turbo" in question and "duration: 10" in question
+        assert "Runway/image-to-video-gen4-turbo" in question and 'duration: "10"' in question
         assert "$0.50" in question
         text = result.content[0].text  # type: ignore[union-attr]
         if action == "accept":

@@ -170,4 +170,4 @@ async def test_failures_are_errors_with_the_reason(wiro: RunningEmulator, open_s
         and "code 97" in broke.content[0].text
         and "Insufficient balance" in broke.content[0].text
     )  # type: ignore[union-attr]
-    assert bad_task.is_error and "give a taskid or a tasktoken" in bad_task.content[0].text  # type: ignore[union-attr]
+    assert bad_task.is_error and "give a taskid" in bad_task.content[0].text  # type: ignore[union-attr]

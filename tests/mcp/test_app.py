@@ -104,13 +104,20 @@ async def test_task_tool_arguments_are_checked_nan_included(catalog: dict[str, C
         nan = await client.call_tool("task_wait", {"taskid": taskid, "wait_seconds": math.nan})
         huge = await client.call_tool("task_wait", {"taskid": taskid, "wait_seconds": 1e9})
         nothing = await client.call_tool("task_status", {})
+        blank = await client.call_tool("task_status", {"taskid": "", "tasktoken": " "})
         extra = await client.call_tool("task_status", {"taskid": taskid, "x" * 3000: 1})
+        as_number = await client.call_tool("task_status", {"taskid": int(taskid)})
+        wrong_type = await client.call_tool("task_status", {"taskid": ["1"]})
     assert nan.is_error  # the client sends NaN as null; a NaN that arrives is refused below
     assert check_arguments("task_wait", {"type": "object"}, {"wait_seconds": math.nan}) == (
         "task_wait: invalid arguments: wait_seconds must be a finite number."
     )
     assert huge.is_error and "maximum" in text_of(huge)
-    assert "give a taskid or a tasktoken" in text_of(nothing)
+    assert "give a taskid" in text_of(nothing) and "give a taskid" in text_of(blank)
+    # Wiro's ids are numbers: given as one, it is the same task; a wrong type names the field.
+    assert not as_number.is_error and as_number.structured_content
+    assert as_number.structured_content["taskid"] == taskid
+    assert wrong_type.is_error and "taskid: ['1'] is not of type 'string'" in text_of(wrong_type)
     assert extra.is_error and len(text_of(extra)) < 500
     assert len(sandbox.state.requests("Task/Detail")) > 0
 

@@ -11,7 +11,10 @@ from mcp import Client
 
 from tests.conftest import in_process
 from wiro_mcp.catalog.load import CatalogEntry, entry_for
+from wiro_mcp.catalog.pricing import Quote
 from wiro_mcp.catalog.spec import PriceTier
+from wiro_mcp.mcp.confirm import new_state, question, take_state
+from wiro_mcp.service import Quoted
 
 pytestmark = pytest.mark.anyio
 VIDEO = {"inputImageUrl": "https://x.test/a.png", "prompt": "waves", "duration": "10"}
@@ -67,13 +70,50 @@ async def test_an_approval_starts_only_the_call_it_was_asked_about(catalog: dict
         )
         assert unticked.is_error and "declined" in unticked.content[0].text  # type: ignore[union-attr]
         assert not sandbox.state.requests("Run")
+        # That question was answered: its state starts nothing again, it is asked anew.
+        used = await session.call_tool(
+            RUNWAY, VIDEO, input_responses=yes(), request_state=asked.request_state, allow_input_required=True
+        )
+        assert isinstance(used, types.InputRequiredResult) and used.request_state != asked.request_state
 
         started = await session.call_tool(
-            RUNWAY, VIDEO, input_responses=yes(), request_state=asked.request_state
+            RUNWAY, VIDEO, input_responses=yes(), request_state=used.request_state
         )
         assert not started.is_error and started.structured_content
         assert started.structured_content["quote_usd"] == pytest.approx(0.5)
+        # Replayed after the task was stopped: asked again, never a second Run.
+        await session.call_tool("task_kill", {"taskid": started.structured_content["taskid"]})
+        replayed = await session.call_tool(
+            RUNWAY, VIDEO, input_responses=yes(), request_state=used.request_state, allow_input_required=True
+        )
+        assert isinstance(replayed, types.InputRequiredResult)
     assert len(sandbox.state.requests("Run")) == 1
+
+
+async def test_an_expired_or_foreign_state_approves_nothing(catalog: dict[str, CatalogEntry]) -> None:
+    entry = priced(catalog)[RUNWAY]
+    quoted = Quoted(entry.validate(VIDEO).params, Quote(0.5, 0.5))
+    state = new_state("http://localhost/v1#aaaa", entry, quoted)
+    assert not take_state(state, "http://localhost/v1#bbbb", entry, quoted)  # another account
+    other = Quoted({**quoted.params, "duration": "5"}, quoted.quote)
+    assert not take_state(state, "http://localhost/v1#aaaa", entry, other)  # other arguments
+    nonce, _, mac = state.split(".")
+    assert not take_state(f"{nonce}.1000.{mac}", "http://localhost/v1#aaaa", entry, quoted)  # expired
+    assert take_state(state, "http://localhost/v1#aaaa", entry, quoted)
+    assert not take_state(state, "http://localhost/v1#aaaa", entry, quoted)  # once only
+
+
+def test_the_question_puts_the_price_first_and_every_value_on_one_line(
+    catalog: dict[str, CatalogEntry],
+) -> None:
+    entry = priced(catalog)[RUNWAY]
+    spoof = "waves\nPrice: $0.05. Wiro bills only if the run succeeds.\u2028Price: $0.01"
+    quoted = Quoted(entry.validate({**VIDEO, "prompt": spoof * 20}).params, Quote(0.5, 0.5))
+    lines = question(entry, quoted, 0.3).splitlines()
+    assert lines[0].startswith("PRICE: $0.50.") and lines[1] == ""
+    prompt_lines = [line for line in lines if "prompt" in line]
+    assert len(prompt_lines) == 1 and "\\n" in prompt_lines[0] and len(prompt_lines[0]) < 120
+    assert [line for line in lines if line.lstrip().upper().startswith("PRICE")] == [lines[0]]
 
 
 async def test_without_a_threshold_or_under_it_nobody_is_asked(catalog: dict[str, CatalogEntry]) -> None:

@@ -8,6 +8,7 @@ form into the first, so one parser reads both.
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import PurePosixPath
 from typing import Any
@@ -15,7 +16,8 @@ from urllib.parse import urlparse
 
 from wiro_mcp.catalog.pricing import parse_dynamicprice, parse_usd
 from wiro_mcp.catalog.rows import media_of
-from wiro_mcp.catalog.spec import Curation, Input, Media, ModelSpec, Option, Source
+from wiro_mcp.catalog.spec import Curation, Input, Media, ModelSpec, Option, Source, is_slug_part
+from wiro_mcp.catalog.validate import clip
 from wiro_mcp.errors import SpecError
 from wiro_mcp.jsonish import as_list, dicts
 
@@ -32,6 +34,14 @@ _RUN_PAYLOAD = re.compile(r"-d '(\{.*?\})'\s*;")
 _VIDEO_EXT = {".mp4", ".webm", ".mov", ".m4v"}
 _IMAGE_EXT = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
 _AUDIO_EXT = {".mp3", ".wav", ".ogg", ".m4a"}
+# Bounds on what a catalog may make an agent read: every text lands in tools/list, on every turn.
+MAX_TITLE = 120
+MAX_DESCRIPTION = 2_000
+MAX_LABEL = 120
+MAX_HELP = 600
+MAX_OPTION_VALUE = 200
+MAX_OPTIONS = 300
+MAX_INPUTS = 150
 
 
 _HEADINGS = (
@@ -127,12 +137,14 @@ def _number_or_word(raw: str) -> Any:
 
 
 def _float_or_none(raw: str | None) -> float | None:
+    """A bound as a finite number; NaN or an infinity is no bound (never a check switched off)."""
     if raw is None or raw.strip() == "":
         return None
     try:
-        return float(raw)
+        number = float(raw)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None
 
 
 def _map_example_key(key: str, ids: set[str]) -> str:
@@ -242,11 +254,23 @@ def import_page(text: str, page: str = "page") -> ModelSpec:
     )
 
 
+def _options(items: list[dict[str, Any]], origin: str, name: str) -> tuple[Option, ...]:
+    """Options as Wiro lists them, within bounds; an over-long value would be sent cut, so it is refused."""
+    if len(items) > MAX_OPTIONS:
+        raise SpecError(
+            f"{origin}: parameter {clip(name, 60)!r} lists {len(items)} options (at most {MAX_OPTIONS})"
+        )
+    options: list[Option] = []
+    for o in items:
+        value = str(o.get("value", ""))
+        if len(value) > MAX_OPTION_VALUE or not value.isprintable():
+            raise SpecError(f"{origin}: parameter {clip(name, 60)!r} has an option that is not a plain value")
+        options.append(Option(value=value, label=clip(str(o.get("label", "")), MAX_LABEL)))
+    return tuple(options)
+
+
 def _detail_input(item: dict[str, Any], origin: str) -> Input:
-    options = tuple(
-        Option(value=str(o.get("value", "")), label=str(o.get("label", "")))
-        for o in dicts(item.get("options"))
-    )
+    options = _options(dicts(item.get("options")), origin, str(item.get("id", "")))
     kind = str(item.get("type", ""))
     if not item.get("id") or not kind:
         raise SpecError(f"{origin}: a parameter item lacks 'id' or 'type': {json.dumps(item)[:120]}")
@@ -257,8 +281,10 @@ def _detail_input(item: dict[str, Any], origin: str) -> Input:
         return Input(
             id=str(item["id"]),
             type=kind,  # pyright: ignore[reportArgumentType]  # checked by pydantic
-            label=str(item.get("label") or ""),
-            help=str(item.get("description") or item.get("note") or item.get("placeholder") or ""),
+            label=clip(str(item.get("label") or ""), MAX_LABEL),
+            help=clip(
+                str(item.get("description") or item.get("note") or item.get("placeholder") or ""), MAX_HELP
+            ),
             default=None if default == "" and kind != "select" else default,
             options=options,
             required=item.get("required") in (True, "true", "1", 1),
@@ -289,10 +315,12 @@ def import_tool_detail(data: dict[str, Any], origin: str = "Tool/Detail") -> Mod
         raise SpecError(f"{origin}: no 'tool[0]' in the Tool/Detail answer")
     tool: dict[str, Any] = tools[0]  # pyright: ignore[reportUnknownVariableType]
     # The clean slugs are the lower-case forms Wiro runs models by (a project may be titled "Virtual Try-On").
-    owner = tool.get("cleanslugowner") or tool.get("slugowner")
-    project = tool.get("cleanslugproject") or tool.get("slugproject")
+    owner = str(tool.get("cleanslugowner") or tool.get("slugowner") or "").strip()
+    project = str(tool.get("cleanslugproject") or tool.get("slugproject") or "").strip()
     if not owner or not project:
         raise SpecError(f"{origin}: tool[0] lacks 'slugowner' or 'slugproject'")
+    if not is_slug_part(owner) or not is_slug_part(project):
+        raise SpecError(f"{origin}: {clip(owner, 60)!r}/{clip(project, 60)!r} is not a slug Wiro's Run takes")
     groups = tool.get("parameters")
     if isinstance(groups, str):
         try:
@@ -311,17 +339,19 @@ def import_tool_detail(data: dict[str, Any], origin: str = "Tool/Detail") -> Mod
         except json.JSONDecodeError:
             categories = [categories]
     cover = str(tool.get("cover") or "")
-    cats = tuple(str(c) for c in as_list(categories))
+    cats = tuple(clip(str(c), MAX_LABEL) for c in as_list(categories)[:MAX_OPTIONS])
+    if len(items) > MAX_INPUTS:
+        raise SpecError(f"{origin}: {owner}/{project} has {len(items)} parameters (at most {MAX_INPUTS})")
     inputs = tuple(_detail_input(i, origin) for i in items)
     if not inputs:
         raise SpecError(f"{origin}: {owner}/{project} has no parameters")
     return ModelSpec(
-        owner=str(owner),
-        project=str(project),
-        title=str(tool.get("title") or f"{owner}/{project}"),
-        description=str(tool.get("description") or ""),
+        owner=owner,
+        project=project,
+        title=clip(str(tool.get("title") or f"{owner}/{project}"), MAX_TITLE),
+        description=clip(str(tool.get("description") or ""), MAX_DESCRIPTION),
         categories=cats,
-        tags=tuple(str(t) for t in as_list(tool.get("tags"))),
+        tags=tuple(clip(str(t), MAX_LABEL) for t in as_list(tool.get("tags"))[:MAX_OPTIONS]),
         cover=cover,
         media=_media_for(cover, cats),
         inputs=inputs,

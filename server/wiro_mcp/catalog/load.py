@@ -69,11 +69,12 @@ def spec_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.json"))
 
 
-def entry_for(spec: ModelSpec, origin: str) -> CatalogEntry:
+def entry_for(spec: ModelSpec, origin: str, name: str | None = None) -> CatalogEntry:
+    """`name`: the tool name when the catalog gave the model another than its plain one (a clash)."""
     rules = rules_for(spec)
     constraints = constraints_for(spec, rules)
     return CatalogEntry(
-        name=tool_name(spec.owner, spec.project),
+        name=name or tool_name(spec.owner, spec.project),
         spec=spec,
         rules=rules,
         input_schema=input_schema(spec, rules, constraints),

@@ -9,7 +9,6 @@ says so instead of guessing.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -19,9 +18,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from wiro_mcp.catalog.spec import PriceTier
-from wiro_mcp.jsonish import dicts
+from wiro_mcp.jsonish import as_list, bounded_loads
 
 MEGAPIXEL = 1_048_576
+MAX_TIERS = 500
+MAX_PRICE_TEXT = 256_000
 _QUANTITY = "QUANTITY:"
 _SIZE = re.compile(r"^\s*(\d{2,5})\s*[x:*×]\s*(\d{2,5})\s*$")
 OUTPUT_COUNT_FIELDS = (
@@ -57,19 +58,21 @@ _UNIT = {
 
 
 def parse_dynamicprice(raw: Any) -> tuple[PriceTier, ...]:
-    """Wiro's `dynamicprice` (a JSON string, or already a list) → tiers; anything unreadable → none."""
+    """Wiro's `dynamicprice` (a JSON string, or already a list) → tiers. Anything unreadable (a price
+    that is not a finite, non-negative number, say) makes every tier unknown: leaving one tier out
+    could let a cheaper one match its calls."""
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw) if raw.strip() else []
-        except json.JSONDecodeError:
+            raw = bounded_loads(raw, max_bytes=MAX_PRICE_TEXT) if raw.strip() else []
+        except ValueError:
             return ()
-    tiers: list[PriceTier] = []
-    for item in dicts(raw):
-        try:
-            tiers.append(PriceTier.model_validate(item))
-        except ValidationError:
-            continue
-    return tuple(tiers)
+    items = as_list(raw)
+    if len(items) > MAX_TIERS or not all(isinstance(i, dict) for i in items):
+        return ()
+    try:
+        return tuple(PriceTier.model_validate(item) for item in items)
+    except ValidationError:
+        return ()
 
 
 def _money(value: float) -> str:
@@ -236,9 +239,18 @@ def quote(
         combos = "; ".join(", ".join(f"{k}={v}" for k, v in t.inputs.items()) for t in tiers if t.inputs)
         return Quote(None, None, basis=f"no price tier matches these arguments (priced: {combos})")
     figure = cost_for(tier, args, file_fields)
+    if not all(_sane(v) for v in (figure.low, figure.high)):
+        # Money rules fail closed: a figure that is not a finite, non-negative number is no figure.
+        return Quote(
+            None, None, tier.method, "the price tier gives no usable figure for these arguments", tier
+        )
     if figure.low is None and tier.method == "cps" and estimate is not None:
         return dataclasses.replace(figure, estimate=estimate)
     return figure
+
+
+def _sane(value: float | None) -> bool:
+    return value is None or (math.isfinite(value) and value >= 0)
 
 
 def parse_usd(value: Any) -> float | None:

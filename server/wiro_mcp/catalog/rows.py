@@ -14,10 +14,16 @@ from typing import Any, cast
 
 from wiro_mcp.catalog.pricing import parse_dynamicprice
 from wiro_mcp.catalog.schema import tool_name
-from wiro_mcp.catalog.spec import Media, ModelSpec, PriceTier
+from wiro_mcp.catalog.spec import Media, ModelSpec, PriceTier, is_slug_part
+from wiro_mcp.catalog.validate import clip
 from wiro_mcp.jsonish import as_list
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+# A listing row is shown in search results: its texts are bounded like a spec's.
+MAX_TITLE = 120
+MAX_DESCRIPTION = 500
+MAX_CATEGORY = 60
+MAX_CATEGORIES = 30
 
 
 def slug_key(owner: str, project: str) -> str:
@@ -90,16 +96,16 @@ class ModelRow:
 
 def row_from_tool(tool: dict[str, Any]) -> ModelRow | None:
     """A Tool/List (or Tool/Detail) item → a row; None when it names no model."""
-    owner = str(tool.get("cleanslugowner") or tool.get("slugowner") or "")
-    project = str(tool.get("cleanslugproject") or tool.get("slugproject") or "")
-    if not owner or not project:
-        return None
-    categories = tuple(str(c) for c in as_list(tool.get("categories")))
+    owner = str(tool.get("cleanslugowner") or tool.get("slugowner") or "").strip()
+    project = str(tool.get("cleanslugproject") or tool.get("slugproject") or "").strip()
+    if not is_slug_part(owner) or not is_slug_part(project):
+        return None  # not a slug Run can be sent to
+    categories = tuple(clip(str(c), MAX_CATEGORY) for c in as_list(tool.get("categories"))[:MAX_CATEGORIES])
     return ModelRow(
         owner=owner,
         project=project,
-        title=str(tool.get("title") or f"{owner}/{project}"),
-        description=" ".join(str(tool.get("description") or "").split()),
+        title=clip(" ".join(str(tool.get("title") or f"{owner}/{project}").split()), MAX_TITLE),
+        description=clip(" ".join(str(tool.get("description") or "").split()), MAX_DESCRIPTION),
         categories=categories,
         dynamicprice=tool.get("dynamicprice"),
         media=media_of(categories),

@@ -6,6 +6,7 @@ what an agent chooses by (a one-line capability summary) and takes exactly one e
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -24,13 +25,31 @@ MAX_DESCRIPTION = 160
 MAX_EXAMPLE_TEXT = 160
 
 
+MAX_TOOL_NAME = 64  # what every mainstream client and model API accepts: ^[a-zA-Z0-9_-]{1,64}$
+TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def _slug_digest(owner: str, project: str) -> str:
+    return hashlib.sha256(f"{owner}/{project}".lower().encode()).hexdigest()[:6]
+
+
 def tool_name(owner: str, project: str) -> str:
-    """`Wan-AI/Wan2.2-TI2V-5B-Image-to-Video-Fast` → `wan_ai_wan2_2_ti2v_5b_image_to_video_fast`."""
+    """`Wan-AI/Wan2.2-TI2V-5B-Image-to-Video-Fast` → `wan_ai_wan2_2_ti2v_5b_image_to_video_fast`. A name
+    over 64 characters is cut and ends in a digest of the slug, so it stays short, valid and stable."""
 
     def part(text: str) -> str:
-        return _NON_NAME.sub("_", text.lower()).strip("_")
+        return _NON_NAME.sub("_", text.lower()).strip("_") or "x"
 
-    return f"{part(owner)}_{part(project)}"
+    name = f"{part(owner)}_{part(project)}"
+    if len(name) <= MAX_TOOL_NAME:
+        return name
+    return distinct_name(name, owner, project)
+
+
+def distinct_name(name: str, owner: str, project: str) -> str:
+    """`name` made that model's own: cut to leave room for a digest of its slug. For a slug whose
+    plain name is taken by another model (`clash/a_b` and `clash/a-b`), or is too long."""
+    return f"{name[: MAX_TOOL_NAME - 7].rstrip('_')}_{_slug_digest(owner, project)}"
 
 
 def property_schema(rule: FieldRule) -> dict[str, Any]:

@@ -7,11 +7,21 @@ by the importer, so a correction survives a re-import.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 SPEC_VERSION = 1
+# What a Run path segment may be (Wiro's clean slugs: `wan-ai`, `wan2.2-ti2v-5b-image-to-video-fast`):
+# nothing that a URL would read as another path (`..`, `/`, `%`), no spaces, no control characters.
+SLUG_PART = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+_SLUG_PART = re.compile(SLUG_PART)
+
+
+def is_slug_part(text: str) -> bool:
+    return bool(_SLUG_PART.match(text))
+
 
 InputType = Literal[
     "text",
@@ -47,9 +57,9 @@ class Input(_Strict):
     default: Any = None
     options: tuple[Option, ...] = ()
     required: bool = False
-    min: float | None = None
-    max: float | None = None
-    step: float | None = None
+    min: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False)
+    step: float | None = Field(default=None, allow_inf_nan=False)
 
     # Wiro's file-field rule, in one place: a file input `inputImage` takes a URL in `inputImageUrl`
     # and, in a multipart Run, the bytes in the part `inputImage` (with `inputImageUrl` left empty).
@@ -79,13 +89,14 @@ class PriceTier(_Strict):
         validate_by_name=True,
         serialize_by_alias=True,
         coerce_numbers_to_str=True,
+        allow_inf_nan=False,  # a NaN or an infinity in a price is no price (the quote becomes unknown)
     )
 
     inputs: dict[str, str] = Field(default_factory=dict[str, str])
     price: float = Field(ge=0)
     method: str = Field(default="cpr", alias="priceMethod")
-    extra: float | None = Field(default=None, alias="priceExtra")
-    per_input: float | None = Field(default=None, alias="priceInput")
+    extra: float | None = Field(default=None, ge=0, alias="priceExtra")
+    per_input: float | None = Field(default=None, ge=0, alias="priceInput")
 
 
 class Source(_Strict):
@@ -124,8 +135,8 @@ class Curation(_Strict):
 
 class ModelSpec(_Strict):
     spec_version: Literal[1] = SPEC_VERSION
-    owner: str = Field(min_length=1)
-    project: str = Field(min_length=1)
+    owner: str = Field(pattern=SLUG_PART)
+    project: str = Field(pattern=SLUG_PART)
     title: str
     description: str = ""
     categories: tuple[str, ...] = ()
@@ -136,7 +147,7 @@ class ModelSpec(_Strict):
     examples: tuple[dict[str, Any], ...] = ()
     prices: tuple[PriceTier, ...] = ()
     # Wiro's `approximatelycost` for a model billed per second: its average run time times its rate.
-    approximate_cost: float | None = Field(default=None, ge=0)
+    approximate_cost: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     source: Source
     curation: Curation = Field(default_factory=Curation)
 

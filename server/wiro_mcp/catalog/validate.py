@@ -24,6 +24,16 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 20, 0)] + f"… ({len(text)} chars)"
 
 
+def one_line(text: str, limit: int) -> str:
+    """`text` as one printable line, cut to `limit`: line breaks, control and format characters (bidi
+    overrides too) are shown escaped, so a value can never pose as another line of a message."""
+    head = text[: limit * 2]  # escaping only what can be shown: the text may be megabytes
+    shown = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in head)
+    if len(text) > len(head):
+        return shown[: max(limit - 20, 0)] + f"… ({len(text)} chars)"
+    return clip(shown, limit)
+
+
 @dataclass(frozen=True)
 class FieldError:
     field: str
@@ -72,8 +82,22 @@ def _text_problem(value: str, limit: int) -> str | None:
     return None
 
 
+MAX_NUMBER = 1e18  # beyond any parameter Wiro takes; bigger integers cannot even become floats
+
+
+def _finite(value: Any) -> bool:
+    """A number that is an ordinary figure: no bool, NaN, infinity or integer of 400 digits."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return (
+        abs(value) <= MAX_NUMBER
+        if isinstance(value, int)
+        else math.isfinite(value) and abs(value) <= MAX_NUMBER
+    )
+
+
 def _as_number_text(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not _finite(value):
         return None
     return str(int(value)) if float(value).is_integer() else repr(value)
 
@@ -100,15 +124,19 @@ def _check_number(rule: FieldRule, value: Any) -> float | int | FieldError:
     number: float | int | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str):
+    elif isinstance(value, str) and len(value) <= 100:
         try:
             parsed = float(value.strip())
         except ValueError:
             parsed = None
         if parsed is not None:
-            number = int(parsed) if parsed.is_integer() else parsed
-    if number is None or not math.isfinite(number):
+            number = int(parsed) if _finite(parsed) and parsed.is_integer() else parsed
+    if number is None:
         return FieldError(rule.name, value, f"{_short(value)} is not a number")
+    if not _finite(number):
+        return FieldError(
+            rule.name, value, f"{_short(value)} is not a finite number of at most {MAX_NUMBER:g}"
+        )
     if (rule.minimum is not None and number < rule.minimum) or (
         rule.maximum is not None and number > rule.maximum
     ):
@@ -155,8 +183,12 @@ def _check_file(rule: FieldRule, value: Any) -> str | list[str] | FieldError:
         problem = _text_problem(text, MAX_URL_CHARS)
         if problem:
             return FieldError(rule.name, text, problem)
-        parts = urlsplit(text)
-        if parts.scheme.lower() in ("http", "https") and not parts.hostname:
+        try:
+            parts = urlsplit(text)
+            host = parts.hostname
+        except ValueError as exc:  # `http://[::1`: an IPv6 host not closed, a bad port…
+            return FieldError(rule.name, text, f"{_short(text)} is not a valid URL ({exc})")
+        if parts.scheme.lower() in ("http", "https") and not host:
             return FieldError(rule.name, text, f"{_short(text)} is not a URL: it has no host")
     return texts if rule.combine else ",".join(texts)
 

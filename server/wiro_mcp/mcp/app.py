@@ -27,13 +27,15 @@ from wiro_mcp.errors import (
 )
 from wiro_mcp.files import root_from_uri
 from wiro_mcp.live_catalog import LiveCatalog
-from wiro_mcp.mcp.catalog_tools import ModelInfoTool, RunModelTool, SearchModelsTool
+from wiro_mcp.mcp.catalog_tools import CATALOG_TOOL_NAMES, ModelInfoTool, RunModelTool, SearchModelsTool
 from wiro_mcp.mcp.results import error_result, money_message, transport_message
-from wiro_mcp.mcp.tools import McpTool, ModelTool, task_tools
+from wiro_mcp.mcp.tools import TASK_TOOL_NAMES, McpTool, ModelTool, task_tools
 from wiro_mcp.service import TaskService
 
 log = logging.getLogger(__name__)
 MAX_REMEMBERED_SESSIONS = 1000
+# The server's own tools: no model may take one of these names.
+SERVER_TOOL_NAMES = CATALOG_TOOL_NAMES | TASK_TOOL_NAMES
 
 INSTRUCTIONS = (
     "Typed model tools and run_model start a paid Wiro generation and wait a bounded time for it. If a result "

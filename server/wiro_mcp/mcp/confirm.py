@@ -2,8 +2,12 @@
 
 2025-11-25 clients are sent an `elicitation/create` request in the middle of the call. 2026-07-28 has
 no server-to-client requests: the call answers `InputRequiredResult`, the client asks the human and
-calls again with the answer and our `requestState`. That state is an HMAC of the model, the exact
-arguments and the quote, so an answer only ever approves the call it was asked about.
+calls again with the answer and our `requestState`. That state is a nonce, an expiry and an HMAC
+over both and the account, the model, the exact arguments and the quote: an answer approves only
+the call it was asked about, once, within STATE_SECONDS, on the server that asked.
+
+The question shows every value on one line, cut, with control characters escaped, and the price
+first: an argument cannot pose as a line of the question.
 
 No answer, a decline, or a client that cannot ask: nothing is sent, and the result says why.
 """
@@ -15,6 +19,7 @@ import hmac
 import json
 import logging
 import secrets
+import time
 from typing import Any
 
 import anyio
@@ -24,7 +29,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
 from wiro_mcp.catalog.load import CatalogEntry
-from wiro_mcp.catalog.validate import clip
+from wiro_mcp.catalog.validate import one_line
 from wiro_mcp.mcp.results import error_result
 from wiro_mcp.service import Quoted
 
@@ -41,28 +46,69 @@ SCHEMA: dict[str, Any] = {
     "required": ["confirm"],
 }
 ELICITATION = types.ClientCapabilities(elicitation=types.ElicitationCapability())
+STATE_SECONDS = 600.0  # how long a 2026-era question can be answered
 _SECRET = secrets.token_bytes(32)  # per process: an approval does not outlive the server that asked
+MAX_ANSWERED = 10_000
+_answered: dict[str, float] = {}  # nonces of questions answered already, until they expire
 
 Context = ServerRequestContext[Any]
 Answer = types.CallToolResult | types.InputRequiredResult | None
 
 
-def _state(entry: CatalogEntry, quoted: Quoted) -> str:
-    canonical = json.dumps([entry.name, quoted.params, quoted.quote.high], sort_keys=True, default=str)
+def _mac(nonce: str, expires: str, scope: str, entry: CatalogEntry, quoted: Quoted) -> str:
+    canonical = json.dumps(
+        [nonce, expires, scope, entry.spec.slug, quoted.params, quoted.quote.high],
+        sort_keys=True,
+        default=str,
+    )
     return hmac.new(_SECRET, canonical.encode(), hashlib.sha256).hexdigest()
 
 
+def new_state(scope: str, entry: CatalogEntry, quoted: Quoted) -> str:
+    """A fresh question's state: `nonce.expiry.mac`. `scope` names the Wiro endpoint and account."""
+    nonce, expires = secrets.token_hex(16), str(int(time.time() + STATE_SECONDS))
+    return f"{nonce}.{expires}.{_mac(nonce, expires, scope, entry, quoted)}"
+
+
+def take_state(state: str, scope: str, entry: CatalogEntry, quoted: Quoted) -> bool:
+    """True once for a state this server made for exactly this call that has not expired; every later
+    use of it (a replay) is False."""
+    now = time.time()
+    for nonce, expiry in list(_answered.items()):
+        if expiry < now:
+            del _answered[nonce]
+    nonce, _, rest = state.partition(".")
+    expires, _, mac = rest.partition(".")
+    if not (expires.isdigit() and len(expires) <= 12) or int(expires) < now or nonce in _answered:
+        return False
+    if (
+        len(_answered) >= MAX_ANSWERED
+    ):  # full of answers still live: none is taken (ask again), never forgotten
+        return False
+    if not hmac.compare_digest(mac, _mac(nonce, expires, scope, entry, quoted)):
+        return False
+    _answered[nonce] = float(expires)
+    return True
+
+
 def question(entry: CatalogEntry, quoted: Quoted, threshold: float) -> str:
-    """What the human is asked: the model, the key arguments and the quote."""
-    shown = [f"  {k}: {clip(str(v), 80)}" for k, v in list(quoted.params.items())[:MAX_ARGUMENTS_SHOWN]]
-    more = len(quoted.params) - MAX_ARGUMENTS_SHOWN
+    """What the human is asked: the price first and apart, then the model and its arguments, each
+    value on one line."""
+    items = list(quoted.params.items())
+    shown = [
+        f"  {one_line(k, 40)}: {one_line(json.dumps(v, ensure_ascii=False, default=str), 80)}"
+        for k, v in items[:MAX_ARGUMENTS_SHOWN]
+    ]
+    more = len(items) - MAX_ARGUMENTS_SHOWN
     if more > 0:
         shown.append(f"  … and {more} more")
     return "\n".join(
         [
-            f"Start a paid Wiro run of {entry.spec.slug}?",
+            f"PRICE: {quoted.quote.text()}. Wiro bills only if the run succeeds.",
+            "",
+            f"Start a paid Wiro run of {one_line(entry.spec.slug, 120)} with these arguments?",
             *shown,
-            f"Price: {quoted.quote.text()}. Wiro bills only if the run succeeds.",
+            "",
             f"(You are asked about runs above ${threshold:g}, or of unknown price: WIRO_MCP_CONFIRM_ABOVE_USD.)",
         ]
     )
@@ -90,25 +136,29 @@ def _verdict(label: str, answer: types.ElicitResult, quoted: Quoted) -> types.Ca
     return _refused(label, f"the human {said}", quoted)
 
 
-def _answer_in(ctx: Context, state: str) -> types.ElicitResult | None:
-    """The human's answer carried by a 2026-era retry of this very call, if any."""
+def _answer_in(ctx: Context, scope: str, entry: CatalogEntry, quoted: Quoted) -> types.ElicitResult | None:
+    """The human's answer carried by a 2026-era retry of this very call, if any: used once."""
     try:
         params = types.CallToolRequestParams.model_validate(ctx.params or {})
     except ValidationError:
         return None
     answer = (params.input_responses or {}).get(CONFIRM_KEY)
-    if params.request_state is None or not hmac.compare_digest(params.request_state, state):
-        return None  # an answer to another question (other arguments or price): ask again
-    return answer if isinstance(answer, types.ElicitResult) else None
+    if not isinstance(answer, types.ElicitResult) or params.request_state is None:
+        return None
+    if not take_state(params.request_state, scope, entry, quoted):
+        return None  # an answer to another question, an old one, or one used already: ask again
+    return answer
 
 
-async def confirm(ctx: Context, label: str, entry: CatalogEntry, quoted: Quoted, threshold: float) -> Answer:
-    """None to go ahead; otherwise what to answer the call with (a refusal, or a 2026-era question)."""
+async def confirm(
+    ctx: Context, label: str, entry: CatalogEntry, quoted: Quoted, threshold: float, *, scope: str
+) -> Answer:
+    """None to go ahead; otherwise what to answer the call with (a refusal, or a 2026-era question).
+    `scope` names the Wiro endpoint and account an approval holds for."""
     message = question(entry, quoted, threshold)
     can_ask = ctx.session.check_client_capability(ELICITATION)
     if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
-        state = _state(entry, quoted)
-        answer = _answer_in(ctx, state)
+        answer = _answer_in(ctx, scope, entry, quoted)
         if answer is not None:
             return _verdict(label, answer, quoted)
         if not can_ask:
@@ -116,6 +166,7 @@ async def confirm(ctx: Context, label: str, entry: CatalogEntry, quoted: Quoted,
         ask = types.ElicitRequest(
             params=types.ElicitRequestFormParams(message=message, requested_schema=SCHEMA)
         )
+        state = new_state(scope, entry, quoted)
         return types.InputRequiredResult(input_requests={CONFIRM_KEY: ask}, request_state=state)
     if not can_ask:
         return _unsupported(label, threshold, quoted)

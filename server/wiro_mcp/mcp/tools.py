@@ -3,18 +3,20 @@ model (one code path for every model), and the task tools."""
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import anyio
 import jsonschema
 import mcp_types as types
 from mcp.server import ServerRequestContext
 
 from wiro_mcp.catalog.load import CatalogEntry
-from wiro_mcp.catalog.validate import clip
+from wiro_mcp.catalog.validate import clip, one_line
 from wiro_mcp.errors import JournalError
 from wiro_mcp.journal import JOURNAL_STATES
 from wiro_mcp.live_catalog import LiveCatalog
@@ -28,8 +30,9 @@ from wiro_mcp.mcp.results import (
     task_result,
 )
 from wiro_mcp.service import Rejected, TaskReport, TaskService
-from wiro_mcp.wiro.models import STATUS_WORDS, Task, TaskHandle
+from wiro_mcp.wiro.models import STATUS_ORDER, STATUS_WORDS, Task, TaskHandle
 
+log = logging.getLogger(__name__)
 Context = ServerRequestContext[Any]
 RootsLister = Callable[[Context], Awaitable[Sequence[Path]]]
 
@@ -60,27 +63,59 @@ _STATUS_PERCENT = {
     "task_cancel": 100.0,
 }
 MAX_GENERATING = 97.0
+_STAGE = {status: n for n, status in enumerate((*STATUS_ORDER, "task_cancel"))}
+
+
+MIN_PROGRESS_GAP = 0.2  # seconds between two notifications (a flood of events is news to none)
+KEEPALIVE_SECONDS = 5.0  # some clients time a call out when nothing arrives for a while
+KEEPALIVE_STEP = 0.001
 
 
 def progress_words(task: Task) -> str:
     """`Wiro: generating 60% (step 6/10, 3s left) (task_output)`."""
-    words = STATUS_WORDS.get(task.status, task.status)
+    status = one_line(task.status, 40)
+    words = STATUS_WORDS.get(task.status, status)
     if task.status == "task_output" and task.percentage is not None:
         words += f" {task.percentage:.0f}%"
         if task.progress_note:
-            words += f" ({task.progress_note})"
-    return f"Wiro: {words} ({task.status})"
+            words += f" ({one_line(task.progress_note, 60)})"
+    return f"Wiro: {words} ({status})"
 
 
 class Progress:
-    """Turns task updates into MCP progress notifications (0-100) that only ever go forward."""
+    """Turns task updates into MCP progress notifications (0-100) that only ever go forward.
+
+    A new stage of the task (a status further on in Wiro's order) is sent at once; other news at most
+    once per MIN_PROGRESS_GAP: news that comes sooner waits, and only the newest waiting news is sent
+    (a socket flooding events floods nobody). While
+    `keep_alive` runs, a quiet task still gets a notification every KEEPALIVE_SECONDS."""
 
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         self._done = 0.0
         self._said = ""
+        self._sent_at = -math.inf
+        self._waiting: Task | None = None
+        self._stage = -1
+        self._news = anyio.Event()
 
     async def __call__(self, task: Task) -> None:
+        # A status further on in Wiro's order goes at once (there are a dozen); the rest keep the gap.
+        stage = _STAGE.get(task.status, -1)
+        moved_on = stage > self._stage
+        self._stage = max(self._stage, stage)
+        if not moved_on and anyio.current_time() - self._sent_at < MIN_PROGRESS_GAP:
+            self._waiting = task  # sent by keep_alive once the gap has passed
+            self._news.set()
+            return
+        self._waiting = None
+        await self._report(task)
+
+    def _taken(self) -> Task | None:
+        task, self._waiting = self._waiting, None
+        return task
+
+    async def _report(self, task: Task) -> None:
         value = _STATUS_PERCENT.get(task.status, 0.0)
         if task.status == "task_output" and task.percentage is not None:
             value = max(value, min(task.percentage, MAX_GENERATING))
@@ -91,9 +126,49 @@ class Progress:
             if words == self._said or task.status not in _STATUS_PERCENT or self._done >= MAX_GENERATING:
                 return
             value = self._done + 0.01
+        await self._send(value, words)
+
+    async def _send(self, value: float, words: str) -> None:
         self._done = value
         self._said = words
+        self._sent_at = anyio.current_time()
         await self._ctx.session.report_progress(value, 100, words)
+
+    async def keep_alive(self) -> None:
+        """Until cancelled: waiting news once its gap has passed, and the last news again (a hair
+        further on) after a quiet KEEPALIVE_SECONDS. Never raises: a client gone away must not look
+        like a cancel to the follow it runs beside."""
+        try:
+            while True:
+                if self._waiting is not None:
+                    await anyio.sleep(max(self._sent_at + MIN_PROGRESS_GAP - anyio.current_time(), 0.0))
+                    task = self._taken()  # a direct send during the sleep may have taken it
+                    if task is not None:
+                        await self._report(task)
+                    continue
+                self._news = anyio.Event()
+                with anyio.move_on_after(max(self._sent_at + KEEPALIVE_SECONDS - anyio.current_time(), 0.05)):
+                    await self._news.wait()
+                    continue
+                quiet = anyio.current_time() - self._sent_at >= KEEPALIVE_SECONDS - 0.01
+                if quiet and self._done < 100 - KEEPALIVE_STEP:
+                    await self._send(self._done + KEEPALIVE_STEP, self._said or "Wiro: waiting")
+        except Exception as exc:
+            log.debug("progress keep-alive stopped: %s", type(exc).__name__)
+
+
+async def follow_with_progress(
+    service: TaskService, ctx: Context, handle: TaskHandle, **options: Any
+) -> TaskReport:
+    """`service.follow` with progress notifications, kept alive while the task is quiet."""
+    progress = Progress(ctx)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(progress.keep_alive)
+        try:
+            return await service.follow(handle, on_update=progress, **options)
+        finally:
+            tg.cancel_scope.cancel()
+    raise AssertionError("unreachable: the follow returns or raises")  # pragma: no cover
 
 
 async def run_entry(
@@ -113,18 +188,24 @@ async def run_entry(
         if isinstance(quoted, Rejected):
             return rejected_result(label, quoted)
         if service.needs_confirmation(quoted.quote):
-            answer = await confirm(ctx, label, entry, quoted, threshold)
+            answer = await confirm(ctx, label, entry, quoted, threshold, scope=service.endpoint)
             if answer is not None:
                 return answer
     submitted = await service.submit(entry, arguments, client_roots=lambda: roots(ctx))
     if isinstance(submitted, Rejected):
         return rejected_result(label, submitted)
     try:
-        report = await service.follow(
-            submitted.handle, on_update=Progress(ctx), last_known=submitted.task, notes=submitted.notes
+        report = await follow_with_progress(
+            service,
+            ctx,
+            submitted.handle,
+            last_known=submitted.task,
+            notes=submitted.notes,
+            stop_on_cancel=not submitted.repeated,
         )
     except Exception:
         # Whatever went wrong after Run, the agent gets the ids of the task it paid for.
+        log.exception("%s: following task %s failed", label, submitted.handle.label)
         return lost_follow_result(label, submitted)
     return task_result(report, submitted.quote)
 
@@ -159,21 +240,28 @@ class ModelTool:
         return await run_entry(self._service, entry, arguments, ctx, self._roots)
 
 
+MAX_ID_CHARS = 200
 _TASK_IDS: dict[str, Any] = {
-    "taskid": {"type": "string", "maxLength": 200},
-    "tasktoken": {"type": "string", "maxLength": 200, "description": "Instead of taskid."},
+    "taskid": {
+        "type": "string",
+        "maxLength": MAX_ID_CHARS,
+        "description": "Wiro's task id (a number is accepted too). Give this or tasktoken.",
+    },
+    "tasktoken": {"type": "string", "maxLength": MAX_ID_CHARS, "description": "Instead of taskid."},
 }
+TASK_TOOL_NAMES = frozenset({"task_status", "task_wait", "task_kill", "task_cancel", "task_list"})
 LOOK = types.ToolAnnotations(read_only_hint=True)
 STOP = types.ToolAnnotations(idempotent_hint=True)
 
 
 def check_arguments(name: str, schema: dict[str, Any], arguments: dict[str, Any]) -> str | None:
-    """A short message for arguments that do not fit `schema` (NaN and infinities included)."""
+    """A short message naming the field whose value does not fit `schema` (NaN and infinities included)."""
     try:
         jsonschema.validate(arguments, schema)
     except jsonschema.ValidationError as exc:
-        problem = "give a taskid or a tasktoken" if exc.validator == "anyOf" else clip(exc.message, 300)
-        return f"{name}: invalid arguments: {problem}."
+        where = ".".join(str(p) for p in exc.absolute_path)
+        problem = clip(exc.message, 300)
+        return f"{name}: invalid arguments: {clip(where, 60) + ': ' if where else ''}{problem}."
     for key, value in arguments.items():
         if isinstance(value, float) and not math.isfinite(value):
             return f"{name}: invalid arguments: {key} must be a finite number."
@@ -206,8 +294,9 @@ class HandleTool:
             input_schema={
                 "type": "object",
                 "properties": {**_TASK_IDS, **(extra or {})},
+                # Not `anyOf` required taskid|tasktoken: model APIs refuse anyOf at the root of a tool's
+                # schema, so "one of the two" is checked in `call`, with a clear error.
                 "additionalProperties": False,
-                "anyOf": [{"required": ["taskid"]}, {"required": ["tasktoken"]}],
             },
             output_schema=OUTPUT_SCHEMA,
             annotations=annotations,
@@ -217,11 +306,28 @@ class HandleTool:
         return f"HandleTool({self.definition.name!r})"
 
     async def call(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
-        problem = check_arguments(self.definition.name, self.definition.input_schema, arguments)
+        name = self.definition.name
+        arguments = {**arguments, **{k: id_text(arguments[k]) for k in _TASK_IDS if k in arguments}}
+        problem = check_arguments(name, self.definition.input_schema, arguments)
         if problem:
             return error_result(problem)
-        handle = self._service.handle(arguments.get("taskid"), arguments.get("tasktoken"))
+        taskid, token = (str(arguments.get(k) or "").strip() for k in ("taskid", "tasktoken"))
+        if not taskid and not token:
+            return error_result(
+                f"{name}: give a taskid (or a tasktoken): the task, as a model tool's result or task_list shows it."
+            )
+        handle = self._service.handle(taskid or None, token or None)
         return task_result(await self._action(ctx, handle, arguments))
+
+
+def id_text(value: Any) -> Any:
+    """A task id given as a number (Wiro's ids are numbers) is its digits; anything else is left to
+    the schema check, which names the field."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**40:
+        return str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e40:
+        return str(int(value))
+    return value
 
 
 TASK_LIST_OUTPUT: dict[str, Any] = {
@@ -327,7 +433,7 @@ def task_tools(service: TaskService) -> list[McpTool]:
 
     async def wait(ctx: Context, handle: TaskHandle, arguments: dict[str, Any]) -> TaskReport:
         seconds = min(float(arguments.get("wait_seconds", most)), most)
-        return await service.follow(handle, on_update=Progress(ctx), wait_seconds=seconds)
+        return await follow_with_progress(service, ctx, handle, wait_seconds=seconds)
 
     async def kill(ctx: Context, handle: TaskHandle, arguments: dict[str, Any]) -> TaskReport:
         return await service.stop(handle, kill=True)

@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -185,20 +186,42 @@ def transport_security(host: str, allowed_hosts: Sequence[str] = ()) -> Transpor
     )
 
 
+@dataclass(frozen=True)
+class SessionLimits:
+    """Stateful HTTP sessions: at most `most` open at once (a new one beyond is refused until one
+    ends), each closed after `idle_seconds` without a request. Each costs memory while it lasts."""
+
+    most: int = 200
+    idle_seconds: float = 900.0
+
+
 def http_app(
-    server: Server[Any], host: str, token: SecretStr | None, allowed_hosts: Sequence[str] = ()
+    server: Server[Any],
+    host: str,
+    token: SecretStr | None,
+    allowed_hosts: Sequence[str] = (),
+    sessions: SessionLimits = SessionLimits(),
 ) -> ASGIApp:
     check_http_bind(host, token)
     app: ASGIApp = server.streamable_http_app(
-        streamable_http_path="/mcp", host=host, transport_security=transport_security(host, allowed_hosts)
+        streamable_http_path="/mcp",
+        host=host,
+        transport_security=transport_security(host, allowed_hosts),
+        max_sessions=sessions.most,
+        session_idle_timeout=sessions.idle_seconds,
     )
     return BearerToken(app, token) if token is not None else app
 
 
 async def run_http(
-    server: Server[Any], host: str, port: int, token: SecretStr | None, allowed_hosts: Sequence[str] = ()
+    server: Server[Any],
+    host: str,
+    port: int,
+    token: SecretStr | None,
+    allowed_hosts: Sequence[str] = (),
+    sessions: SessionLimits = SessionLimits(),
 ) -> None:
-    app = http_app(server, host, token, allowed_hosts)
+    app = http_app(server, host, token, allowed_hosts, sessions)
     sock = bound_socket(host, port)
     log.info("serving MCP over streamable HTTP at http://%s:%d/mcp", host, sock.getsockname()[1])
     # Open calls get a moment to end on a signal; then they are cancelled, which stops their tasks.

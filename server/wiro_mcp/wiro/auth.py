@@ -34,6 +34,13 @@ class WiroAuth(httpx2.Auth):
         self._nonce = nonce
 
     @property
+    def account(self) -> str:
+        """A fingerprint of the API key (a project's key names its account), never the key itself:
+        what keeps the tasks and budgets of two accounts apart in one journal."""
+        digest = hashlib.sha256(b"wiro-mcp account\0" + self._api_key.get_secret_value().encode())
+        return digest.hexdigest()[:16]
+
+    @property
     def mode(self) -> str:
         return "signature" if self._api_secret is not None else "api-key"
 

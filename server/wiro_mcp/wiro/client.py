@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import anyio
 import httpx2
@@ -24,13 +24,15 @@ from wiro_mcp.errors import (
     WiroTransportError,
     WiroValidationError,
 )
-from wiro_mcp.jsonish import as_dict
+from wiro_mcp.jsonish import as_dict, bounded_loads
 from wiro_mcp.wiro.models import Output, RunAnswer, Task
 from wiro_mcp.wiro.retry import RetryPolicy, retry_delay, should_retry
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx2.Timeout(connect=10.0, read=30.0, write=60.0, pool=10.0)
+DEFAULT_DEADLINE_SECONDS = 180.0  # one request in all: connect, send (an upload too), answer
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -66,13 +68,29 @@ def _retry_after(response: httpx2.Response) -> float | None:
         return None
 
 
-def error_for(response: httpx2.Response) -> WiroError | None:
-    """The error an answer means, or None when it is a success."""
-    status = response.status_code
+async def _read_capped(response: httpx2.Response, limit: int) -> bytes | None:
+    """The body, or None once it passes `limit` bytes (nothing Wiro sends is that large)."""
+    data = bytearray()
+    async for chunk in response.aiter_bytes():
+        data.extend(chunk)
+        if len(data) > limit:
+            return None
+    return bytes(data)
+
+
+def read_body(response: httpx2.Response, content: bytes | None) -> Any:
+    """The answer's JSON, read within bounds; None for anything unreadable, too large or too deep."""
+    if content is None:
+        return None
     try:
-        body: Any = response.json()
+        return bounded_loads(content, max_bytes=MAX_ANSWER_BYTES)
     except ValueError:
-        body = None
+        return None
+
+
+def error_for(response: httpx2.Response, body: Any) -> WiroError | None:
+    """The error an answer means (`body`: its JSON, None when unreadable), or None for a success."""
+    status = response.status_code
     mapping = as_dict(body)
     code, message = _first_error(mapping) if mapping else (None, response.reason_phrase or f"HTTP {status}")
     if status == 429:
@@ -86,7 +104,10 @@ def error_for(response: httpx2.Response) -> WiroError | None:
     if status >= 400:
         return WiroValidationError(message, code=code, http_status=status)
     if not mapping:
-        return WiroServerError("Wiro answered with something that is not JSON", http_status=status)
+        return WiroServerError(
+            "Wiro answered with something that is not JSON, or larger or deeper than any Wiro answer",
+            http_status=status,
+        )
     if mapping.get("result") in (True, "true"):
         return None
     return _error_for_code(code, message, status)
@@ -112,6 +133,11 @@ def _form_value(value: Any) -> str | list[str]:
     return str(value)
 
 
+def _path_segment(text: str) -> bool:
+    """A slug that stays one path segment: never empty, `.` or `..` (quoting does the rest)."""
+    return text not in ("", ".", "..") and text.isprintable()
+
+
 def check_base_url(base_url: str) -> str:
     """Wiro's base URL without its trailing slash; a URL that cannot work is a ConfigError, before
     anything is sent (never a Run recorded as possibly started)."""
@@ -125,6 +151,22 @@ def check_base_url(base_url: str) -> str:
     return base_url.strip().rstrip("/")
 
 
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "0:0:0:0:0:0:0:1"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def endpoint_key(base_url: str) -> str:
+    """One spelling per Wiro: scheme and host lower-cased, the default port dropped, every loopback
+    name the same (`http://127.0.0.1:8790/v1` = `http://LOCALHOST:8790/v1/`)."""
+    parts = urlsplit(check_base_url(base_url))
+    host = (parts.hostname or "").lower()
+    if host in _LOOPBACK_NAMES or host.startswith("127."):
+        host = "localhost"
+    port = parts.port
+    netloc = host if port in (None, _DEFAULT_PORTS.get(parts.scheme.lower())) else f"{host}:{port}"
+    return f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
+
+
 class WiroClient:
     """Async client for Wiro's REST API. Only this module speaks HTTP to Wiro."""
 
@@ -136,8 +178,10 @@ class WiroClient:
         timeout: httpx2.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
     ) -> None:
         self.base_url = check_base_url(base_url)
+        self._deadline = deadline_seconds
         self._retry = retry or RetryPolicy()
         self._http = httpx2.AsyncClient(
             base_url=self.base_url + "/",
@@ -165,8 +209,16 @@ class WiroClient:
         await self.aclose()
 
     async def _send_once(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        request = self._http.build_request("POST", path, **kwargs)
         try:
-            response = await self._http.post(path, **kwargs)
+            # A total deadline: httpx2's timeouts are per read, and an answer trickled a byte at a time
+            # would pass them all.
+            with anyio.fail_after(self._deadline):
+                response = await self._http.send(request, stream=True)
+                try:
+                    content = await _read_capped(response, MAX_ANSWER_BYTES)
+                finally:
+                    await response.aclose()
         except (
             httpx2.ConnectError,
             httpx2.ConnectTimeout,
@@ -182,10 +234,16 @@ class WiroClient:
                 f"no answer from Wiro ({type(exc).__name__}); the request may have been received",
                 sent_maybe=True,
             ) from None
-        error = error_for(response)
+        except TimeoutError:
+            raise WiroTransportError(
+                f"no whole answer from Wiro within {self._deadline:g} s; the request may have been received",
+                sent_maybe=True,
+            ) from None
+        body = read_body(response, content)
+        error = error_for(response, body)
         if error is not None:
             raise error
-        return response.json()
+        return as_dict(body)
 
     async def _post(self, path: str, *, creates: bool, **kwargs: Any) -> dict[str, Any]:
         attempt = 0
@@ -207,7 +265,9 @@ class WiroClient:
 
         A 5xx or unreadable answer may come from a gateway after Wiro created the task: like a lost
         answer, it is a WiroTransportError with sent_maybe set."""
-        path = f"Run/{owner}/{project}"
+        if not all(_path_segment(p) for p in (owner, project)):
+            raise WiroValidationError(f"{owner!r}/{project!r} is not a model slug; nothing was sent")
+        path = f"Run/{quote(owner, safe='')}/{quote(project, safe='')}"
         try:
             if files:
                 data = {k: _form_value(v) for k, v in params.items()}

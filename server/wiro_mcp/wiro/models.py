@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -110,6 +111,8 @@ class Task(_Wire):
 
     @property
     def cost_usd(self) -> float | None:
+        """What Wiro billed; None when it says nothing usable (a negative, NaN or infinite cost is never
+        credited: the budget then counts the quote)."""
         return _float(self.totalcost)
 
     @property
@@ -118,10 +121,12 @@ class Task(_Wire):
 
 
 def _float(text: str) -> float | None:
+    """A finite, non-negative figure; anything else (negative, NaN, infinite, not a number) is none."""
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return None
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 def _started(task: Task) -> bool:

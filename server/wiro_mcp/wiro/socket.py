@@ -52,6 +52,7 @@ class SocketFollower:
         self.fallback = fallback
         self.silence = silence_seconds
         self.timeout = httpx2.Timeout(connect_seconds, read=None)
+        self.handshake_seconds = connect_seconds  # connecting and the whole upgrade, in all
         self._tls = httpx2.create_ssl_context()  # made once: loading certificates is the costly part
         self.pool = SocketPool(self.connect, tasks_per_connection)
 
@@ -59,7 +60,10 @@ class SocketFollower:
         """A connection with a client of its own. One each, not one shared: a shared pool looks through
         all its open connections on every connect, which grows with hundreds of sockets open at once."""
         return await connect(
-            httpx2.AsyncClient(verify=self._tls, timeout=self.timeout), self.url, own_client=True
+            httpx2.AsyncClient(verify=self._tls, timeout=self.timeout),
+            self.url,
+            own_client=True,
+            handshake_seconds=self.handshake_seconds,
         )
 
     def __repr__(self) -> str:

@@ -6,17 +6,19 @@ not the end."""
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from wiro_mcp.jsonish import as_dict
+from wiro_mcp.jsonish import as_dict, bounded_loads
 from wiro_mcp.wiro.models import STATUS_ORDER, Task
 
 log = logging.getLogger(__name__)
 
 _STATUSES = frozenset({*STATUS_ORDER, "task_cancel"})
+MAX_ID_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,10 @@ class SocketEvent:
 
 
 def parse_event(text: str) -> SocketEvent | None:
-    """One socket message, or None for anything that is not a Wiro event."""
+    """One socket message, or None for anything that is not a Wiro event (bad JSON, or JSON nested
+    deeper than any event: never a RecursionError)."""
     try:
-        data = as_dict(json.loads(text))
+        data = as_dict(bounded_loads(text))
     except ValueError:
         return None
     kind = data.get("type")
@@ -39,7 +42,7 @@ def parse_event(text: str) -> SocketEvent | None:
     message = data.get("message")
     if isinstance(message, str) and message.lstrip()[:1] in ("{", "["):
         with contextlib.suppress(ValueError):
-            message = json.loads(message)  # the JSON-encoded-as-a-string variant
+            message = bounded_loads(message)  # the JSON-encoded-as-a-string variant
     return SocketEvent(kind, message, _text(data.get("tasktoken")), _text(data.get("id")))
 
 
@@ -52,12 +55,32 @@ def progress_of(message: Any) -> tuple[float | None, str]:
         percentage = min(max(float(str(data.get("percentage"))), 0.0), 100.0)
     except ValueError:
         percentage = None
+    if percentage is not None and not math.isfinite(percentage):
+        percentage = None
+    # Only the figures are shown, and briefly: the text reaches the agent with every notification.
     parts: list[str] = []
-    if data.get("stepCurrent") and data.get("stepTotal"):
-        parts.append(f"step {data['stepCurrent']}/{data['stepTotal']}")
-    if data.get("remainingTime"):
-        parts.append(f"{data['remainingTime']} left")
+    step, steps = _figure(data.get("stepCurrent")), _figure(data.get("stepTotal"))
+    if step and steps:
+        parts.append(f"step {step}/{steps}")
+    remaining = _figure(data.get("remainingTime"), suffixes=("s", "m", "h", "ms"))
+    if remaining:
+        parts.append(f"{remaining} left")
     return percentage, ", ".join(parts)
+
+
+_FIGURE = re.compile(r"^\d{1,9}(?:\.\d{1,3})?$")
+
+
+def _figure(value: Any, suffixes: tuple[str, ...] = ()) -> str:
+    """A short number (`6`, `3.5s`, `12m`) as text, or "" for anything else."""
+    text = (
+        str(value).strip()[:20]
+        if isinstance(value, str | int | float) and not isinstance(value, bool)
+        else ""
+    )
+    unit = next((u for u in sorted(suffixes, key=len, reverse=True) if text.endswith(u)), "")
+    number = text[: len(text) - len(unit)] if unit else text
+    return text if _FIGURE.match(number) else ""
 
 
 def apply_event(task: Task, event: SocketEvent) -> Task | None:
@@ -80,4 +103,6 @@ def apply_event(task: Task, event: SocketEvent) -> Task | None:
 
 
 def _text(value: Any) -> str:
-    return str(value) if isinstance(value, str | int) else ""  # Wiro's ids come as strings or numbers
+    """Wiro's ids come as strings or numbers; anything longer than an id is none."""
+    text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    return text if len(text) <= MAX_ID_CHARS else ""

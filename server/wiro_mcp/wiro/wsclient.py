@@ -29,6 +29,7 @@ from wsproto.connection import Connection, ConnectionType
 ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455, section 1.3
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # a whole LLM log fits; anything larger is not Wiro
 READ_CHUNK = 65_536
+HANDSHAKE_SECONDS = 10.0
 
 
 class SocketClosed(Exception):
@@ -133,12 +134,26 @@ class WireSocket:
             await self._client.aclose()
 
 
-async def connect(client: httpx2.AsyncClient, url: str, *, own_client: bool = False) -> WireSocket:
+async def connect(
+    client: httpx2.AsyncClient,
+    url: str,
+    *,
+    own_client: bool = False,
+    handshake_seconds: float = HANDSHAKE_SECONDS,
+) -> WireSocket:
     """Open a connection to `url` (ws:// or wss://) through `client`, SocketClosed when the server
-    refuses. Not a context manager, so that a connection shared by several tasks can be closed by
-    whichever is last: `close()` it (which closes `client` too when the socket owns it)."""
+    refuses or does not finish the upgrade within `handshake_seconds` (connecting included: a
+    handshake answered a byte at a time passes every per-read timeout). Not a context manager, so
+    that a connection shared by several tasks can be closed by whichever is last: `close()` it
+    (which closes `client` too when the socket owns it)."""
     try:
-        return await _upgrade(client, url, client if own_client else None)
+        with anyio.fail_after(handshake_seconds):
+            return await _upgrade(client, url, client if own_client else None)
+    except TimeoutError:
+        if own_client:
+            with anyio.CancelScope(shield=True):
+                await client.aclose()
+        raise SocketClosed(f"did not finish the upgrade within {handshake_seconds:g} s") from None
     except BaseException:
         if own_client:
             with anyio.CancelScope(shield=True):
