@@ -39,7 +39,9 @@ async def test_progress_notifications_carry_wiros_percentages(
     said = [re.match(r"Wiro: generating (\d+)% \(step (\d+)/10, \d+s left\)", m) for _, m in generating]
     assert len(generating) >= 3 and all(said)
     assert all(
-        done == float(m.group(1)) == 10 * int(m.group(2)) for (done, _), m in zip(generating, said) if m
+        done == float(m.group(1)) == 10 * int(m.group(2))
+        for (done, _), m in zip(generating, said, strict=True)
+        if m
     )
     assert len(wiro.state.requests("socket")) == 1
     assert len(wiro.state.requests("Task/Detail")) == 1  # the one read at the end
