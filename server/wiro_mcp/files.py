@@ -102,7 +102,10 @@ class FileAccess:
         return f"FileAccess(roots={len(self.roots)}, max_bytes={self.max_bytes})"
 
     def read(self, field: str, value: str, extra_roots: Sequence[Path] = ()) -> LocalFile:
-        path = local_path(value)
+        try:
+            path = local_path(value)
+        except LocalFileError as exc:
+            raise LocalFileError(f"{field}: {exc}") from None
         if path is None:
             raise LocalFileError(
                 f"{field}: {value!r} is neither an http(s) URL nor a local path (absolute, ~/…, ./… or file://)"

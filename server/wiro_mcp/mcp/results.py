@@ -146,8 +146,7 @@ def quoted_result(tool: str, slug: str, quoted: Quoted) -> types.CallToolResult:
 
 def rejected_result(tool: str, rejected: Rejected) -> types.CallToolResult:
     if rejected.reason:
-        reason = rejected.reason[:1].upper() + rejected.reason[1:]
-        return error_result(f"{tool}: nothing was sent to Wiro. {reason}")
+        return error_result(f"{tool}: nothing was sent to Wiro: {rejected.reason}")
     lines = [f"{tool}: invalid arguments, nothing was sent to Wiro:"]
     lines += [f"- {e}" for e in rejected.errors[:MAX_ERRORS_SHOWN]]
     if len(rejected.errors) > MAX_ERRORS_SHOWN:
