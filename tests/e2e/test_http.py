@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from tests.conftest import API_SECRET, RunningEmulator
 from tests.e2e.helpers import (
+    INITIALIZE,
     TOKEN,
     WIRO_MCP,
     free_port,
@@ -88,3 +90,29 @@ def test_off_loopback_without_a_token_refuses_to_start(wiro: RunningEmulator) ->
     )
     assert done.returncode == 2
     assert "WIRO_MCP_HTTP_TOKEN" in done.stderr
+
+
+def test_sessions_are_capped_and_expire_when_idle(wiro: RunningEmulator, tmp_path: Path) -> None:
+    port = free_port()
+    env = wiro.env(
+        WIRO_MCP_HTTP_TOKEN=TOKEN,
+        WIRO_MCP_JOURNAL="off",
+        WIRO_MCP_HTTP_MAX_SESSIONS="2",
+        WIRO_MCP_HTTP_SESSION_IDLE_SECONDS="1",
+    )
+    headers = {
+        "authorization": f"Bearer {TOKEN}",
+        "accept": "application/json, text/event-stream",
+        "content-type": "application/json",
+    }
+    with running_http_server(env, port):
+        url = f"http://127.0.0.1:{port}/mcp"
+        opened = [httpx2.post(url, json=INITIALIZE, headers=headers) for _ in range(3)]
+        assert [a.status_code for a in opened[:2]] == [200, 200]
+        assert opened[2].status_code >= 400  # a third is refused while two are open
+        first = opened[0].headers["mcp-session-id"]
+        time.sleep(2.5)  # both sessions idle past their second
+        ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+        gone = httpx2.post(url, json=ping, headers={**headers, "mcp-session-id": first})
+        again = httpx2.post(url, json=INITIALIZE, headers=headers)
+    assert gone.status_code == 404 and again.status_code == 200

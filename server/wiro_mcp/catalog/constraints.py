@@ -3,8 +3,9 @@
 Two sources: the curation block (a rule a model page states in words, e.g. PixVerse's "fast motion
 only at 5 s, not at 1080p"), and the `dynamicprice` tiers when they list, field by field, the only
 combinations Wiro prices (resolution-by-duration tables). A value no tier names is never forbidden:
-an unpriced value is unknown, not invalid. Constraints are shown to the agent as JSON Schema
-if/then, and checked with Wiro's defaults filled in for the fields left out.
+an unpriced value is unknown, not invalid. Constraints are stated in the tool's description (model
+APIs refuse `allOf` or `if`/`then` at the root of a tool's schema) and in model_info, and checked
+with Wiro's defaults filled in for the fields left out.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from wiro_mcp.catalog.validate import FieldError, Validated, clip, validate_argu
 from wiro_mcp.errors import SpecError
 
 PRICED_ONLY = "the only combinations Wiro prices"
-MAX_SHOWN_IN_SCHEMA = 8  # more are still checked; the schema stays small
+MAX_SHOWN_IN_DESCRIPTION = 3  # more are still checked; the tool list stays small
 
 
 def value_text(value: Any) -> str:
@@ -47,20 +48,6 @@ class Constraint:
         """`motionMode fast → duration 5, quality 360p|540p|720p`."""
         then = ", ".join(f"{f} {'|'.join(values)}" for f, values in self.allowed.items())
         return f"{self.condition()} → {then}"
-
-    def schema(self) -> dict[str, Any]:
-        """The same rule as JSON Schema if/then (it cannot see Wiro's defaults; the server's check does)."""
-        return {
-            "if": {
-                "properties": {f: _one_of(values) for f, values in self.when.items()},
-                "required": list(self.when),
-            },
-            "then": {"properties": {f: _one_of(values) for f, values in self.allowed.items()}},
-        }
-
-
-def _one_of(values: tuple[str, ...]) -> dict[str, Any]:
-    return {"const": values[0]} if len(values) == 1 else {"enum": list(values)}
 
 
 def broken(
@@ -154,5 +141,11 @@ def from_prices(tiers: Iterable[PriceTier], rules: Sequence[FieldRule]) -> list[
     return out
 
 
-def schema_rules(constraints: Sequence[Constraint]) -> list[dict[str, Any]]:
-    return [c.schema() for c in constraints[:MAX_SHOWN_IN_SCHEMA]]
+def described(constraints: Sequence[Constraint]) -> str:
+    """One line for a tool's description: `Only together: motionMode fast → duration 5, …`."""
+    if not constraints:
+        return ""
+    shown = "; ".join(c.text() for c in constraints[:MAX_SHOWN_IN_DESCRIPTION])
+    more = len(constraints) - MAX_SHOWN_IN_DESCRIPTION
+    rest = f"; and {more} more (model_info lists them)" if more > 0 else ""
+    return f"Only together: {shown}{rest}."

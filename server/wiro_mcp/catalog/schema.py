@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from wiro_mcp.catalog.constraints import MAX_SHOWN_IN_SCHEMA, Constraint, schema_rules, validate_call
+from wiro_mcp.catalog.constraints import Constraint, described, validate_call
 from wiro_mcp.catalog.fields import FieldRule, defaults
 from wiro_mcp.catalog.pricing import price_line
 from wiro_mcp.catalog.spec import ModelSpec
@@ -129,8 +129,6 @@ def input_schema(
     required = [r.name for r in rules if r.required]
     if required:
         schema["required"] = required
-    if constraints:
-        schema["allOf"] = schema_rules(constraints)
     example = chosen_example(spec, rules, constraints)
     if example:
         schema["examples"] = [example]
@@ -200,6 +198,6 @@ def tool_description(
         f"{what}. Wiro model {spec.slug}." if what else f"Wiro model {spec.slug}.",
         "Paid task, billed only if it succeeds. If still running, use task_wait; calling again bills twice.",
     ]
-    if len(constraints) > MAX_SHOWN_IN_SCHEMA:  # the schema shows the first few; say the rest exist
-        lines.append("Not every combination of options is valid: model_info lists them.")
+    if constraints:  # checked by the server; a schema's root may not carry them (allOf, if/then)
+        lines.append(described(constraints))
     return "\n".join(lines)

@@ -23,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 from wiro_mcp.catalog.spec import ModelSpec
 from wiro_mcp.jsonish import as_list
 from wiro_mcp.sandbox import SANDBOX_API_KEY
-from wiro_mcp.sandbox.generated import generated_specs
+from wiro_mcp.sandbox.generated import generated_models
 from wiro_mcp.sandbox.media import output_file
 from wiro_mcp.sandbox.prices import CPS, sandbox_prices
 from wiro_mcp.sandbox.socket import SocketChannel
@@ -69,7 +69,10 @@ class Emulator:
         extra_models: int = 0,
         shared_sockets: bool = False,
     ) -> None:
-        self.state = SandboxState([*specs, *generated_specs(extra_models)], seconds)
+        generated = generated_models(extra_models)
+        self.state = SandboxState([*specs, *(spec for spec, _ in generated)], seconds)
+        # The slug as the listing shows it, where it differs from the clean slug Run takes.
+        self.listed_slugs = {spec.slug.lower(): listed for spec, listed in generated}
         self._api_key = api_key
         self._api_secret = api_secret
         self.socket = SocketChannel(self.state, self._make_output)
@@ -255,7 +258,7 @@ class Emulator:
             and (not wanted or wanted & {c.lower() for c in s.categories})
         ]
         start, limit = _int(body.get("start"), 0), _int(body.get("limit"), 20)
-        page = [_tool_summary(s) for s in found[start : start + limit]]
+        page = [_tool_summary(s, self.listed_slugs.get(s.slug.lower())) for s in found[start : start + limit]]
         return self._finish(
             JSONResponse({"result": True, "errors": [], "total": len(found), "tool": page}), fault
         )
@@ -268,7 +271,7 @@ class Emulator:
         if spec is None:
             return _fail(1, "slug-owner-project-not-exist")
         detail = {
-            **_tool_summary(spec),
+            **_tool_summary(spec, self.listed_slugs.get(spec.slug.lower())),
             "readme": f"<p>{spec.description}</p>",
             "parameters": [{"title": "Inputs", "items": _detail_items(spec)}],
             "inspire": list(spec.examples),
@@ -360,13 +363,14 @@ def _searchable(spec: ModelSpec) -> str:
     return " ".join((spec.slug, spec.title, spec.description, *spec.categories)).lower()
 
 
-def _tool_summary(spec: ModelSpec) -> dict[str, Any]:
+def _tool_summary(spec: ModelSpec, listed: tuple[str, str] | None = None) -> dict[str, Any]:
     prices = [t.model_dump(mode="json", exclude_none=True) for t in sandbox_prices(spec)]
+    owner, project = listed or (spec.owner, spec.project)
     return {
         "id": str(zlib.crc32(spec.slug.encode()) % 100000),
         "title": spec.title,
-        "slugowner": spec.owner,
-        "slugproject": spec.project,
+        "slugowner": owner,
+        "slugproject": project,
         "cleanslugowner": spec.owner.lower(),
         "cleanslugproject": spec.project.lower(),
         "description": spec.description,

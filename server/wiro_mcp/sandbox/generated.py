@@ -138,26 +138,53 @@ KINDS: tuple[tuple[str, str, str, Callable[[random.Random], Built]], ...] = (
 )
 
 
-def generated_specs(count: int, seed: int = 7) -> list[ModelSpec]:
+def _odd_slug(n: int, owner: str, project: str) -> tuple[str, str, tuple[str, str]]:
+    """Some slugs as odd as Wiro's real catalog has them: the clean slug (what Run takes) and the
+    slug as listed (`slugowner`/`slugproject`), with spaces, dots, capitals, a leading space, or a
+    name too long for a tool name."""
+    match n % 15:
+        case 3:  # listed with spaces, like "Virtual Try-On"
+            return owner, project, (owner, project.replace("-", " ").title())
+        case 7:  # capitals and dots in the clean slug itself
+            odd = f"{project.title()}.V2.{n % 10}"
+            return owner, odd, (owner, odd)
+        case 11:  # a leading space in the listed owner
+            return owner, project, (f" {owner}", project)
+        case 14:  # longer than a tool name may be
+            long = f"{project}-" + "extended-context-edition-" * 3 + "final"
+            return owner, long, (owner, long)
+        case _:
+            return owner, project, (owner, project)
+
+
+def generated_models(count: int, seed: int = 7) -> list[tuple[ModelSpec, tuple[str, str]]]:
+    """Specs, each with its slug as Wiro's listing shows it."""
     rng = random.Random(seed)
-    specs: list[ModelSpec] = []
+    models: list[tuple[ModelSpec, tuple[str, str]]] = []
     for n in range(count):
         category, media, words, build = KINDS[n % len(KINDS)]
-        owner = OWNERS[(n // len(KINDS)) % len(OWNERS)]
+        owner, project, listed = _odd_slug(
+            n,
+            OWNERS[(n // len(KINDS)) % len(OWNERS)],
+            f"{category}-{ADJECTIVES[n % len(ADJECTIVES)]}-{n + 1}",
+        )
         adjective = ADJECTIVES[n % len(ADJECTIVES)]
         inputs, prices, example = build(rng)
-        specs.append(
-            ModelSpec(
-                owner=owner,
-                project=f"{category}-{adjective}-{n + 1}",
-                title=f"{owner.replace('-', ' ').title()} {words} {adjective.title()} {n + 1}",
-                description=f"Sandbox {words.lower()} model number {n + 1} by {owner}, generated for trying the catalog.",
-                categories=("sandbox", category),
-                media=media,  # pyright: ignore[reportArgumentType]
-                inputs=inputs,
-                examples=(example,),
-                prices=prices,
-                source=Source(kind="tool_detail", dialect="detail"),
-            )
+        spec = ModelSpec(
+            owner=owner,
+            project=project,
+            title=f"{owner.replace('-', ' ').title()} {words} {adjective.title()} {n + 1}",
+            description=f"Sandbox {words.lower()} model number {n + 1} by {owner}, generated for trying the catalog.",
+            categories=("sandbox", category),
+            media=media,  # pyright: ignore[reportArgumentType]
+            inputs=inputs,
+            examples=(example,),
+            prices=prices,
+            source=Source(kind="tool_detail", dialect="detail"),
         )
-    return specs
+        models.append((spec, listed))
+    return models
+
+
+def generated_specs(count: int, seed: int = 7) -> list[ModelSpec]:
+    return [spec for spec, _ in generated_models(count, seed)]
