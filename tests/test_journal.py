@@ -34,7 +34,7 @@ async def test_a_row_is_written_before_run_and_completed_after(tmp_path: Path) -
     )
     (pending,) = await journal.recent(Query())
     assert pending.state == "submitting" and pending.taskid is None
-    assert "may have reached Wiro" in pending.as_json()["warning"]
+    assert pending.as_json()["note"].startswith("starting")  # being sent now: no alarm yet
     await journal.started(row, taskid="42", tasktoken="tok")
     await journal.update(endpoint="https://a/v1", taskid="42", update=DONE)
     (done,) = await journal.recent(Query())
@@ -244,3 +244,16 @@ async def test_a_budget_counts_billed_costs_and_quotes_of_what_may_still_be_bill
         budget=replace(budget, account="acct-b"),
     )
     assert isinstance(await journal.begin(other), int)  # another account's spend is its own
+
+
+async def test_a_run_being_sent_reads_starting_and_only_a_lost_answer_warns() -> None:
+    journal = MemoryJournal("test")
+    row = await journal.begin(NewRun(endpoint="e", tool="t", slug="a/b", arguments={}))
+    assert isinstance(row, int)
+    (fresh,) = await journal.recent(Query())
+    assert fresh.as_json()["note"].startswith("starting") and "warning" not in fresh.as_json()
+    stale = replace(fresh, created=fresh.created - 600)  # a Run that never answered in ten minutes
+    assert "warning" in stale.as_json() and "note" not in stale.as_json()
+    await journal.unknown(row, error="no answer")
+    (lost,) = await journal.recent(Query())
+    assert "may have reached Wiro" in lost.as_json()["warning"]

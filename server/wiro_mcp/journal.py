@@ -32,6 +32,7 @@ T = TypeVar("T")
 # `submitting`: Run is being sent, Wiro may have started the task. `unknown`: Run's answer was lost.
 JOURNAL_STATES: tuple[str, ...] = ("submitting", *STATES, "unknown")
 UNCERTAIN_STATES = frozenset({"submitting", "unknown"})
+RUN_SECONDS = 180.0  # the most one Run request may take (the Wiro client's deadline)
 
 _SCHEMA_VERSION = 5
 _SCHEMA = """
@@ -114,12 +115,19 @@ class JournalEntry:
             "quote_usd": self.quote_usd,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.created)),
         }
-        if self.state in UNCERTAIN_STATES:
+        if self.starting:
+            data["note"] = "starting: its Run is on its way to Wiro right now"
+        elif self.state in UNCERTAIN_STATES:
             data["warning"] = (
                 "Run may have reached Wiro and started (and billed) this task, but its id never came "
                 "back: check Wiro's dashboard before trying again."
             )
         return data
+
+    @property
+    def starting(self) -> bool:
+        """A Run being sent now: younger than a Run request may take, it is no lost answer yet."""
+        return self.state == "submitting" and time.time() - self.created < RUN_SECONDS
 
 
 @dataclass(frozen=True)

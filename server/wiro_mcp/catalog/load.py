@@ -38,7 +38,7 @@ class CatalogEntry:
 
 
 def bundled_dir() -> Path:
-    return Path(str(resources.files("wiro_mcp") / "tools"))
+    return Path(str(resources.files("wiro_mcp.tools")))
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
