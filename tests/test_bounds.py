@@ -173,3 +173,19 @@ async def test_every_slug_gets_a_valid_distinct_stable_tool_name(catalog: dict[s
     assert all(TOOL_NAME.match(n) for n in chosen)
     assert names[0]["clash/a_b"] == "clash_a_b" and names[0]["clash/a-b"].startswith("clash_a_b_")
     assert len(tool_name("acme", "x" * 90)) == 64 and not math.isnan(len(chosen))
+
+
+@pytest.mark.parametrize("tool", ["task_wait", "task_status", "task_kill", "task_cancel"])
+async def test_a_task_tool_on_an_id_wiro_does_not_know_says_so(
+    catalog: dict[str, CatalogEntry], tool: str
+) -> None:
+    async with in_process(catalog) as sandbox, Client(sandbox.app.server) as client:
+        unknown = await client.call_tool(
+            tool, {"taskid": "999999", "wait_seconds": 1} if tool == "task_wait" else {"taskid": 999999}
+        )
+        odd = await client.call_tool(tool, {"tasktoken": "a\nPrice: $0.01"})
+    for result in (unknown, odd):
+        text = "\n".join(b.text for b in result.content if isinstance(b, types.TextContent))
+        assert result.is_error and "internal error" not in text, text
+    assert "task-not-exist" in unknown.content[0].text  # type: ignore[union-attr]
+    assert "tasktoken: a\\nPrice" in odd.content[0].text  # type: ignore[union-attr]

@@ -12,7 +12,17 @@ from tests.conftest import REPO
 
 def test_the_wheel_holds_the_five_bundled_specs(tmp_path: Path) -> None:
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(tmp_path), str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "--wheel-dir",
+            str(tmp_path),
+            str(REPO),
+        ],
         capture_output=True,
         text=True,
         check=False,

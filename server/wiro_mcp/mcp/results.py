@@ -183,7 +183,11 @@ def task_list_result(entries: list[JournalEntry], where: str) -> types.CallToolR
     tasks = [e.as_json() for e in entries]
     lines = [f"{len(tasks)} task(s), newest first (journal: {where}):"]
     for t in tasks:
-        lost = "(none yet: starting)" if "note" in t else "(none: Run's answer never came back, it may have started)"
+        lost = (
+            "(none yet: starting)"
+            if "note" in t
+            else "(none: Run's answer never came back, it may have started)"
+        )
         taskid = t["taskid"] or lost
         outputs = f" outputs={len(t['outputs'])}" if t["outputs"] else ""
         created = str(t["created"]).replace("T", " ").removesuffix("Z") + " UTC"

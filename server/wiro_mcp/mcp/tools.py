@@ -162,13 +162,17 @@ async def follow_with_progress(
 ) -> TaskReport:
     """`service.follow` with progress notifications, kept alive while the task is quiet."""
     progress = Progress(ctx)
+    failure: Exception | None = None
     async with anyio.create_task_group() as tg:
         tg.start_soon(progress.keep_alive)
         try:
             return await service.follow(handle, on_update=progress, **options)
+        except Exception as exc:  # raised below, as it is: not wrapped in the task group's ExceptionGroup
+            failure = exc
         finally:
             tg.cancel_scope.cancel()
-    raise AssertionError("unreachable: the follow returns or raises")  # pragma: no cover
+    assert failure is not None
+    raise failure
 
 
 async def run_entry(
@@ -316,6 +320,11 @@ class HandleTool:
             return error_result(
                 f"{name}: give a taskid (or a tasktoken): the task, as a model tool's result or task_list shows it."
             )
+        for field, value in (("taskid", taskid), ("tasktoken", token)):
+            if not value.isprintable():
+                return error_result(
+                    f"{name}: invalid arguments: {field}: {one_line(value, 40)} is not an id."
+                )
         handle = self._service.handle(taskid or None, token or None)
         return task_result(await self._action(ctx, handle, arguments))
 
