@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
+import os
+import pty
+import struct
+import termios
+from collections.abc import Iterator
+from typing import TextIO
 
 import pytest
 
@@ -11,24 +19,36 @@ from wiro_mcp.terminal import ProgressDisplay
 pytestmark = pytest.mark.anyio
 
 
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
+@contextlib.contextmanager
+def terminal(columns: int) -> Iterator[tuple[TextIO, int]]:
+    """A real pseudo-terminal `columns` wide: the stream the program writes to, and the fd to read it."""
+    reader, writer = pty.openpty()
+    fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    attributes = termios.tcgetattr(writer)
+    attributes[1] &= ~termios.OPOST  # bytes as written: no newline translation
+    termios.tcsetattr(writer, termios.TCSANOW, attributes)
+    stream = open(writer, "w", encoding="utf-8", closefd=True)  # noqa: SIM115
+    try:
+        yield stream, reader
+    finally:
+        stream.close()
+        os.close(reader)
 
 
-async def test_the_bar_redraws_in_place_within_the_width_and_leaves_no_tail(
+async def test_the_bar_redraws_in_place_within_the_terminals_width_and_leaves_no_tail(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("COLUMNS", "70")
-    screen = Terminal()
-    show = ProgressDisplay(screen)
-    await show(60, 100, "Wiro: generating 60% (step 6/10, 3s left) (task_output)")
-    await show(100, 100, "Wiro: done (task_postprocess_end)")
-    frames = screen.getvalue().split("\r")[1:]
-    assert len(frames) == 2 and "\n" not in screen.getvalue()
+    monkeypatch.setenv("COLUMNS", "200")  # stdout's idea of the width: the bar measures its own stream
+    with terminal(70) as (screen, reader):
+        show = ProgressDisplay(screen)
+        await show(60, 100, "Wiro: generating 60% (step 6/10, 3s left) (task_output)")
+        await show(100, 100, "Wiro: done (task_postprocess_end) " + "x" * 100)
+        written = os.read(reader, 10_000).decode()
+    frames = written.split("\r")[1:]
+    assert len(frames) == 2 and "\n" not in written
     assert all(f.endswith("\x1b[K") and len(f.removesuffix("\x1b[K")) < 70 for f in frames)
     assert frames[0].startswith("[" + "#" * 18 + "." * 12 + "] Wiro: generating 60%")
-    assert frames[1] == "[" + "#" * 30 + "] Wiro: done (task_postprocess_end)\x1b[K"
+    assert frames[1].startswith("[" + "#" * 30 + "] Wiro: done (task_postprocess_end) xx\x1b[K")
 
 
 async def test_off_a_terminal_each_new_status_is_one_plain_line() -> None:

@@ -23,23 +23,23 @@ from wiro_mcp import __version__
 from wiro_mcp.errors import ConfigError, SpecError
 from wiro_mcp.journal import JOURNAL_STATES
 from wiro_mcp.sandbox import SANDBOX_API_KEY
-from wiro_mcp.settings import Settings
+from wiro_mcp.settings import Settings, unknown_variables
 
 EPILOG = """\
 with no COMMAND it serves MCP over stdio (or streamable HTTP with --http).
 
 examples:
-  wiro-mcp --sandbox                       try every tool with no account (stdio)
-  wiro-mcp --http --port 8765              streamable HTTP at http://127.0.0.1:8765/mcp
+  wiro-mcp --sandbox                  try every tool with no account (stdio)
+  wiro-mcp --http --port 8765         streamable HTTP at 127.0.0.1:8765/mcp
   wiro-mcp call reve_generate prompt="a koala in a red shirt" --sandbox
-  wiro-mcp tools reve_generate             one tool's arguments, allowed values and defaults
-  wiro-mcp models search kling video       any Wiro model; `models show SLUG` for its inputs
-  wiro-mcp --models 'category:text-to-video'   typed tools for a whole category
-  wiro-mcp journal list --state running    tasks started earlier
+  wiro-mcp tools reve_generate        a tool's arguments, values, defaults
+  wiro-mcp models search kling video  any Wiro model (`models show SLUG`)
+  wiro-mcp --models 'category:text-to-video'   typed tools for a category
+  wiro-mcp journal list --state running        tasks started earlier
   wiro-mcp import page.txt --into tools/
 
-settings come from the environment: WIRO_API_KEY, WIRO_API_SECRET, WIRO_API_BASE_URL and
-WIRO_MCP_* (see the README's table)."""
+settings come from the environment: WIRO_API_KEY, WIRO_API_SECRET,
+WIRO_API_BASE_URL and WIRO_MCP_* (see the README's table)."""
 
 # Which global flags each command takes (None: serving, no command).
 APPLIES: dict[str | None, frozenset[str]] = {
@@ -81,6 +81,24 @@ GLOBAL_FLAGS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
 ONE_SHOT = frozenset({"tools", "call", "import", "journal", "models"})
 
 
+class _Intermixed(argparse.ArgumentParser):
+    """A command's parser that takes flags anywhere, between its positional words too
+    (`models search --sandbox video`, `call reve_generate --json prompt=x`)."""
+
+    _inner = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace | None, list[str]]:
+        if self._inner:  # parse_known_intermixed_args calls this itself, twice
+            return super().parse_known_args(args, namespace)
+        self._inner = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._inner = False
+
+
 def _flag(parser: argparse.ArgumentParser, name: str) -> None:
     """Add one global flag; SUPPRESS keeps a value given before the command from being reset after it."""
     words, options = GLOBAL_FLAGS[name]
@@ -97,7 +115,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"wiro-mcp {__version__}")
     for name in GLOBAL_FLAGS:
         _flag(top, name)
-    sub = top.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    sub = top.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=_Intermixed)
 
     tools = sub.add_parser("tools", help="list the tools, or show one tool's arguments")
     tools.add_argument("name", nargs="?", help="one tool to describe in full")
@@ -171,7 +189,12 @@ def parser() -> argparse.ArgumentParser:
     journal = sub.add_parser("journal", help="list, locate or clear the local task journal")
     journal.add_argument("action", choices=["list", "clear", "path"])
     journal.add_argument("--json", action="store_true", help="list: one JSON object per line")
-    journal.add_argument("--state", choices=JOURNAL_STATES, help="list: only tasks in this state")
+    journal.add_argument(
+        "--state",
+        choices=JOURNAL_STATES,
+        metavar="STATE",
+        help=f"list: only tasks in this state ({', '.join(JOURNAL_STATES)})",
+    )
     journal.add_argument("--tool", help="list: only tasks of this tool")
     journal.add_argument("--since", metavar="AGE", help="list: only tasks newer than AGE (30m, 12h, 7d)")
     journal.add_argument("--limit", type=int, default=50, help="list: at most this many (default 50)")
@@ -320,6 +343,8 @@ def _variable(loc: tuple[int | str, ...]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    for problem in unknown_variables(os.environ):  # a misspelt setting must not pass unseen
+        print(f"wiro-mcp: warning: {problem}", file=sys.stderr)
     try:
         _refuse_misplaced(args)
         return _dispatch(args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,16 +22,27 @@ from wiro_mcp.catalog.schema import tool_name
 from wiro_mcp.catalog.validate import suggest
 from wiro_mcp.errors import ConfigError, SpecError
 from wiro_mcp.journal import Query, SqliteJournal
+from wiro_mcp.mcp.app import WiroMcp
 from wiro_mcp.mcp.catalog_tools import CATALOG_TOOL_NAMES
 from wiro_mcp.mcp.transports import SessionLimits, check_http_bind, run_http, run_stdio, serve_in_background
 from wiro_mcp.runtime import build_app, journal_path
 from wiro_mcp.sandbox.app import Emulator
+from wiro_mcp.service import STOP_SECONDS, TaskService
 from wiro_mcp.settings import Settings
-from wiro_mcp.terminal import ProgressDisplay, TerminalConfirmation, describe_tool, journal_table
+from wiro_mcp.terminal import ProgressDisplay, TerminalConfirmation, describe_tool, journal_table, width_of
 
 
 def _err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+STDIO_ON_A_TERMINAL = """\
+wiro-mcp is serving MCP over stdio: it waits for an MCP client (Claude Desktop, Cursor, VS Code…)
+to speak on stdin, so nothing happens here. To try it by hand:
+  wiro-mcp call reve_generate prompt="a koala" --sandbox     one call, with progress
+  wiro-mcp tools                                              what an agent sees
+  wiro-mcp --help                                             everything else
+Ctrl-C stops it."""
 
 
 async def serve(settings: Settings, sandbox: bool, http: bool) -> None:
@@ -47,21 +59,81 @@ async def serve(settings: Settings, sandbox: bool, http: bool) -> None:
                 SessionLimits(settings.http_max_sessions, settings.http_session_idle_seconds),
             )
         else:
+            if sys.stdin.isatty():  # a person, not an MCP client, started it
+                _err(STDIO_ON_A_TERMINAL)
             await run_stdio(app.server, app.service.idle)
+
+
+SYNC_WAIT_SECONDS = 30.0
+
+
+async def catalog_known(app: WiroMcp) -> None:
+    """Wait (a bounded while) for the start-up catalog sync: the prices and the selected models an
+    agent would see by then."""
+    with anyio.move_on_after(SYNC_WAIT_SECONDS):
+        await app.synced.wait()
+
+
+def unknown_tool(name: str, names: Sequence[str]) -> str:
+    hint = suggest(name, list(names))
+    did_you_mean = f"; did you mean {' or '.join(hint)}?" if hint else ""
+    return f"wiro-mcp: no tool {name!r}{did_you_mean} (`wiro-mcp tools` lists them)"
+
+
+async def call_until_interrupted(
+    client: Client, tool: str, arguments: dict[str, Any], progress: ProgressDisplay
+) -> types.CallToolResult | None:
+    """The call's result, or None when Ctrl-C cancelled it (the server then stops its task)."""
+    result: types.CallToolResult | None = None
+    async with anyio.create_task_group() as tg:
+
+        async def on_interrupt() -> None:
+            with anyio.open_signal_receiver(signal.SIGINT) as signals:
+                async for _ in signals:
+                    call.cancel()
+                    return
+
+        tg.start_soon(on_interrupt)
+        with anyio.CancelScope() as call:
+            result = await client.call_tool(tool, arguments, progress_callback=progress)
+        tg.cancel_scope.cancel()
+    return result
+
+
+async def interrupted(service: TaskService, sandbox: bool) -> str:
+    """What became of the task of a call cut short by Ctrl-C, once the server has stopped it."""
+    # The server hears of the cancel at once; stopping the task takes at most STOP_SECONDS.
+    with anyio.move_on_after(1.0):
+        while not service.cancelled:  # noqa: ASYNC110  (the service's state, read from outside)
+            await anyio.sleep(0.02)
+    with anyio.move_on_after(STOP_SECONDS + 1):
+        while not service.idle():  # noqa: ASYNC110
+            await anyio.sleep(0.02)
+    if not service.cancelled:
+        return "wiro-mcp: interrupted; no task had been started."
+    lines: list[str] = []
+    for label, how in service.cancelled.items():
+        if how == "stopped":
+            cost = "the sandbox bills nothing" if sandbox else "not billed: Wiro bills only successful runs"
+            lines.append(f"wiro-mcp: interrupted; task {label} stopped ({cost}).")
+        else:
+            lines.append(
+                f"wiro-mcp: interrupted; task {label} {how}. `wiro-mcp call task_kill taskid={label}` stops it."
+            )
+    return "\n".join(lines)
 
 
 async def list_tools(settings: Settings, sandbox: bool, name: str | None, as_json: bool) -> int:
     # Listing needs no account: without credentials the tools are read from a sandboxed server.
     offline = sandbox or settings.api_key is None
     async with build_app(settings, offline) as app, Client(app.server) as client:
+        await catalog_known(app)
         listed = await client.list_tools()
     tools = listed.tools
     if name is not None:
         tools = [t for t in tools if t.name == name]
         if not tools:
-            hint = suggest(name, [t.name for t in listed.tools])
-            did_you_mean = f"; did you mean {' or '.join(hint)}?" if hint else ""
-            _err(f"wiro-mcp: no tool {name!r}{did_you_mean} (`wiro-mcp tools` lists them)")
+            _err(unknown_tool(name, [t.name for t in listed.tools]))
             return 2
     if as_json:
         print(
@@ -116,10 +188,18 @@ async def call_tool(
                 arguments = dict(arguments.get("arguments") or {})
             arguments = {"model": model, "arguments": arguments, "dry_run": True}
             tool = "run_model"
+        await catalog_known(app)
+        names = [t.name for t in (await client.list_tools()).tools]
+        if tool not in names:
+            _err(unknown_tool(tool, names))
+            return 2
         try:
-            result = await client.call_tool(tool, arguments, progress_callback=progress)
+            result = await call_until_interrupted(client, tool, arguments, progress)
         finally:
             progress.finish()
+        if result is None:  # Ctrl-C: the call was cancelled, and so was its task
+            _err(await interrupted(app.service, sandbox))
+            return 130
     text = "\n".join(b.text for b in result.content if isinstance(b, types.TextContent))
     if result.is_error and "WIRO_MCP_CONFIRM_ABOVE_USD" in text and not confirmation.available():
         _err("No terminal to ask on: add --yes to start it anyway.")
@@ -156,7 +236,7 @@ async def run_sandbox(
         extra_models=extra_models,
         shared_sockets=shared_sockets,
     )
-    async with serve_in_background(emulator.app, host, port) as url:
+    async with serve_in_background(emulator.app, host, port, log_errors=True) as url:
         mode = "signature" if secret else "key-only"
         _err(
             f"Wiro emulator at {url}/v1, its socket at {url.replace('http://', 'ws://', 1)}/v1 "
@@ -205,7 +285,7 @@ async def journal(settings: Settings, action: str, sandbox: bool, options: Journ
         for entry in entries:
             print(json.dumps(entry.as_json()))
     elif entries:
-        print(journal_table(entries))
+        print(journal_table(entries, width_of(sys.stdout)))
     else:
         _err(f"No tasks match in {path}.")
     return 0

@@ -44,7 +44,8 @@ _SAFE = re.compile(r"[^a-z0-9._-]+")
 
 
 class UnknownModel(LookupError):
-    """A model name that matches nothing in the catalog; the message suggests what might."""
+    """A model name that matches nothing in the catalog; the message suggests what might, when
+    something is close (the caller says how to search: a tool for an agent, a command for a person)."""
 
 
 class CatalogCache:
@@ -240,7 +241,7 @@ class LiveCatalog:
         close = [r.slug for r in self.index.search(words[0])] if words and words[0] else []
         ranked = difflib.get_close_matches(name.lower(), [c.lower() for c in close], n=3, cutoff=0.3)
         picks = [c for c in close if c.lower() in ranked] or close[:3]
-        return f" Did you mean {', '.join(picks[:3])}?" if picks else " Use search_models to find one."
+        return f" Did you mean {', '.join(picks[:3])}?" if picks else ""
 
     def cached_entry(self, key: str) -> CatalogEntry | None:
         """A model's entry from memory or the disk cache, however old: no network."""

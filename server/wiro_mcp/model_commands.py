@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -10,10 +11,10 @@ from pathlib import Path
 
 from wiro_mcp.catalog.importer import spec_json, with_curation
 from wiro_mcp.catalog.load import CatalogEntry, load_spec_file
-from wiro_mcp.catalog.pricing import price_line
+from wiro_mcp.catalog.pricing import price_line, tier_text
 from wiro_mcp.errors import SpecError, WiroError
 from wiro_mcp.live_catalog import LiveCatalog, UnknownModel
-from wiro_mcp.mcp.catalog_tools import model_details, row_json
+from wiro_mcp.mcp.catalog_tools import MAX_TIERS_SHOWN, model_details, row_json
 from wiro_mcp.runtime import build_app
 from wiro_mcp.settings import Settings
 
@@ -75,7 +76,11 @@ async def _entries(live: LiveCatalog, slugs: Sequence[str]) -> AsyncIterator[Cat
     for slug in slugs:
         try:
             yield await live.entry(slug)
-        except (UnknownModel, SpecError, WiroError) as exc:
+        except UnknownModel as exc:
+            search = "" if "Did you mean" in str(exc) else " `wiro-mcp models search WORDS` finds models."
+            _err(f"wiro-mcp: {exc}{search}")
+            yield None
+        except (SpecError, WiroError) as exc:
             _err(f"wiro-mcp: {exc}")
             yield None
 
@@ -96,10 +101,18 @@ async def _show(live: LiveCatalog, offered: dict[str, str], options: ModelsOptio
             allowed = f" one of {', '.join(map(str, prop['enum']))}" if "enum" in prop else ""
             default = f" default {prop['default']!r}" if "default" in prop else ""
             print(f"  - {name} ({prop.get('type')}, {required}){allowed}{default}")
-        for tier in data["prices"]:
-            print(f"  price {tier}")
+        print(f"  price: {data['price']}")
+        for tier in entry.spec.prices[:MAX_TIERS_SHOWN]:
+            print(f"    {tier_text(tier)}")
         if "example" in data:
-            print(f"  example: {json.dumps(data['example']['arguments'], ensure_ascii=False)}")
+            arguments = data["example"]["arguments"]
+            tool = offered.get(entry.spec.slug.lower())
+            if tool:
+                pairs = " ".join(shlex.quote(f"{k}={v}") for k, v in arguments.items())
+                print(f"  example: wiro-mcp call {tool} {pairs}")
+            else:
+                as_json = shlex.quote(f"arguments={json.dumps(arguments, ensure_ascii=False)}")
+                print(f"  example: wiro-mcp call run_model model={entry.spec.slug} {as_json}")
     return status
 
 

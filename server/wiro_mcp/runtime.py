@@ -25,7 +25,7 @@ from wiro_mcp.mcp.transports import serve_in_background
 from wiro_mcp.outputs import OutputPolicy, Outputs
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET
 from wiro_mcp.sandbox.app import Emulator
-from wiro_mcp.service import ServiceConfig, TaskService
+from wiro_mcp.service import SANDBOX_ENDPOINT, ServiceConfig, TaskService
 from wiro_mcp.settings import Settings
 from wiro_mcp.wiro.auth import WiroAuth
 from wiro_mcp.wiro.client import WiroClient, endpoint_key
@@ -39,7 +39,7 @@ MANY_TYPED_TOOLS = 60
 def sandbox_endpoint() -> str:
     """The endpoint name sandbox tasks are journalled under: one per emulator, because its tasks end
     with its process (a later process must neither resume nor repeat them)."""
-    return f"sandbox:{uuid.uuid4().hex[:12]}"
+    return f"{SANDBOX_ENDPOINT}{uuid.uuid4().hex[:12]}"
 
 
 @contextlib.asynccontextmanager
@@ -96,7 +96,16 @@ async def sync_catalog(
     live: LiveCatalog, patterns: Sequence[str], allow: Sequence[str], app: WiroMcp
 ) -> None:
     """In the background: refresh a stale listing, then fetch the selected models not cached yet and
-    offer them (clients hear `notifications/tools/list_changed`)."""
+    offer them (clients hear `notifications/tools/list_changed`); `app.synced` is set after."""
+    try:
+        await _sync_catalog(live, patterns, allow, app)
+    finally:
+        app.synced.set()
+
+
+async def _sync_catalog(
+    live: LiveCatalog, patterns: Sequence[str], allow: Sequence[str], app: WiroMcp
+) -> None:
     if not live.listing_is_fresh:
         try:
             count = await live.refresh_listing()

@@ -42,6 +42,7 @@ OnUpdate = Callable[[Task], Awaitable[None]]
 RootsProvider = Callable[[], Awaitable[Sequence[Path]]]
 JOURNAL_RETRY_DELAYS = (0.1, 0.4, 1.0)
 STOP_SECONDS = 15.0
+SANDBOX_ENDPOINT = "sandbox:"  # how the built-in emulator's tasks are journalled
 SAME_CALL_WAIT_SECONDS = 10.0
 UNPRICED_HINT = (
     "To run it, unset {setting}, or set WIRO_MCP_UNPRICED_RUN_USD to the amount such a run should count "
@@ -120,6 +121,7 @@ class TaskReport:
     saved: dict[str, Path] = field(default_factory=dict[str, Path])
     previews: dict[str, bytes] = field(default_factory=dict[str, bytes])
     notes: tuple[str, ...] = ()
+    sandbox: bool = False  # the built-in emulator's task: nothing is billed, and results say so
 
 
 class TaskService:
@@ -149,6 +151,8 @@ class TaskService:
         # Journal rows whose ids could not be written yet: retried at every later journal write.
         self._unrecorded: dict[int, RunAnswer] = {}
         self._stopping = 0  # cancelled calls still stopping their remote tasks
+        # What each cancelled call did to its task (for a terminal: "task N stopped"): id → how.
+        self.cancelled: dict[str, str] = {}
 
     def idle(self) -> bool:
         """True when no cancelled call is still stopping its Wiro task (a shutdown may proceed)."""
@@ -431,6 +435,7 @@ class TaskService:
                     "call cancelled; task %s left running (an earlier identical call started it)",
                     handle.label,
                 )
+                self.cancelled[handle.label] = "left running (an earlier identical call started it)"
                 raise
             self._stopping += 1
             try:
@@ -450,7 +455,9 @@ class TaskService:
     async def _stop_on_cancel(self, handle: TaskHandle, last: Task | None) -> None:
         if self.config.on_cancel == "detach":
             log.info("call cancelled; task %s left running (on_cancel=detach)", handle.label)
+            self.cancelled[handle.label] = "left running (WIRO_MCP_ON_CANCEL=detach)"
             return
+        self.cancelled[handle.label] = "may still be running: stopping it failed"
         queued = last is not None and last.status in QUEUED_STATUSES
         # Cancel takes a task out of the queue; Kill stops a running one. A queued task may start
         # meanwhile, so Kill is the fallback when Cancel is refused.
@@ -463,6 +470,7 @@ class TaskService:
                     log.warning("call cancelled; %s of task %s failed: %s", stop.__name__, handle.label, exc)
                     continue
                 log.info("call cancelled; task %s stopped by %s", handle.label, stop.__name__)
+                self.cancelled[handle.label] = "stopped"
                 if stopped is not None:
                     await self._journal_update(stopped)
                 return
@@ -500,7 +508,14 @@ class TaskService:
             notes = (*notes, note) if note else notes
         previews = await self.outputs.previews(task.file_outputs, saved)
         return TaskReport(
-            tool=tool, slug=slug, task=task, finished=finished, saved=saved, previews=previews, notes=notes
+            tool=tool,
+            slug=slug,
+            task=task,
+            finished=finished,
+            saved=saved,
+            previews=previews,
+            notes=notes,
+            sandbox=self.endpoint.startswith(SANDBOX_ENDPOINT),
         )
 
     async def look(self, handle: TaskHandle) -> TaskReport:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +33,21 @@ def default_cache_dir() -> Path:
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Caches" / "wiro-mcp"
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wiro-mcp"
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """`WIRO_*` variables that are no setting, each with a did-you-mean when one is close."""
+    known = {"WIRO_API_KEY", "WIRO_API_SECRET", "WIRO_API_BASE_URL", "WIRO_SOCKET_URL"}
+    known |= {
+        f"WIRO_MCP_{name.upper()}"
+        for name in Settings.model_fields
+        if not name.startswith(("api_", "socket_url"))
+    }
+    found: list[str] = []
+    for name in sorted(n for n in environ if n.startswith("WIRO_") and n not in known):
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+        found.append(f"{name} is not a setting" + (f"; did you mean {close[0]}?" if close else ""))
+    return found
 
 
 def _split(text: str, sep: str = ",") -> tuple[str, ...]:
@@ -93,6 +110,17 @@ class Settings(BaseSettings):
     sandbox_seconds: float | None = Field(default=None, ge=0)
     sandbox_extra_models: int = Field(default=0, ge=0, le=100_000)
     log_level: str = "INFO"
+
+    @field_validator("api_key", "api_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """A blank key or secret (an empty prompt in a client's settings) is no key or secret: a blank
+        secret would switch signature mode on with an empty secret."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, SecretStr) and not value.get_secret_value().strip():
+            return None
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import os
 import sys
 import time
 from typing import Any, TextIO
@@ -11,6 +11,10 @@ import anyio.to_thread
 import mcp_types as types
 
 from wiro_mcp.journal import JournalEntry
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 class TerminalConfirmation:
@@ -55,7 +59,7 @@ class ProgressDisplay:
             line = f"[{'#' * filled}{'.' * (width - filled)}] {text}"
             # Cut to the terminal's width (a wrapped line cannot be redrawn in place) and erase to the end
             # of the line, so a shorter message leaves nothing of a longer one.
-            columns = shutil.get_terminal_size().columns
+            columns = width_of(self.stream) or 80
             self.stream.write(f"\r{line[: max(columns - 1, 20)]}\x1b[K")
             self.shown = True
         elif text != self._last:
@@ -67,6 +71,15 @@ class ProgressDisplay:
         if self.live and self.shown:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def width_of(stream: TextIO) -> int | None:
+    """The width of the terminal `stream` writes to (the bar goes to stderr, which may be the terminal
+    while stdout is a pipe), or None when it is no terminal."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns if stream.isatty() else None
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def describe_tool(tool: types.Tool, kind: str) -> str:
@@ -101,8 +114,9 @@ def describe_tool(tool: types.Tool, kind: str) -> str:
     return "\n".join(lines)
 
 
-def journal_table(entries: list[JournalEntry]) -> str:
-    """Newest first: when, tool, task id, state, cost, outputs."""
+def journal_table(entries: list[JournalEntry], width: int | None = None) -> str:
+    """Newest first: when, tool, task id, state, cost, outputs; within `width` columns when given
+    (the tool column gives way first)."""
     header = ("CREATED", "TOOL", "TASKID", "STATE", "COST", "OUTPUTS")
     rows: list[tuple[str, ...]] = [header]
     for e in entries:
@@ -110,6 +124,10 @@ def journal_table(entries: list[JournalEntry]) -> str:
         cost = f"${e.cost_usd:.4f}" if e.cost_usd is not None else "-"
         rows.append((created, e.tool or e.slug, e.taskid or "(none)", e.state, cost, str(len(e.outputs))))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    over = sum(widths) + 2 * (len(widths) - 1) - (width or 10**6)
+    if over > 0:
+        widths[1] = max(widths[1] - over, 8)
+        rows = [(*r[:1], _cut(r[1], widths[1]), *r[2:]) for r in rows]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
     )

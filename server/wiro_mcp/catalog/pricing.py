@@ -268,6 +268,16 @@ def parse_usd(value: Any) -> float | None:
 _PER_RUN = frozenset({"cpr", "cp-outputVideoLength"})
 
 
+def tier_text(tier: PriceTier) -> str:
+    """`$0.25 per run when duration=5`."""
+    when = ", ".join(f"{k}={v}" for k, v in tier.inputs.items())
+    extra = f", then {_money(tier.extra)} per further megapixel" if tier.extra is not None else ""
+    per_input = f", plus {_money(tier.per_input)} per input image" if tier.per_input is not None else ""
+    return f"{_money(tier.price)} {_UNIT.get(tier.method, tier.method)}{extra}{per_input}" + (
+        f" when {when}" if when else ""
+    )
+
+
 def price_line(tiers: tuple[PriceTier, ...], defaults: Mapping[str, Any]) -> str:
     """One line for a listing: `$0.06-0.58 per run`, `$0.02 per megapixel`, `price unknown`."""
     if not tiers:

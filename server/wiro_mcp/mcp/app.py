@@ -76,6 +76,7 @@ class WiroMcp:
         ]
         tools += task_tools(service)
         self.tools: dict[str, McpTool] = {t.definition.name: t for t in tools}
+        self.synced = anyio.Event()  # set once the start-up catalog sync is done (or has given up)
         # Who to tell when the tool list changes: 2025-era sessions directly, 2026-era listen streams via the bus.
         # One session per connection (a session object is made per request; its connection's
         # client_params object lives as long as the connection, so it keys them), newest last.

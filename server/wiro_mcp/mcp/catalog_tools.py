@@ -187,7 +187,8 @@ async def find_entry(live: LiveCatalog, tool: str, model: str) -> CatalogEntry |
     try:
         return await live.entry(model)
     except UnknownModel as exc:
-        return error_result(f"{tool}: {exc}")
+        search = "" if "Did you mean" in str(exc) else " Use search_models to find one."
+        return error_result(f"{tool}: {exc}{search}")
     except SpecError as exc:
         return error_result(f"{tool}: {exc}")
     except WiroError as exc:

@@ -76,7 +76,8 @@ def summary(report: TaskReport, data: dict[str, Any]) -> str:
     match task.state:
         case "completed":
             took = f" in {data['elapsed_seconds']:.1f} s" if "elapsed_seconds" in data else ""
-            cost = f", cost ${data['cost_usd']:.4f}" if "cost_usd" in data else ""
+            spent = "would cost" if report.sandbox else "cost"
+            cost = f", {spent} ${data['cost_usd']:.4f}" if "cost_usd" in data else ""
             lines.append(f"{name}: completed{took}{cost} ({ids}).")
             if data["outputs"]:
                 lines.append("Outputs:")
@@ -95,7 +96,7 @@ def summary(report: TaskReport, data: dict[str, Any]) -> str:
             lines.append(f"{name}: still {task.state} ({task.status}: {words}) when the wait ended ({ids}).")
             lines.append(
                 f'To keep waiting call task_wait with {{"taskid": "{task.id}"}}. Do not call {name} again for '
-                "this request: that would start, and bill, a second task."
+                f"this request: that would start{'' if report.sandbox else ', and bill,'} a second task."
             )
     lines.extend(report.notes)
     return "\n".join(lines)
@@ -106,8 +107,11 @@ def task_result(report: TaskReport, quote: Quote | None = None) -> types.CallToo
     text = summary(report, data)
     if quote is not None and quote.known:
         data["quote_usd"] = quote.high if quote.high is not None else quote.low
-        billed = f"; billed ${data['cost_usd']:.4f}" if "cost_usd" in data else ""
+        said = "Wiro would bill" if report.sandbox else "billed"
+        billed = f"; {said} ${data['cost_usd']:.4f}" if "cost_usd" in data else ""
         text += f"\nPrice: quoted {quote.text()} before the run{billed}."
+    if report.sandbox:
+        text += "\n(Sandbox: no account, no cost.)"
     content: list[types.ContentBlock] = [types.TextContent(text=text)]
     for out in report.task.file_outputs:
         content.append(

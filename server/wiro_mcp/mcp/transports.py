@@ -100,12 +100,14 @@ def bound_socket(host: str, port: int) -> socket.socket:
 
 @contextlib.asynccontextmanager
 async def serve_in_background(
-    app: ASGIApp, host: str = "127.0.0.1", port: int = 0
+    app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, log_errors: bool = False
 ) -> AsyncGenerator[str, None]:
-    """Serve an ASGI app for the duration of the block; yields its base URL."""
+    """Serve an ASGI app for the duration of the block; yields its base URL. The emulator inside a
+    command logs nothing of its own (a request cut short at exit is no news to the person)."""
     sock = bound_socket(host, port)
     bound_port = sock.getsockname()[1]
-    server = QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+    level = "warning" if log_errors else "critical"
+    server = QuietServer(uvicorn.Config(app, log_level=level, lifespan="off", access_log=False))
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve, [sock])
         while not server.started:  # noqa: ASYNC110  (uvicorn offers no start event to wait on)
