@@ -116,7 +116,12 @@ class JournalEntry:
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.created)),
         }
         if self.starting:
-            data["note"] = "starting: its Run is on its way to Wiro right now"
+            age = max(time.time() - self.created, 0.0)
+            data["note"] = (
+                f"starting: its Run was sent {age:.0f} s ago and the answer is not in yet. If the server that "
+                "sent it has stopped since, Wiro may have started (and billed) it: check Wiro's dashboard "
+                "before trying again."
+            )
         elif self.state in UNCERTAIN_STATES:
             data["warning"] = (
                 "Run may have reached Wiro and started (and billed) this task, but its id never came "
