@@ -1,3 +1,3 @@
 """wiro-mcp: every Wiro model as a typed MCP tool."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

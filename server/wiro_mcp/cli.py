@@ -39,7 +39,7 @@ examples:
   wiro-mcp import page.txt --into tools/
 
 settings come from the environment: WIRO_API_KEY, WIRO_API_SECRET,
-WIRO_API_BASE_URL and WIRO_MCP_* (see the README's table)."""
+WIRO_API_BASE_URL and WIRO_MCP_* (docs/settings.md lists them all)."""
 
 # Which global flags each command takes (None: serving, no command).
 APPLIES: dict[str | None, frozenset[str]] = {

@@ -55,7 +55,7 @@ def _split(text: str, sep: str = ",") -> tuple[str, ...]:
 
 
 class Settings(BaseSettings):
-    """Every setting; the table in the README lists the same names."""
+    """Every setting; the table in docs/settings.md lists the same names."""
 
     model_config = SettingsConfigDict(env_prefix="WIRO_MCP_", extra="ignore", populate_by_name=True)
 

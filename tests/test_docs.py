@@ -1,0 +1,37 @@
+"""The docs say what the code does: every setting is in the settings table, the version moves with
+the changelog, the README links only to files that exist."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import REPO
+from wiro_mcp import __version__
+from wiro_mcp.settings import Settings
+
+ALIASED = {
+    "api_key": "WIRO_API_KEY",
+    "api_secret": "WIRO_API_SECRET",
+    "api_base_url": "WIRO_API_BASE_URL",
+    "socket_url": "WIRO_SOCKET_URL",
+}
+
+
+def test_every_setting_is_in_the_settings_table() -> None:
+    table = (REPO / "docs" / "settings.md").read_text()
+    names = {ALIASED.get(n, f"WIRO_MCP_{n.upper()}") for n in Settings.model_fields}
+    assert {n for n in names if f"`{n}`" not in table} == set()
+
+
+def test_the_version_is_the_changelogs_newest() -> None:
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    newest = re.search(r"^## (\d+\.\d+\.\d+)", changelog, re.M)
+    assert newest is not None and newest.group(1) == __version__
+    assert f'version = "{__version__}"' in (REPO / "pyproject.toml").read_text()
+
+
+def test_the_readme_links_only_to_what_exists_and_stays_short() -> None:
+    readme = (REPO / "README.md").read_text()
+    links = re.findall(r"\]\(((?!https?:)[^)]+)\)", readme)
+    assert links and all((REPO / link).exists() for link in links)
+    assert len(readme) < 12_000 and "OWNER" not in readme
