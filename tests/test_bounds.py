@@ -98,7 +98,7 @@ async def test_twenty_thousand_socket_events_are_a_handful_of_notifications(
         started = await client.call_tool("reve_generate", {"prompt": "x"}, progress_callback=recorder.report)
         assert started.structured_content is not None
     # The throttle itself, fed the flood directly.
-    from wiro_mcp.mcp.tools import Progress
+    from wiro_mcp.mcp.progress import Progress
 
     class Session:
         async def report_progress(self, done: float, total: float | None, message: str | None) -> None:

@@ -42,7 +42,8 @@ OnUpdate = Callable[[Task], Awaitable[None]]
 RootsProvider = Callable[[], Awaitable[Sequence[Path]]]
 JOURNAL_RETRY_DELAYS = (0.1, 0.4, 1.0)
 STOP_SECONDS = 15.0
-SANDBOX_ENDPOINT = "sandbox:"  # how the built-in emulator's tasks are journalled
+SANDBOX_ENDPOINT = "sandbox:"
+MAX_CANCELS_KEPT = 100  # how the built-in emulator's tasks are journalled
 SAME_CALL_WAIT_SECONDS = 10.0
 UNPRICED_HINT = (
     "To run it, unset {setting}, or set WIRO_MCP_UNPRICED_RUN_USD to the amount such a run should count "
@@ -151,7 +152,7 @@ class TaskService:
         # Journal rows whose ids could not be written yet: retried at every later journal write.
         self._unrecorded: dict[int, RunAnswer] = {}
         self._stopping = 0  # cancelled calls still stopping their remote tasks
-        # What each cancelled call did to its task (for a terminal: "task N stopped"): id → how.
+        # What the latest cancelled calls did to their tasks (for a terminal: "task N stopped"): id → how.
         self.cancelled: dict[str, str] = {}
 
     def idle(self) -> bool:
@@ -435,7 +436,7 @@ class TaskService:
                     "call cancelled; task %s left running (an earlier identical call started it)",
                     handle.label,
                 )
-                self.cancelled[handle.label] = "left running (an earlier identical call started it)"
+                self._said_of_cancel(handle.label, "left running (an earlier identical call started it)")
                 raise
             self._stopping += 1
             try:
@@ -452,12 +453,18 @@ class TaskService:
             return await self._report(latest[-1], False, (*notes, lost))
         return await self._report(outcome.task, outcome.finished, notes)
 
+    def _said_of_cancel(self, label: str, how: str) -> None:
+        self.cancelled.pop(label, None)
+        self.cancelled[label] = how
+        while len(self.cancelled) > MAX_CANCELS_KEPT:  # a long-running server forgets the oldest
+            self.cancelled.pop(next(iter(self.cancelled)))
+
     async def _stop_on_cancel(self, handle: TaskHandle, last: Task | None) -> None:
         if self.config.on_cancel == "detach":
             log.info("call cancelled; task %s left running (on_cancel=detach)", handle.label)
-            self.cancelled[handle.label] = "left running (WIRO_MCP_ON_CANCEL=detach)"
+            self._said_of_cancel(handle.label, "left running (WIRO_MCP_ON_CANCEL=detach)")
             return
-        self.cancelled[handle.label] = "may still be running: stopping it failed"
+        self._said_of_cancel(handle.label, "may still be running: stopping it failed")
         queued = last is not None and last.status in QUEUED_STATUSES
         # Cancel takes a task out of the queue; Kill stops a running one. A queued task may start
         # meanwhile, so Kill is the fallback when Cancel is refused.
@@ -470,7 +477,7 @@ class TaskService:
                     log.warning("call cancelled; %s of task %s failed: %s", stop.__name__, handle.label, exc)
                     continue
                 log.info("call cancelled; task %s stopped by %s", handle.label, stop.__name__)
-                self.cancelled[handle.label] = "stopped"
+                self._said_of_cancel(handle.label, "stopped")
                 if stopped is not None:
                     await self._journal_update(stopped)
                 return

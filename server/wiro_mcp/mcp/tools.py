@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import anyio
 import jsonschema
 import mcp_types as types
 from mcp.server import ServerRequestContext
@@ -21,6 +20,7 @@ from wiro_mcp.errors import JournalError
 from wiro_mcp.journal import JOURNAL_STATES
 from wiro_mcp.live_catalog import LiveCatalog
 from wiro_mcp.mcp.confirm import confirm
+from wiro_mcp.mcp.progress import follow_with_progress
 from wiro_mcp.mcp.results import (
     OUTPUT_SCHEMA,
     error_result,
@@ -30,7 +30,7 @@ from wiro_mcp.mcp.results import (
     task_result,
 )
 from wiro_mcp.service import Rejected, TaskReport, TaskService
-from wiro_mcp.wiro.models import STATUS_ORDER, STATUS_WORDS, Task, TaskHandle
+from wiro_mcp.wiro.models import TaskHandle
 
 log = logging.getLogger(__name__)
 Context = ServerRequestContext[Any]
@@ -44,135 +44,6 @@ class McpTool(Protocol):
     async def call(
         self, ctx: Context, arguments: dict[str, Any]
     ) -> types.CallToolResult | types.InputRequiredResult: ...
-
-
-# Where each status puts a task on a 0-100 scale. While generating, Wiro's own percentage (from its
-# socket) is used as it is, held below the last phases; without one, progress moves with each status.
-_STATUS_PERCENT = {
-    "task_queue": 1.0,
-    "task_accept": 2.0,
-    "task_preprocess_start": 3.0,
-    "task_preprocess_end": 4.0,
-    "task_assign": 5.0,
-    "task_start": 6.0,
-    "task_output": 7.0,
-    "task_output_full": 98.0,
-    "task_end": 98.5,
-    "task_postprocess_start": 99.0,
-    "task_postprocess_end": 100.0,
-    "task_cancel": 100.0,
-}
-MAX_GENERATING = 97.0
-_STAGE = {status: n for n, status in enumerate((*STATUS_ORDER, "task_cancel"))}
-
-
-MIN_PROGRESS_GAP = 0.2  # seconds between two notifications (a flood of events is news to none)
-KEEPALIVE_SECONDS = 5.0  # some clients time a call out when nothing arrives for a while
-KEEPALIVE_STEP = 0.001
-
-
-def progress_words(task: Task) -> str:
-    """`Wiro: generating 60% (step 6/10, 3s left) (task_output)`."""
-    status = one_line(task.status, 40)
-    words = STATUS_WORDS.get(task.status, status)
-    if task.status == "task_output" and task.percentage is not None:
-        words += f" {task.percentage:.0f}%"
-        if task.progress_note:
-            words += f" ({one_line(task.progress_note, 60)})"
-    return f"Wiro: {words} ({status})"
-
-
-class Progress:
-    """Turns task updates into MCP progress notifications (0-100) that only ever go forward.
-
-    A new stage of the task (a status further on in Wiro's order) is sent at once; other news at most
-    once per MIN_PROGRESS_GAP: news that comes sooner waits, and only the newest waiting news is sent
-    (a socket flooding events floods nobody). While
-    `keep_alive` runs, a quiet task still gets a notification every KEEPALIVE_SECONDS."""
-
-    def __init__(self, ctx: Context) -> None:
-        self._ctx = ctx
-        self._done = 0.0
-        self._said = ""
-        self._sent_at = -math.inf
-        self._waiting: Task | None = None
-        self._stage = -1
-        self._news = anyio.Event()
-
-    async def __call__(self, task: Task) -> None:
-        # A status further on in Wiro's order goes at once (there are a dozen); the rest keep the gap.
-        stage = _STAGE.get(task.status, -1)
-        moved_on = stage > self._stage
-        self._stage = max(self._stage, stage)
-        if not moved_on and anyio.current_time() - self._sent_at < MIN_PROGRESS_GAP:
-            self._waiting = task  # sent by keep_alive once the gap has passed
-            self._news.set()
-            return
-        self._waiting = None
-        await self._report(task)
-
-    def _taken(self) -> Task | None:
-        task, self._waiting = self._waiting, None
-        return task
-
-    async def _report(self, task: Task) -> None:
-        value = _STATUS_PERCENT.get(task.status, 0.0)
-        if task.status == "task_output" and task.percentage is not None:
-            value = max(value, min(task.percentage, MAX_GENERATING))
-        words = progress_words(task)
-        if value <= self._done:
-            # Progress must grow with each notification: news that does not move the figure (a status
-            # polling sees after the socket's percentage, say) moves it by a hair, or is not sent.
-            if words == self._said or task.status not in _STATUS_PERCENT or self._done >= MAX_GENERATING:
-                return
-            value = self._done + 0.01
-        await self._send(value, words)
-
-    async def _send(self, value: float, words: str) -> None:
-        self._done = value
-        self._said = words
-        self._sent_at = anyio.current_time()
-        await self._ctx.session.report_progress(value, 100, words)
-
-    async def keep_alive(self) -> None:
-        """Until cancelled: waiting news once its gap has passed, and the last news again (a hair
-        further on) after a quiet KEEPALIVE_SECONDS. Never raises: a client gone away must not look
-        like a cancel to the follow it runs beside."""
-        try:
-            while True:
-                if self._waiting is not None:
-                    await anyio.sleep(max(self._sent_at + MIN_PROGRESS_GAP - anyio.current_time(), 0.0))
-                    task = self._taken()  # a direct send during the sleep may have taken it
-                    if task is not None:
-                        await self._report(task)
-                    continue
-                self._news = anyio.Event()
-                with anyio.move_on_after(max(self._sent_at + KEEPALIVE_SECONDS - anyio.current_time(), 0.05)):
-                    await self._news.wait()
-                    continue
-                quiet = anyio.current_time() - self._sent_at >= KEEPALIVE_SECONDS - 0.01
-                if quiet and self._done < 100 - KEEPALIVE_STEP:
-                    await self._send(self._done + KEEPALIVE_STEP, self._said or "Wiro: waiting")
-        except Exception as exc:
-            log.debug("progress keep-alive stopped: %s", type(exc).__name__)
-
-
-async def follow_with_progress(
-    service: TaskService, ctx: Context, handle: TaskHandle, **options: Any
-) -> TaskReport:
-    """`service.follow` with progress notifications, kept alive while the task is quiet."""
-    progress = Progress(ctx)
-    failure: Exception | None = None
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(progress.keep_alive)
-        try:
-            return await service.follow(handle, on_update=progress, **options)
-        except Exception as exc:  # raised below, as it is: not wrapped in the task group's ExceptionGroup
-            failure = exc
-        finally:
-            tg.cancel_scope.cancel()
-    assert failure is not None
-    raise failure
 
 
 async def run_entry(
