@@ -24,7 +24,7 @@ from wiro_mcp.mcp.app import WiroMcp
 from wiro_mcp.mcp.transports import QuietServer, bound_socket
 from wiro_mcp.outputs import OutputPolicy, Outputs
 from wiro_mcp.sandbox.app import Emulator
-from wiro_mcp.service import ServiceConfig, TaskService
+from wiro_mcp.tasks import ServiceConfig, TaskService
 from wiro_mcp.wiro.auth import WiroAuth
 from wiro_mcp.wiro.client import WiroClient
 from wiro_mcp.wiro.retry import RetryPolicy
@@ -173,6 +173,8 @@ async def in_process(
     extra_models: int = 0,
     confirm_above_usd: float | None = None,
     limits: dict[str, float] | None = None,  # max_cost_usd, budget_usd, unpriced_run_usd
+    endpoint: str = ASGI_BASE,
+    account: str = "",
 ) -> AsyncIterator[InProcess]:
     emulator = Emulator(
         [e.spec for e in catalog.values()],
@@ -199,7 +201,8 @@ async def in_process(
                 confirm_above_usd=confirm_above_usd,
                 **(limits or {}),
             ),
-            endpoint=ASGI_BASE,
+            endpoint=endpoint,
+            account=account,
             journal=journal if journal is not None else MemoryJournal("tests"),
             follower=PollingFollower(client, PollPolicy(scale=0.05)),
             outputs=outputs,

@@ -17,7 +17,7 @@ from wiro_mcp.catalog.importer import import_tool_detail
 from wiro_mcp.catalog.load import CatalogEntry, entry_for
 from wiro_mcp.catalog.spec import PriceTier
 from wiro_mcp.journal import SqliteJournal
-from wiro_mcp.service import Rejected, Submitted
+from wiro_mcp.tasks import Rejected, Started
 from wiro_mcp.wiro.auth import WiroAuth
 from wiro_mcp.wiro.client import endpoint_key
 
@@ -61,7 +61,7 @@ async def test_a_negative_cost_from_wiro_is_never_credited(
     journal = SqliteJournal(tmp_path / "j.sqlite3")
     async with in_process(priced(catalog, 0.25), journal=journal, limits={"budget_usd": 0.5}) as sandbox:
         service = sandbox.service
-        started: list[Submitted] = []
+        started: list[Started] = []
         refused: list[Rejected] = []
         for n in range(6):
             submitted = await service.submit(service.catalog["reve_generate"], {"prompt": f"run {n}"})
@@ -107,9 +107,10 @@ def test_an_account_is_a_fingerprint_of_its_key_and_a_wiro_has_one_spelling() ->
 async def two_accounts(
     catalog: dict[str, CatalogEntry], journal: SqliteJournal
 ) -> AsyncIterator[tuple[object, object]]:
-    async with in_process(catalog, journal=journal) as a, in_process(catalog, journal=journal) as b:
-        a.service.endpoint, a.service.account = "http://localhost/v1#aaaa", "aaaa"
-        b.service.endpoint, b.service.account = "http://localhost/v1#bbbb", "bbbb"
+    async with (
+        in_process(catalog, journal=journal, endpoint="http://localhost/v1#aaaa", account="aaaa") as a,
+        in_process(catalog, journal=journal, endpoint="http://localhost/v1#bbbb", account="bbbb") as b,
+    ):
         yield a, b
 
 
@@ -121,7 +122,7 @@ async def test_two_accounts_on_one_journal_never_see_or_get_each_others_tasks(
         reve = catalog["reve_generate"]
         first = await a.service.submit(reve, {"prompt": "project A's secret prompt"})  # type: ignore[attr-defined]
         second = await b.service.submit(reve, {"prompt": "project A's secret prompt"})  # type: ignore[attr-defined]
-        assert isinstance(first, Submitted) and isinstance(second, Submitted)
+        assert isinstance(first, Started) and isinstance(second, Started)
         assert not second.repeated and second.handle.taskid != first.handle.taskid
         seen_by_b = await b.service.recent()  # type: ignore[attr-defined]
     assert [e.taskid for e in seen_by_b] == [second.handle.taskid]
@@ -137,7 +138,7 @@ async def test_identical_calls_to_two_models_whose_names_clash_start_two_tasks(
     async with in_process({**catalog, "one": one, "two": two}) as sandbox:
         first = await sandbox.service.submit(one, {"prompt": "same"})
         second = await sandbox.service.submit(two, {"prompt": "same"})
-    assert isinstance(first, Submitted) and isinstance(second, Submitted) and not second.repeated
+    assert isinstance(first, Started) and isinstance(second, Started) and not second.repeated
     assert [t.spec.slug for t in sandbox.state.tasks.values()] == ["clash/a_b", "clash/a-b"]
 
 

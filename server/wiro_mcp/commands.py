@@ -27,8 +27,8 @@ from wiro_mcp.mcp.catalog_tools import CATALOG_TOOL_NAMES
 from wiro_mcp.mcp.transports import SessionLimits, check_http_bind, run_http, run_stdio, serve_in_background
 from wiro_mcp.runtime import build_app, journal_path
 from wiro_mcp.sandbox.app import Emulator
-from wiro_mcp.service import STOP_SECONDS, TaskService
 from wiro_mcp.settings import Settings
+from wiro_mcp.tasks import STOP_SECONDS, TaskService
 from wiro_mcp.terminal import ProgressDisplay, TerminalConfirmation, describe_tool, journal_table, width_of
 
 

@@ -6,35 +6,61 @@ point leaves a row that says a task may exist. Rows are keyed by the Wiro endpoi
 id: the sandbox and the real API, or two endpoints, never merge.
 
     TaskJournal (protocol)
-    ├── SqliteJournal   a file shared by every server process (WAL, busy timeout, short connections)
-    └── MemoryJournal   this process only: when the file cannot be used, or is switched off
+    └── SqliteJournal   a file shared by every server process (WAL, busy timeout, short connections)
+        └── MemoryJournal   the same SQL on an in-memory database: this process only, when the file
+                            cannot be used or is switched off
+
+Every rule (repeats, the budget's spend) is SQL, in one place, whichever database holds the rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import anyio.to_thread
 
 from wiro_mcp.errors import JournalError
-from wiro_mcp.wiro.models import STATES
+from wiro_mcp.journal_records import (
+    JOURNAL_STATES,
+    RUN_SECONDS,
+    UNCERTAIN_STATES,
+    Budget,
+    JournalEntry,
+    NewRun,
+    OverBudget,
+    Query,
+    TaskJournal,
+    TaskUpdate,
+)
+
+__all__ = [
+    "JOURNAL_STATES",
+    "RUN_SECONDS",
+    "UNCERTAIN_STATES",
+    "Budget",
+    "JournalEntry",
+    "MemoryJournal",
+    "NewRun",
+    "OverBudget",
+    "Query",
+    "SqliteJournal",
+    "TaskJournal",
+    "TaskUpdate",
+    "open_journal",
+]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# `submitting`: Run is being sent, Wiro may have started the task. `unknown`: Run's answer was lost.
-JOURNAL_STATES: tuple[str, ...] = ("submitting", *STATES, "unknown")
-UNCERTAIN_STATES = frozenset({"submitting", "unknown"})
-RUN_SECONDS = 180.0  # the most one Run request may take (the Wiro client's deadline)
-
-_SCHEMA_VERSION = 5
+_SCHEMA_VERSION = 5  # the last of MIGRATIONS
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
     row INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -57,15 +83,21 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_created ON tasks(created);
 """
-# Columns later versions added: version 1 keyed rows by task id alone (ids of different endpoints
-# could merge), version 2 had no fingerprint for recognising a repeated call, version 3 no quote,
-# version 4 no account (a budget then counted every account's spend under one base URL's spelling).
-_ADDED_COLUMNS = {
-    "endpoint": "ALTER TABLE tasks ADD COLUMN endpoint TEXT NOT NULL DEFAULT ''; DROP INDEX IF EXISTS tasks_taskid",
-    "fingerprint": "ALTER TABLE tasks ADD COLUMN fingerprint TEXT NOT NULL DEFAULT ''",
-    "quote_usd": "ALTER TABLE tasks ADD COLUMN quote_usd REAL",
-    "account": "ALTER TABLE tasks ADD COLUMN account TEXT NOT NULL DEFAULT ''",
-}
+# Numbered migrations, each bringing a journal of the version before it up: version 1 keyed rows by task
+# id alone (ids of different endpoints could merge), 2 had no fingerprint for recognising a repeated
+# call, 3 no quote, 4 no account (a budget then counted every account's spend under one base URL's
+# spelling). Each adds one column; a journal that has it already (made before versions were counted)
+# skips it.
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (
+        2,
+        "endpoint",
+        "ALTER TABLE tasks ADD COLUMN endpoint TEXT NOT NULL DEFAULT ''; DROP INDEX IF EXISTS tasks_taskid",
+    ),
+    (3, "fingerprint", "ALTER TABLE tasks ADD COLUMN fingerprint TEXT NOT NULL DEFAULT ''"),
+    (4, "quote_usd", "ALTER TABLE tasks ADD COLUMN quote_usd REAL"),
+    (5, "account", "ALTER TABLE tasks ADD COLUMN account TEXT NOT NULL DEFAULT ''"),
+)
 # What a row counts against a budget: the billed cost once known, else its quote while it may still
 # be billed; failed and cancelled tasks are not billed unless Wiro reported a cost.
 _SPENT = (
@@ -80,158 +112,6 @@ _COLUMNS = (
     "row, endpoint, taskid, tasktoken, tool, slug, state, status, arguments, outputs, error, cost_usd, "
     "created, updated, quote_usd"
 )
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    row: int
-    endpoint: str
-    taskid: str | None
-    tasktoken: str
-    tool: str
-    slug: str
-    state: str
-    status: str
-    arguments: dict[str, Any]
-    outputs: list[dict[str, Any]]
-    error: str
-    cost_usd: float | None
-    created: float
-    updated: float
-    quote_usd: float | None = None  # the most the task was quoted to cost before it ran
-
-    def as_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "taskid": self.taskid,
-            "tasktoken": self.tasktoken,
-            "tool": self.tool,
-            "model": self.slug,
-            "state": self.state,
-            "status": self.status,
-            "arguments": self.arguments,
-            "outputs": self.outputs,
-            "error": self.error or None,
-            "cost_usd": self.cost_usd,
-            "quote_usd": self.quote_usd,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.created)),
-        }
-        if self.starting:
-            age = max(time.time() - self.created, 0.0)
-            data["note"] = (
-                f"starting: its Run was sent {age:.0f} s ago and the answer is not in yet. If the server that "
-                "sent it has stopped since, Wiro may have started (and billed) it: check Wiro's dashboard "
-                "before trying again."
-            )
-        elif self.state in UNCERTAIN_STATES:
-            data["warning"] = (
-                "Run may have reached Wiro and started (and billed) this task, but its id never came "
-                "back: check Wiro's dashboard before trying again."
-            )
-        return data
-
-    @property
-    def starting(self) -> bool:
-        """A Run being sent now: younger than a Run request may take, it is no lost answer yet."""
-        return self.state == "submitting" and time.time() - self.created < RUN_SECONDS
-
-
-@dataclass(frozen=True)
-class TaskUpdate:
-    """What the server learned of a task: its state, status, outputs, error and cost."""
-
-    state: str
-    status: str
-    outputs: list[dict[str, Any]]
-    error: str
-    cost_usd: float | None
-
-
-@dataclass(frozen=True)
-class NewRun:
-    """A Run about to be sent. `fingerprint` identifies the same model with the same arguments;
-    `account` (a fingerprint of the API key) is whose money it spends."""
-
-    endpoint: str
-    tool: str
-    slug: str
-    arguments: dict[str, Any]
-    fingerprint: str = ""
-    repeat_since: float | None = None
-    quote_usd: float | None = None
-    budget: Budget | None = None
-    account: str = ""
-
-
-@dataclass(frozen=True)
-class Budget:
-    """Spend allowed since a moment, for one account (whatever base URL reached it): tasks that may
-    still be billed count at their quote."""
-
-    limit_usd: float
-    since: float
-    account: str = ""
-
-
-@dataclass(frozen=True)
-class OverBudget:
-    """begin() refused a Run: it would take the spend past the budget."""
-
-    spent_usd: float
-    limit_usd: float
-
-
-@dataclass(frozen=True)
-class Query:
-    endpoint: str | None = None
-    tool: str | None = None
-    state: str | None = None
-    since: float | None = None
-    limit: int = 20
-
-    def matches(self, entry: JournalEntry) -> bool:
-        return (
-            (self.endpoint is None or entry.endpoint == self.endpoint)
-            and (not self.tool or entry.tool == self.tool)
-            and (not self.state or entry.state == self.state)
-            and (self.since is None or entry.created >= self.since)
-        )
-
-
-class TaskJournal(Protocol):
-    """Where tasks are remembered. `where` says, for people, where that is; `durable` whether it
-    outlives this process and is shared with the others (a budget is only kept by one that is)."""
-
-    @property
-    def where(self) -> str: ...
-
-    @property
-    def durable(self) -> bool: ...
-
-    async def begin(self, run: NewRun) -> int | JournalEntry | OverBudget:
-        """A row for a Run about to be sent: its row number. When `run.repeat_since` is set and a task
-        with the same fingerprint was started since then (and may still run, may have started, or
-        succeeded), that task's entry instead, and nothing is written. With `run.budget`, OverBudget
-        when the spend since then plus this quote would pass it. Checks and write are one step, so
-        concurrent callers (other processes too) cannot overspend together."""
-        ...
-
-    async def started(self, row: int, *, taskid: str, tasktoken: str) -> None: ...
-
-    async def unknown(self, row: int, *, error: str) -> None: ...
-
-    async def discard(self, row: int) -> None:
-        """Run was refused before any task existed: the row goes."""
-        ...
-
-    async def update(self, *, endpoint: str, taskid: str, update: TaskUpdate) -> None: ...
-
-    async def recent(self, query: Query) -> list[JournalEntry]: ...
-
-    async def find(
-        self, *, endpoint: str, taskid: str | None, tasktoken: str | None
-    ) -> JournalEntry | None: ...
-
-    async def clear(self) -> int: ...
 
 
 def _loads(text: Any, fallback: Any) -> Any:
@@ -270,15 +150,6 @@ def _entry(r: Sequence[Any]) -> JournalEntry:
     )
 
 
-def _counted(entry: JournalEntry) -> float:
-    """What one entry counts against a budget (as `_SPENT` does in SQL)."""
-    if entry.state == "completed":
-        return entry.cost_usd if entry.cost_usd is not None else entry.quote_usd or 0.0
-    if entry.state in ("failed", "cancelled"):
-        return entry.cost_usd or 0.0
-    return entry.quote_usd or 0.0
-
-
 def _execute_all(db: sqlite3.Connection, script: str) -> None:
     """Statements one by one: executescript would commit the open transaction first."""
     for statement in script.split(";"):
@@ -289,8 +160,9 @@ def _execute_all(db: sqlite3.Connection, script: str) -> None:
 def _migrate(db: sqlite3.Connection) -> None:
     """Bring any earlier journal to the current schema (a write, so it also proves the file writable)."""
     columns = {r[1] for r in db.execute("PRAGMA table_info(tasks)")}
-    for column, migration in _ADDED_COLUMNS.items():
-        if columns and column not in columns:
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    for number, column, migration in MIGRATIONS:
+        if columns and int(version) < number and column not in columns:
             _execute_all(db, migration)
     _execute_all(db, _SCHEMA)
     db.execute(_KEY_INDEX)
@@ -322,18 +194,28 @@ class SqliteJournal:
         db.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
         return db
 
-    def _transaction(self, work: Callable[[sqlite3.Connection], T], write: bool = True) -> T:
-        """`work` on one short connection, inside a write transaction unless it only reads."""
+    @contextlib.contextmanager
+    def _connection(self) -> Generator[sqlite3.Connection, None, None]:
+        """One short connection: the file is shared with other processes."""
         db = self._connect()
         try:
+            yield db
+        finally:
+            db.close()
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], T], write: bool = True) -> T:
+        """`work` on one connection, inside a write transaction unless it only reads."""
+        with self._connection() as db:
             if not write:
                 return work(db)
             db.execute("BEGIN IMMEDIATE")
-            result = work(db)
+            try:
+                result = work(db)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
             db.execute("COMMIT")
             return result
-        finally:
-            db.close()
 
     async def _in_thread(self, work: Callable[[sqlite3.Connection], T], write: bool = True) -> T:
         """The blocking work in a worker thread; SQLite and OS failures become a JournalError."""
@@ -461,18 +343,20 @@ class SqliteJournal:
         return await self._run("DELETE FROM tasks", ())
 
 
-class MemoryJournal:
-    """The journal of this process alone, lost when it exits; `reason` says why it is in use."""
+class MemoryJournal(SqliteJournal):
+    """The journal of this process alone, lost when it exits: the same SQL on one in-memory database
+    (one connection, used by one thread at a time); `reason` says why it is in use."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
-        self._rows: dict[int, JournalEntry] = {}
-        self._fingerprints: dict[int, str] = {}
-        self._accounts: dict[int, str] = {}
-        self._last_row = 0
+        self.path = Path(":memory:")
+        self._busy = 30.0
+        self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._lock = threading.Lock()
+        self._transaction(_migrate)
 
     def __repr__(self) -> str:
-        return f"MemoryJournal(rows={len(self._rows)})"
+        return "MemoryJournal()"
 
     @property
     def where(self) -> str:
@@ -482,89 +366,10 @@ class MemoryJournal:
     def durable(self) -> bool:
         return False
 
-    def _change(self, row: int, **fields: Any) -> None:
-        if row in self._rows:
-            self._rows[row] = replace(self._rows[row], updated=time.time(), **fields)
-
-    async def begin(self, run: NewRun) -> int | JournalEntry | OverBudget:
-        if run.fingerprint and run.repeat_since is not None:
-            for row, entry in sorted(self._rows.items(), reverse=True):
-                if (
-                    entry.endpoint == run.endpoint
-                    and self._fingerprints.get(row) == run.fingerprint
-                    and entry.created >= run.repeat_since
-                    and entry.state in _REPEATABLE
-                ):
-                    return entry
-        if run.budget is not None:
-            spent = sum(
-                _counted(e)
-                for row, e in self._rows.items()
-                if self._accounts.get(row) == run.budget.account and e.created >= run.budget.since
-            )
-            if spent + (run.quote_usd or 0.0) > run.budget.limit_usd + 1e-9:
-                return OverBudget(spent, run.budget.limit_usd)
-        self._last_row += 1
-        row, now = self._last_row, time.time()
-        self._rows[row] = JournalEntry(
-            row,
-            run.endpoint,
-            None,
-            "",
-            run.tool,
-            run.slug,
-            "submitting",
-            "",
-            dict(run.arguments),
-            [],
-            "",
-            None,
-            now,
-            now,
-            run.quote_usd,
-        )
-        self._fingerprints[row] = run.fingerprint
-        self._accounts[row] = run.account
-        return row
-
-    async def started(self, row: int, *, taskid: str, tasktoken: str) -> None:
-        self._change(row, taskid=taskid, tasktoken=tasktoken, state="queued")
-
-    async def unknown(self, row: int, *, error: str) -> None:
-        self._change(row, state="unknown", error=error)
-
-    async def discard(self, row: int) -> None:
-        if row in self._rows and self._rows[row].state == "submitting":
-            del self._rows[row]
-
-    async def update(self, *, endpoint: str, taskid: str, update: TaskUpdate) -> None:
-        for row, entry in self._rows.items():
-            if entry.endpoint == endpoint and entry.taskid == taskid:
-                self._change(
-                    row,
-                    state=update.state,
-                    status=update.status,
-                    outputs=update.outputs,
-                    error=update.error,
-                    cost_usd=update.cost_usd,
-                )
-
-    async def recent(self, query: Query) -> list[JournalEntry]:
-        found = [e for e in self._rows.values() if query.matches(e)]
-        return sorted(found, key=lambda e: (e.created, e.row), reverse=True)[: query.limit]
-
-    async def find(self, *, endpoint: str, taskid: str | None, tasktoken: str | None) -> JournalEntry | None:
-        for entry in self._rows.values():
-            if entry.endpoint == endpoint and (
-                (taskid and entry.taskid == taskid) or (not taskid and entry.tasktoken == tasktoken)
-            ):
-                return entry
-        return None
-
-    async def clear(self) -> int:
-        count = len(self._rows)
-        self._rows.clear()
-        return count
+    @contextlib.contextmanager
+    def _connection(self) -> Generator[sqlite3.Connection, None, None]:
+        with self._lock:
+            yield self._db
 
 
 def open_journal(path: Path | None) -> TaskJournal:

@@ -25,8 +25,8 @@ from wiro_mcp.mcp.transports import serve_in_background
 from wiro_mcp.outputs import OutputPolicy, Outputs
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET
 from wiro_mcp.sandbox.app import Emulator
-from wiro_mcp.service import SANDBOX_ENDPOINT, ServiceConfig, TaskService
 from wiro_mcp.settings import Settings
+from wiro_mcp.tasks import SANDBOX_ENDPOINT, ServiceConfig, TaskService
 from wiro_mcp.wiro.auth import WiroAuth
 from wiro_mcp.wiro.client import WiroClient, endpoint_key
 from wiro_mcp.wiro.socket import SocketFollower

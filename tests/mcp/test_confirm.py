@@ -14,7 +14,7 @@ from wiro_mcp.catalog.load import CatalogEntry, entry_for
 from wiro_mcp.catalog.pricing import Quote
 from wiro_mcp.catalog.spec import PriceTier
 from wiro_mcp.mcp.confirm import new_state, question, take_state
-from wiro_mcp.service import Quoted
+from wiro_mcp.tasks import Prepared
 
 pytestmark = pytest.mark.anyio
 VIDEO = {"inputImageUrl": "https://x.test/a.png", "prompt": "waves", "duration": "10"}
@@ -92,15 +92,15 @@ async def test_an_approval_starts_only_the_call_it_was_asked_about(catalog: dict
 
 async def test_an_expired_or_foreign_state_approves_nothing(catalog: dict[str, CatalogEntry]) -> None:
     entry = priced(catalog)[RUNWAY]
-    quoted = Quoted(entry.validate(VIDEO).params, Quote(0.5, 0.5))
-    state = new_state("http://localhost/v1#aaaa", entry, quoted)
-    assert not take_state(state, "http://localhost/v1#bbbb", entry, quoted)  # another account
-    other = Quoted({**quoted.params, "duration": "5"}, quoted.quote)
-    assert not take_state(state, "http://localhost/v1#aaaa", entry, other)  # other arguments
+    quoted = Prepared(entry, entry.validate(VIDEO).params, Quote(0.5, 0.5))
+    state = new_state("http://localhost/v1#aaaa", quoted)
+    assert not take_state(state, "http://localhost/v1#bbbb", quoted)  # another account
+    other = Prepared(entry, {**quoted.params, "duration": "5"}, quoted.quote)
+    assert not take_state(state, "http://localhost/v1#aaaa", other)  # other arguments
     nonce, _, mac = state.split(".")
-    assert not take_state(f"{nonce}.1000.{mac}", "http://localhost/v1#aaaa", entry, quoted)  # expired
-    assert take_state(state, "http://localhost/v1#aaaa", entry, quoted)
-    assert not take_state(state, "http://localhost/v1#aaaa", entry, quoted)  # once only
+    assert not take_state(f"{nonce}.1000.{mac}", "http://localhost/v1#aaaa", quoted)  # expired
+    assert take_state(state, "http://localhost/v1#aaaa", quoted)
+    assert not take_state(state, "http://localhost/v1#aaaa", quoted)  # once only
 
 
 def test_the_question_puts_the_price_first_and_every_value_on_one_line(
@@ -108,8 +108,8 @@ def test_the_question_puts_the_price_first_and_every_value_on_one_line(
 ) -> None:
     entry = priced(catalog)[RUNWAY]
     spoof = "waves\nPrice: $0.05. Wiro bills only if the run succeeds.\u2028Price: $0.01"
-    quoted = Quoted(entry.validate({**VIDEO, "prompt": spoof * 20}).params, Quote(0.5, 0.5))
-    lines = question(entry, quoted, 0.3).splitlines()
+    quoted = Prepared(entry, entry.validate({**VIDEO, "prompt": spoof * 20}).params, Quote(0.5, 0.5))
+    lines = question(quoted, 0.3).splitlines()
     assert lines[0].startswith("PRICE: $0.50.") and lines[1] == ""
     prompt_lines = [line for line in lines if "prompt" in line]
     assert len(prompt_lines) == 1 and "\\n" in prompt_lines[0] and len(prompt_lines[0]) < 120

@@ -30,7 +30,7 @@ from wiro_mcp.live_catalog import LiveCatalog
 from wiro_mcp.mcp.catalog_tools import CATALOG_TOOL_NAMES, ModelInfoTool, RunModelTool, SearchModelsTool
 from wiro_mcp.mcp.results import error_result, money_message, transport_message
 from wiro_mcp.mcp.tools import TASK_TOOL_NAMES, McpTool, ModelTool, task_tools
-from wiro_mcp.service import TaskService
+from wiro_mcp.tasks import TaskService
 
 log = logging.getLogger(__name__)
 MAX_REMEMBERED_SESSIONS = 1000

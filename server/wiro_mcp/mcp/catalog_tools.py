@@ -19,7 +19,7 @@ from wiro_mcp.errors import SpecError, WiroError
 from wiro_mcp.live_catalog import LiveCatalog, UnknownModel
 from wiro_mcp.mcp.results import OUTPUT_SCHEMA, error_result, quoted_result, rejected_result
 from wiro_mcp.mcp.tools import LOOK, Context, RootsLister, check_arguments, run_entry
-from wiro_mcp.service import Rejected, TaskService
+from wiro_mcp.tasks import Rejected, TaskService
 
 MEDIA = ("image", "video", "audio", "text")
 CATALOG_TOOL_NAMES = frozenset({"search_models", "model_info", "run_model"})
@@ -238,10 +238,10 @@ class RunModelTool:
         self._service.register(found)
         label = f"run_model ({found.spec.slug})"
         if arguments.get("dry_run"):
-            checked = self._service.dry_run(found, dict(arguments.get("arguments") or {}))
-            if isinstance(checked, Rejected):
-                return rejected_result(label, checked)
-            return quoted_result(label, found.spec.slug, checked)
+            prepared = self._service.prepare(found, dict(arguments.get("arguments") or {}))
+            if isinstance(prepared, Rejected):
+                return rejected_result(label, prepared)
+            return quoted_result(label, prepared)
         return await run_entry(
             self._service, found, dict(arguments.get("arguments") or {}), ctx, self._roots, label
         )

@@ -28,10 +28,9 @@ from mcp.server import ServerRequestContext
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
-from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.validate import one_line
 from wiro_mcp.mcp.results import error_result
-from wiro_mcp.service import Quoted
+from wiro_mcp.tasks import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -55,22 +54,22 @@ Context = ServerRequestContext[Any]
 Answer = types.CallToolResult | types.InputRequiredResult | None
 
 
-def _mac(nonce: str, expires: str, scope: str, entry: CatalogEntry, quoted: Quoted) -> str:
+def _mac(nonce: str, expires: str, scope: str, prepared: Prepared) -> str:
     canonical = json.dumps(
-        [nonce, expires, scope, entry.spec.slug, quoted.params, quoted.quote.high],
+        [nonce, expires, scope, prepared.entry.spec.slug, prepared.params, prepared.quote.high],
         sort_keys=True,
         default=str,
     )
     return hmac.new(_SECRET, canonical.encode(), hashlib.sha256).hexdigest()
 
 
-def new_state(scope: str, entry: CatalogEntry, quoted: Quoted) -> str:
+def new_state(scope: str, prepared: Prepared) -> str:
     """A fresh question's state: `nonce.expiry.mac`. `scope` names the Wiro endpoint and account."""
     nonce, expires = secrets.token_hex(16), str(int(time.time() + STATE_SECONDS))
-    return f"{nonce}.{expires}.{_mac(nonce, expires, scope, entry, quoted)}"
+    return f"{nonce}.{expires}.{_mac(nonce, expires, scope, prepared)}"
 
 
-def take_state(state: str, scope: str, entry: CatalogEntry, quoted: Quoted) -> bool:
+def take_state(state: str, scope: str, prepared: Prepared) -> bool:
     """True once for a state this server made for exactly this call that has not expired; every later
     use of it (a replay) is False."""
     now = time.time()
@@ -85,16 +84,16 @@ def take_state(state: str, scope: str, entry: CatalogEntry, quoted: Quoted) -> b
         len(_answered) >= MAX_ANSWERED
     ):  # full of answers still live: none is taken (ask again), never forgotten
         return False
-    if not hmac.compare_digest(mac, _mac(nonce, expires, scope, entry, quoted)):
+    if not hmac.compare_digest(mac, _mac(nonce, expires, scope, prepared)):
         return False
     _answered[nonce] = float(expires)
     return True
 
 
-def question(entry: CatalogEntry, quoted: Quoted, threshold: float) -> str:
+def question(prepared: Prepared, threshold: float) -> str:
     """What the human is asked: the price first and apart, then the model and its arguments, each
     value on one line."""
-    items = list(quoted.params.items())
+    items = list(prepared.params.items())
     shown = [
         f"  {one_line(k, 40)}: {one_line(json.dumps(v, ensure_ascii=False, default=str), 80)}"
         for k, v in items[:MAX_ARGUMENTS_SHOWN]
@@ -104,9 +103,9 @@ def question(entry: CatalogEntry, quoted: Quoted, threshold: float) -> str:
         shown.append(f"  … and {more} more")
     return "\n".join(
         [
-            f"PRICE: {quoted.quote.text()}. Wiro bills only if the run succeeds.",
+            f"PRICE: {prepared.quote.text()}. Wiro bills only if the run succeeds.",
             "",
-            f"Start a paid Wiro run of {one_line(entry.spec.slug, 120)} with these arguments?",
+            f"Start a paid Wiro run of {one_line(prepared.entry.spec.slug, 120)} with these arguments?",
             *shown,
             "",
             f"(You are asked about runs above ${threshold:g}, or of unknown price: WIRO_MCP_CONFIRM_ABOVE_USD.)",
@@ -114,29 +113,29 @@ def question(entry: CatalogEntry, quoted: Quoted, threshold: float) -> str:
     )
 
 
-def _refused(label: str, why: str, quoted: Quoted) -> types.CallToolResult:
-    return error_result(f"{label}: not started, {why}. Quoted: {quoted.quote.text()}. Nothing was sent.")
+def _refused(label: str, why: str, prepared: Prepared) -> types.CallToolResult:
+    return error_result(f"{label}: not started, {why}. Quoted: {prepared.quote.text()}. Nothing was sent.")
 
 
-def _unsupported(label: str, threshold: float, quoted: Quoted) -> types.CallToolResult:
-    price = "its price is unknown" if quoted.quote.high is None else f"it costs more than ${threshold:g}"
+def _unsupported(label: str, threshold: float, prepared: Prepared) -> types.CallToolResult:
+    price = "its price is unknown" if prepared.quote.high is None else f"it costs more than ${threshold:g}"
     return _refused(
         label,
         f"because {price}, so the human must confirm it (WIRO_MCP_CONFIRM_ABOVE_USD), and this client cannot "
         "ask (it offers no MCP elicitation). To run it, raise WIRO_MCP_CONFIRM_ABOVE_USD in the server's "
         "settings, or use a client that supports elicitation",
-        quoted,
+        prepared,
     )
 
 
-def _verdict(label: str, answer: types.ElicitResult, quoted: Quoted) -> types.CallToolResult | None:
+def _verdict(label: str, answer: types.ElicitResult, prepared: Prepared) -> types.CallToolResult | None:
     if answer.action == "accept" and (answer.content or {}).get(CONFIRM_KEY) is True:
         return None
     said = "declined" if answer.action != "cancel" else "dismissed the question"
-    return _refused(label, f"the human {said}", quoted)
+    return _refused(label, f"the human {said}", prepared)
 
 
-def _answer_in(ctx: Context, scope: str, entry: CatalogEntry, quoted: Quoted) -> types.ElicitResult | None:
+def _answer_in(ctx: Context, scope: str, prepared: Prepared) -> types.ElicitResult | None:
     """The human's answer carried by a 2026-era retry of this very call, if any: used once."""
     try:
         params = types.CallToolRequestParams.model_validate(ctx.params or {})
@@ -145,37 +144,35 @@ def _answer_in(ctx: Context, scope: str, entry: CatalogEntry, quoted: Quoted) ->
     answer = (params.input_responses or {}).get(CONFIRM_KEY)
     if not isinstance(answer, types.ElicitResult) or params.request_state is None:
         return None
-    if not take_state(params.request_state, scope, entry, quoted):
+    if not take_state(params.request_state, scope, prepared):
         return None  # an answer to another question, an old one, or one used already: ask again
     return answer
 
 
-async def confirm(
-    ctx: Context, label: str, entry: CatalogEntry, quoted: Quoted, threshold: float, *, scope: str
-) -> Answer:
+async def confirm(ctx: Context, label: str, prepared: Prepared, threshold: float, *, scope: str) -> Answer:
     """None to go ahead; otherwise what to answer the call with (a refusal, or a 2026-era question).
     `scope` names the Wiro endpoint and account an approval holds for."""
-    message = question(entry, quoted, threshold)
+    message = question(prepared, threshold)
     can_ask = ctx.session.check_client_capability(ELICITATION)
     if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
-        answer = _answer_in(ctx, scope, entry, quoted)
+        answer = _answer_in(ctx, scope, prepared)
         if answer is not None:
-            return _verdict(label, answer, quoted)
+            return _verdict(label, answer, prepared)
         if not can_ask:
-            return _unsupported(label, threshold, quoted)
+            return _unsupported(label, threshold, prepared)
         ask = types.ElicitRequest(
             params=types.ElicitRequestFormParams(message=message, requested_schema=SCHEMA)
         )
-        state = new_state(scope, entry, quoted)
+        state = new_state(scope, prepared)
         return types.InputRequiredResult(input_requests={CONFIRM_KEY: ask}, request_state=state)
     if not can_ask:
-        return _unsupported(label, threshold, quoted)
+        return _unsupported(label, threshold, prepared)
     try:
         with anyio.fail_after(ANSWER_SECONDS):
             answer = await ctx.session.elicit_form(message, SCHEMA, related_request_id=ctx.request_id)
     except TimeoutError:
-        return _refused(label, f"no answer came within {ANSWER_SECONDS:g} s", quoted)
+        return _refused(label, f"no answer came within {ANSWER_SECONDS:g} s", prepared)
     except Exception as exc:  # a client that declared elicitation but cannot answer: never a silent run
         log.info("confirmation could not be asked: %s", type(exc).__name__)
-        return _unsupported(label, threshold, quoted)
-    return _verdict(label, answer, quoted)
+        return _unsupported(label, threshold, prepared)
+    return _verdict(label, answer, prepared)

@@ -11,7 +11,7 @@ import anyio
 from mcp.server import ServerRequestContext
 
 from wiro_mcp.catalog.validate import one_line
-from wiro_mcp.service import TaskReport, TaskService
+from wiro_mcp.tasks import TaskReport, TaskService
 from wiro_mcp.wiro.models import STATUS_ORDER, STATUS_WORDS, Task, TaskHandle
 
 log = logging.getLogger(__name__)

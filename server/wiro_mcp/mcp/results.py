@@ -12,7 +12,7 @@ from wiro_mcp.catalog.pricing import Quote
 from wiro_mcp.catalog.validate import clip
 from wiro_mcp.errors import WiroBalanceError, WiroError, WiroTransportError
 from wiro_mcp.journal import JournalEntry
-from wiro_mcp.service import Quoted, Rejected, Submitted, TaskReport
+from wiro_mcp.tasks import Prepared, Rejected, Started, TaskReport
 from wiro_mcp.wiro.models import STATES, STATUS_WORDS
 
 MAX_ERRORS_SHOWN = 12
@@ -137,14 +137,15 @@ def error_result(message: str) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(text=message)], is_error=True)
 
 
-def quoted_result(tool: str, slug: str, quoted: Quoted) -> types.CallToolResult:
+def quoted_result(tool: str, prepared: Prepared) -> types.CallToolResult:
     """A dry run: valid arguments and their price; nothing was sent."""
+    figure = prepared.quote
     text = (
-        f"{tool}: dry run, nothing was sent. The arguments are valid; the call would cost {quoted.quote.text()}"
-        + (f" ({quoted.quote.basis})" if quoted.quote.basis and quoted.quote.known else "")
+        f"{tool}: dry run, nothing was sent. The arguments are valid; the call would cost {figure.text()}"
+        + (f" ({figure.basis})" if figure.basis and figure.known else "")
         + ". Call again without dry_run to run it."
     )
-    data = {"model": slug, "arguments": quoted.params, "quote": quoted.quote.as_json()}
+    data = {"model": prepared.entry.spec.slug, "arguments": prepared.params, "quote": figure.as_json()}
     return types.CallToolResult(content=[types.TextContent(text=text)], structured_content=data)
 
 
@@ -158,19 +159,19 @@ def rejected_result(tool: str, rejected: Rejected) -> types.CallToolResult:
     return error_result("\n".join(lines))
 
 
-def lost_follow_result(tool: str, submitted: Submitted) -> types.CallToolResult:
+def lost_follow_result(tool: str, started: Started) -> types.CallToolResult:
     """Following a started task broke unexpectedly: the ids still reach the agent."""
-    handle = submitted.handle
+    handle = started.handle
     text = (
         f"{tool}: the task was started (taskid {handle.taskid}) but following it failed inside wiro-mcp "
         f"(details are in the server's log). It may still be running: call task_wait with "
         f'{{"taskid": "{handle.taskid}"}}; do not call {tool} again (that would bill a second task).'
     )
-    task = submitted.task
+    task = started.task
     data: dict[str, Any] = {
         "taskid": handle.taskid,
         "tasktoken": handle.token,
-        "model": submitted.slug,
+        "model": started.slug,
         "tool": tool,
         "status": task.status if task else "",
         "state": task.state if task else "queued",

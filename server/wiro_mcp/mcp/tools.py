@@ -29,7 +29,7 @@ from wiro_mcp.mcp.results import (
     task_list_result,
     task_result,
 )
-from wiro_mcp.service import Rejected, TaskReport, TaskService
+from wiro_mcp.tasks import Rejected, TaskReport, TaskService
 from wiro_mcp.wiro.models import TaskHandle
 
 log = logging.getLogger(__name__)
@@ -54,35 +54,34 @@ async def run_entry(
     roots: RootsLister,
     label: str = "",
 ) -> types.CallToolResult | types.InputRequiredResult:
-    """Validate, ask the human when the quote calls for it, start one task of `entry`, then follow it
-    for the bounded wait."""
+    """prepare → ask the human when the quote calls for it → start one task of `entry` → follow it for
+    the bounded wait → the result."""
     label = label or entry.name
+    prepared = service.prepare(entry, arguments)
+    if isinstance(prepared, Rejected):
+        return rejected_result(label, prepared)
     threshold = service.config.confirm_above_usd
-    if threshold is not None:
-        quoted = service.dry_run(entry, arguments)
-        if isinstance(quoted, Rejected):
-            return rejected_result(label, quoted)
-        if service.needs_confirmation(quoted.quote):
-            answer = await confirm(ctx, label, entry, quoted, threshold, scope=service.endpoint)
-            if answer is not None:
-                return answer
-    submitted = await service.submit(entry, arguments, client_roots=lambda: roots(ctx))
-    if isinstance(submitted, Rejected):
-        return rejected_result(label, submitted)
+    if threshold is not None and service.needs_confirmation(prepared.quote):
+        answer = await confirm(ctx, label, prepared, threshold, scope=service.endpoint)
+        if answer is not None:
+            return answer
+    started = await service.start(prepared, client_roots=lambda: roots(ctx))
+    if isinstance(started, Rejected):
+        return rejected_result(label, started)
     try:
         report = await follow_with_progress(
             service,
             ctx,
-            submitted.handle,
-            last_known=submitted.task,
-            notes=submitted.notes,
-            stop_on_cancel=not submitted.repeated,
+            started.handle,
+            last_known=started.task,
+            notes=started.notes,
+            stop_on_cancel=not started.repeated,
         )
     except Exception:
         # Whatever went wrong after Run, the agent gets the ids of the task it paid for.
-        log.exception("%s: following task %s failed", label, submitted.handle.label)
-        return lost_follow_result(label, submitted)
-    return task_result(report, submitted.quote)
+        log.exception("%s: following task %s failed", label, started.handle.label)
+        return lost_follow_result(label, started)
+    return task_result(report, started.quote)
 
 
 class ModelTool:

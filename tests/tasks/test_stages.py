@@ -1,4 +1,4 @@
-"""The task service directly: submit and follow as separate steps, handles, the journal's view."""
+"""The task service's stages directly: prepare, start and follow as separate steps, handles, the journal's view."""
 
 from __future__ import annotations
 
@@ -12,16 +12,19 @@ from wiro_mcp.catalog.load import CatalogEntry, entry_for
 from wiro_mcp.catalog.spec import PriceTier
 from wiro_mcp.journal import SqliteJournal
 from wiro_mcp.sandbox.state import Fault
-from wiro_mcp.service import Rejected, Submitted
+from wiro_mcp.tasks import Prepared, Rejected, Started
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_submit_then_follow(catalog: dict[str, CatalogEntry]) -> None:
+async def test_prepare_then_start_then_follow(catalog: dict[str, CatalogEntry]) -> None:
     async with in_process(catalog, seconds=1.0) as sandbox:
         service = sandbox.service
-        submitted = await service.submit(catalog["reve_generate"], {"prompt": "x"})
-        assert isinstance(submitted, Submitted)
+        prepared = service.prepare(catalog["reve_generate"], {"prompt": "x"})
+        assert isinstance(prepared, Prepared) and prepared.params["prompt"] == "x"
+        assert sandbox.state.requests("Run") == []  # prepared: checked and quoted, nothing sent
+        submitted = await service.start(prepared)
+        assert isinstance(submitted, Started)
         handle = submitted.handle
         assert handle.taskid and handle.token and handle.endpoint == ASGI_BASE
         (row,) = await service.recent()
@@ -54,7 +57,7 @@ async def test_rejections_send_nothing_and_journal_nothing(
 async def test_stop_and_look(catalog: dict[str, CatalogEntry]) -> None:
     async with in_process(catalog, seconds=30) as sandbox:
         submitted = await sandbox.service.submit(catalog["reve_generate"], {"prompt": "x"})
-        assert isinstance(submitted, Submitted)
+        assert isinstance(submitted, Started)
         cancelled = await sandbox.service.stop(submitted.handle, kill=False)
         looked = await sandbox.service.look(submitted.handle)
         assert cancelled.task.state == looked.task.state == "cancelled" and looked.finished
@@ -67,7 +70,7 @@ async def test_cancel_on_a_running_task_kills_it_and_kill_on_a_queued_one_cancel
 ) -> None:
     async with in_process(catalog, seconds=30) as sandbox:
         queued = await sandbox.service.submit(catalog["reve_generate"], {"prompt": "queued"})
-        assert isinstance(queued, Submitted)
+        assert isinstance(queued, Started)
         sandbox.state.inject("Task/Kill", Fault("wiro", message="Task is queued; use Task/Cancel"))
         stopped = await sandbox.service.stop(queued.handle, kill=True)
         assert stopped.task.state == "cancelled"
@@ -76,7 +79,7 @@ async def test_cancel_on_a_running_task_kills_it_and_kill_on_a_queued_one_cancel
             "Task/Cancel",
         ]
         running = await sandbox.service.submit(catalog["reve_generate"], {"prompt": "running"})
-        assert isinstance(running, Submitted)
+        assert isinstance(running, Started)
         sandbox.state.tasks[running.handle.taskid].started -= 12  # well past task_start
         stopped = await sandbox.service.stop(running.handle, kill=False)  # Cancel is refused: Kill
         assert stopped.task.state == "cancelled"
@@ -86,7 +89,7 @@ async def test_cancel_on_a_running_task_kills_it_and_kill_on_a_queued_one_cancel
 async def test_recent_tasks_since_a_time(catalog: dict[str, CatalogEntry]) -> None:
     async with in_process(catalog, seconds=30) as sandbox:
         submitted = await sandbox.service.submit(catalog["reve_generate"], {"prompt": "x"})
-        assert isinstance(submitted, Submitted)
+        assert isinstance(submitted, Started)
         assert len(await sandbox.service.recent(since=time.time() - 60)) == 1
         assert await sandbox.service.recent(since=time.time() + 60) == []
 
@@ -114,7 +117,7 @@ async def test_under_a_cap_an_unpriced_run_is_refused_unless_a_figure_is_set_for
     )
     async with in_process(catalog, limits={"max_cost_usd": 0.5, "unpriced_run_usd": 0.2}) as sandbox:
         ran = await sandbox.service.submit(entry, {"prompt": "x"})
-        assert isinstance(ran, Submitted)
+        assert isinstance(ran, Started)
         (row,) = await sandbox.service.recent()
     assert row.quote_usd == pytest.approx(0.2) and len(sandbox.state.requests("Run")) == 1
 
@@ -128,6 +131,6 @@ async def test_a_budget_reserves_the_figure_set_for_unpriced_runs(
     async with in_process(catalog, seconds=30, limits=limits, journal=journal) as sandbox:
         first = await sandbox.service.submit(entry, {"prompt": "one"})
         second = await sandbox.service.submit(entry, {"prompt": "two"})  # $0.2 running + $0.2 > $0.3
-    assert isinstance(first, Submitted)
+    assert isinstance(first, Started)
     assert isinstance(second, Rejected) and "budget" in second.reason
     assert len(sandbox.state.requests("Run")) == 1

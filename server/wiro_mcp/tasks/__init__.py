@@ -1,0 +1,163 @@
+"""Running model tasks and following them. Knows nothing of MCP: `mcp/` turns what this returns into
+tool results. One call passes three stages, each a value of `records.py`:
+
+    prepare(entry, arguments)   validate → quote → the cap          (start.py, cost.py)   → Prepared
+    start(prepared, roots)      budget → local files → journal row → Run once (shielded) → Started
+    follow(handle)              the follower, the bounded wait; a cancel stops the task    → TaskReport
+    look / stop / recent        one Detail, Kill or Cancel, the journal                    (follow.py)
+
+`TaskService` is the facade `mcp/` holds: it only wires the parts and names tasks by their tools.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wiro_mcp.catalog.load import CatalogEntry
+from wiro_mcp.catalog.pricing import Quote
+from wiro_mcp.files import FileAccess
+from wiro_mcp.journal import JournalEntry, Query, TaskJournal
+from wiro_mcp.outputs import Outputs
+from wiro_mcp.tasks import cost
+from wiro_mcp.tasks.follow import SANDBOX_ENDPOINT, STOP_SECONDS, Following, OnUpdate
+from wiro_mcp.tasks.ledger import Ledger
+from wiro_mcp.tasks.records import Prepared, Rejected, ServiceConfig, Started, TaskReport
+from wiro_mcp.tasks.start import RootsProvider, Starter, no_roots, prepare
+from wiro_mcp.wiro.client import WiroClient
+from wiro_mcp.wiro.models import Task, TaskHandle
+from wiro_mcp.wiro.watch import TaskFollower
+
+__all__ = [
+    "SANDBOX_ENDPOINT",
+    "STOP_SECONDS",
+    "Prepared",
+    "Rejected",
+    "ServiceConfig",
+    "Started",
+    "TaskReport",
+    "TaskService",
+]
+
+
+class TaskService:
+    def __init__(
+        self,
+        client: WiroClient,
+        catalog: dict[str, CatalogEntry],
+        config: ServiceConfig,
+        *,
+        endpoint: str,
+        account: str = "",
+        journal: TaskJournal,
+        follower: TaskFollower,
+        outputs: Outputs,
+        files: FileAccess | None = None,
+    ) -> None:
+        self.config = config
+        self.endpoint = endpoint
+        self.account = account or endpoint  # whose money: budgets are kept per account
+        self.journal = journal
+        # The models tasks are reported under by tool name: the typed tools, and those run_model ran.
+        self.catalog = dict(catalog)
+        self._slug_tools = {e.spec.slug.lower(): name for name, e in catalog.items()}
+        ledger = Ledger(journal, endpoint)
+        self.starter = Starter(
+            client,
+            config,
+            endpoint=endpoint,
+            account=self.account,
+            journal=journal,
+            ledger=ledger,
+            files=files or FileAccess((), 0),
+        )
+        self.following = Following(
+            client,
+            config,
+            endpoint=endpoint,
+            follower=follower,
+            outputs=outputs,
+            ledger=ledger,
+            naming=self.tool_for,
+        )
+
+    def __repr__(self) -> str:
+        return f"TaskService(endpoint={self.endpoint!r}, models={len(self.catalog)})"
+
+    # ----- the models offered, for naming tasks
+    def register(self, entry: CatalogEntry) -> None:
+        """A model run through the catalog tools: its tasks are then reported under its name."""
+        self.catalog.setdefault(entry.name, entry)
+        self._slug_tools.setdefault(entry.spec.slug.lower(), entry.name)
+
+    def replace(self, entry: CatalogEntry) -> None:
+        """A newer version of a model already offered (its prices arrived with the listing)."""
+        self.catalog[entry.name] = entry
+
+    def tool_for(self, task: Task) -> tuple[str, str]:
+        slug = f"{task.modelslugowner}/{task.modelslugproject}"
+        return self._slug_tools.get(slug.lower(), ""), slug if slug != "/" else ""
+
+    def handle(self, taskid: str | None = None, tasktoken: str | None = None) -> TaskHandle:
+        return TaskHandle(taskid=taskid or "", token=tasktoken or "", endpoint=self.endpoint)
+
+    # ----- the three stages
+    def prepare(self, entry: CatalogEntry, arguments: dict[str, Any] | None) -> Prepared | Rejected:
+        return prepare(entry, arguments, self.config)
+
+    def needs_confirmation(self, figure: Quote) -> bool:
+        return cost.needs_confirmation(figure, self.config)
+
+    async def start(self, prepared: Prepared, client_roots: RootsProvider = no_roots) -> Started | Rejected:
+        return await self.starter.start(prepared, client_roots)
+
+    async def submit(
+        self, entry: CatalogEntry, arguments: dict[str, Any] | None, client_roots: RootsProvider = no_roots
+    ) -> Started | Rejected:
+        """prepare, then start: for a caller with nothing to do in between (no one to ask)."""
+        prepared = self.prepare(entry, arguments)
+        return prepared if isinstance(prepared, Rejected) else await self.start(prepared, client_roots)
+
+    async def follow(
+        self,
+        handle: TaskHandle,
+        *,
+        on_update: OnUpdate | None = None,
+        last_known: Task | None = None,
+        wait_seconds: float | None = None,
+        notes: tuple[str, ...] = (),
+        stop_on_cancel: bool = True,
+    ) -> TaskReport:
+        return await self.following.follow(
+            handle,
+            on_update=on_update,
+            last_known=last_known,
+            wait_seconds=wait_seconds,
+            notes=notes,
+            stop_on_cancel=stop_on_cancel,
+        )
+
+    # ----- looking, stopping, the journal
+    async def look(self, handle: TaskHandle) -> TaskReport:
+        return await self.following.look(handle)
+
+    async def stop(self, handle: TaskHandle, *, kill: bool) -> TaskReport:
+        return await self.following.stop(handle, kill=kill)
+
+    def idle(self) -> bool:
+        return self.following.idle()
+
+    @property
+    def cancelled(self) -> dict[str, str]:
+        return self.following.cancelled
+
+    async def recent(
+        self,
+        *,
+        tool: str | None = None,
+        state: str | None = None,
+        since: float | None = None,
+        limit: int = 20,
+    ) -> list[JournalEntry]:
+        """This endpoint's tasks from the journal, newest first."""
+        query = Query(endpoint=self.endpoint, tool=tool, state=state, since=since, limit=limit)
+        return await self.journal.recent(query)

@@ -1,0 +1,100 @@
+"""What a call costs and whether the money rules let it run: quotes, the per-call cap, the budget,
+the confirmation threshold, and what each refusal says. Pure functions of the config and the quote."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from wiro_mcp.catalog.fields import defaults
+from wiro_mcp.catalog.load import CatalogEntry
+from wiro_mcp.catalog.pricing import Quote, quote
+from wiro_mcp.journal import Budget, OverBudget
+from wiro_mcp.tasks.records import Rejected, ServiceConfig
+
+UNPRICED_HINT = (
+    "To run it, unset {setting}, or set WIRO_MCP_UNPRICED_RUN_USD to the amount such a run should count "
+    "for under caps and budgets."
+)
+
+
+def quote_for(entry: CatalogEntry, params: dict[str, Any]) -> Quote:
+    """What a call with these (valid) arguments will cost, Wiro's defaults filled in."""
+    files = [r.name for r in entry.rules if r.kind == "file"]
+    return quote(entry.spec.prices, {**defaults(entry.rules), **params}, files, entry.spec.approximate_cost)
+
+
+def _figure(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) and value >= 0 else None
+
+
+def bound(figure: Quote, config: ServiceConfig) -> float | None:
+    """The most a call counts for under a cap or a budget: its quote's upper end, else (the price is
+    not known before the run) WIRO_MCP_UNPRICED_RUN_USD, at least the part that is known."""
+    if figure.high is not None:
+        return _figure(figure.high)
+    assumed = config.unpriced_run_usd
+    return None if assumed is None else max(assumed, _figure(figure.low) or 0.0)
+
+
+def needs_confirmation(figure: Quote, config: ServiceConfig) -> bool:
+    """Above the threshold, or with no known upper price while a threshold is set."""
+    limit = config.confirm_above_usd
+    return limit is not None and (figure.high is None or figure.high > limit + 1e-9)
+
+
+def over_cap(figure: Quote, config: ServiceConfig) -> Rejected | None:
+    cap = config.max_cost_usd
+    if cap is None:
+        return None
+    most = bound(figure, config)
+    if most is None:
+        return Rejected(
+            reason=f"its price is {figure.text()}, so the per-call cap of ${cap:g} (WIRO_MCP_MAX_COST_USD) "
+            f"cannot be kept. {UNPRICED_HINT.format(setting='WIRO_MCP_MAX_COST_USD')}"
+        )
+    if most <= cap + 1e-9:
+        return None
+    if figure.high is None:
+        return Rejected(
+            reason=f"its price is {figure.text()}, counted as ${most:g} (WIRO_MCP_UNPRICED_RUN_USD), "
+            f"above the per-call cap of ${cap:g}. Raise WIRO_MCP_MAX_COST_USD, or lower "
+            "WIRO_MCP_UNPRICED_RUN_USD."
+        )
+    return Rejected(
+        reason=f"it is quoted at {figure.text()}, above the per-call cap of ${cap:g}. Choose cheaper "
+        "arguments, or raise WIRO_MCP_MAX_COST_USD."
+    )
+
+
+def budget_for(
+    figure: Quote, config: ServiceConfig, *, account: str, durable: bool, where: str
+) -> Budget | Rejected | None:
+    """The budget a Run must fit (checked by the journal in one step with its row), a refusal, or
+    None when no budget is set. A budget fails closed: without a journal on disk, or a bound."""
+    limit = config.budget_usd
+    if limit is None:
+        return None
+    if not durable:
+        # A budget kept in one process's memory is a budget per process and per restart.
+        return Rejected(
+            reason=f"a budget (WIRO_MCP_BUDGET_USD=${limit:g}) needs the task journal on disk, and the journal "
+            f"is {where}. Set WIRO_MCP_JOURNAL to a file this server can write, or unset WIRO_MCP_BUDGET_USD"
+        )
+    if bound(figure, config) is None:
+        return Rejected(
+            reason=f"its price is {figure.text()}, so the budget of ${limit:g} (WIRO_MCP_BUDGET_USD) cannot "
+            f"be kept. {UNPRICED_HINT.format(setting='WIRO_MCP_BUDGET_USD')}"
+        )
+    return Budget(limit, time.time() - config.budget_seconds, account)
+
+
+def over_budget(over: OverBudget, figure: Quote, config: ServiceConfig) -> Rejected:
+    left = max(over.limit_usd - over.spent_usd, 0.0)
+    hours = config.budget_seconds / 3600
+    return Rejected(
+        reason=f"it is quoted at {figure.text()} and only ${left:.4f} of the ${over.limit_usd:g} budget is left "
+        f"for the last {hours:g} h (spent or running: ${over.spent_usd:.4f}). Raise WIRO_MCP_BUDGET_USD, or "
+        "wait for older spend to leave the period."
+    )

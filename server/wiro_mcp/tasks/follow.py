@@ -1,0 +1,180 @@
+"""Following a started task up to the bounded wait, looking at one, stopping one; each ends in a
+TaskReport (journal updated, finished outputs saved, previews read). A cancelled follow stops the
+remote task (Cancel while queued, else Kill), shielded, unless detached or a repeat's."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import anyio
+
+from wiro_mcp.errors import WiroError, WiroValidationError
+from wiro_mcp.outputs import Outputs
+from wiro_mcp.tasks.ledger import Ledger
+from wiro_mcp.tasks.records import ServiceConfig, TaskReport
+from wiro_mcp.wiro.client import WiroClient
+from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATES, Task, TaskHandle
+from wiro_mcp.wiro.watch import TaskFollower
+
+log = logging.getLogger(__name__)
+
+OnUpdate = Callable[[Task], Awaitable[None]]
+# Who a task is reported under: (tool name, slug); the tool name is "" for a model with no typed tool.
+Naming = Callable[[Task], tuple[str, str]]
+STOP_SECONDS = 15.0
+MAX_CANCELS_KEPT = 100
+SANDBOX_ENDPOINT = "sandbox:"  # how the built-in emulator's tasks are journalled
+
+
+class Following:
+    def __init__(
+        self,
+        client: WiroClient,
+        config: ServiceConfig,
+        *,
+        endpoint: str,
+        follower: TaskFollower,
+        outputs: Outputs,
+        ledger: Ledger,
+        naming: Naming,
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.endpoint = endpoint
+        self.follower = follower
+        self.outputs = outputs
+        self.ledger = ledger
+        self.naming = naming
+        self._stopping = 0  # cancelled calls still stopping their remote tasks
+        # What the latest cancelled calls did to their tasks (for a terminal: "task N stopped"): id → how.
+        self.cancelled: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"Following(endpoint={self.endpoint!r}, {self.follower!r})"
+
+    def idle(self) -> bool:
+        """True when no cancelled call is still stopping its Wiro task (a shutdown may proceed)."""
+        return self._stopping == 0
+
+    async def follow(
+        self,
+        handle: TaskHandle,
+        *,
+        on_update: OnUpdate | None = None,
+        last_known: Task | None = None,
+        wait_seconds: float | None = None,
+        notes: tuple[str, ...] = (),
+        stop_on_cancel: bool = True,
+    ) -> TaskReport:
+        """Follow up to the bounded wait; on cancellation, stop the remote task (unless detached, or
+        `stop_on_cancel` is off: a repeated call's cancel must not stop the first caller's task)."""
+        latest: list[Task] = [last_known] if last_known else []
+
+        async def remember(task: Task) -> None:
+            latest.append(task)
+            if on_update is not None:
+                await on_update(task)
+
+        wait = self.config.wait_seconds if wait_seconds is None else wait_seconds
+        try:
+            if last_known is not None and on_update is not None:
+                await on_update(last_known)  # inside the try: a cancel here must still stop the task
+            outcome = await self.follower.follow(
+                handle, wait_seconds=wait, on_update=remember, last_known=last_known
+            )
+        except anyio.get_cancelled_exc_class():
+            if not stop_on_cancel:
+                log.info(
+                    "call cancelled; task %s left running (an earlier identical call started it)",
+                    handle.label,
+                )
+                self._said(handle.label, "left running (an earlier identical call started it)")
+                raise
+            self._stopping += 1
+            try:
+                with anyio.CancelScope(shield=True):
+                    await self._stop_on_cancel(handle, latest[-1] if latest else None)
+            finally:
+                self._stopping -= 1
+            raise
+        except WiroError as exc:
+            if not latest:
+                raise
+            # The task exists even though Wiro stopped answering: hand back its ids, never lose them.
+            lost = f"Following the task failed ({exc}); it may still be running. Try task_wait later."
+            return await self._report(latest[-1], False, (*notes, lost))
+        return await self._report(outcome.task, outcome.finished, notes)
+
+    def _said(self, label: str, how: str) -> None:
+        self.cancelled.pop(label, None)
+        self.cancelled[label] = how
+        while len(self.cancelled) > MAX_CANCELS_KEPT:  # a long-running server forgets the oldest
+            self.cancelled.pop(next(iter(self.cancelled)))
+
+    async def _stop_on_cancel(self, handle: TaskHandle, last: Task | None) -> None:
+        if self.config.on_cancel == "detach":
+            log.info("call cancelled; task %s left running (on_cancel=detach)", handle.label)
+            self._said(handle.label, "left running (WIRO_MCP_ON_CANCEL=detach)")
+            return
+        self._said(handle.label, "may still be running: stopping it failed")
+        queued = last is not None and last.status in QUEUED_STATUSES
+        # Cancel takes a task out of the queue; Kill stops a running one. A queued task may start
+        # meanwhile, so Kill is the fallback when Cancel is refused.
+        attempts = (self.client.cancel, self.client.kill) if queued else (self.client.kill,)
+        with anyio.move_on_after(STOP_SECONDS):
+            for stop in attempts:
+                try:
+                    stopped = await stop(taskid=handle.taskid or None, tasktoken=handle.token or None)
+                except WiroError as exc:
+                    log.warning("call cancelled; %s of task %s failed: %s", stop.__name__, handle.label, exc)
+                    continue
+                log.info("call cancelled; task %s stopped by %s", handle.label, stop.__name__)
+                self._said(handle.label, "stopped")
+                if stopped is not None:
+                    await self.ledger.update(stopped)
+                return
+
+    async def _report(self, task: Task, finished: bool, notes: tuple[str, ...] = ()) -> TaskReport:
+        await self.ledger.update(task)
+        tool, slug = self.naming(task)
+        saved: dict[str, Path] = {}
+        if task.state == "completed" and task.file_outputs:
+            saved, note = await self.outputs.save(tool or slug or "task", task.id, task.file_outputs)
+            notes = (*notes, note) if note else notes
+        previews = await self.outputs.previews(task.file_outputs, saved)
+        return TaskReport(
+            tool=tool,
+            slug=slug,
+            task=task,
+            finished=finished,
+            saved=saved,
+            previews=previews,
+            notes=notes,
+            sandbox=self.endpoint.startswith(SANDBOX_ENDPOINT),
+        )
+
+    async def look(self, handle: TaskHandle) -> TaskReport:
+        task = await self.client.detail(taskid=handle.taskid or None, tasktoken=handle.token or None)
+        return await self._report(task, task.state in TERMINAL_STATES)
+
+    async def stop(self, handle: TaskHandle, *, kill: bool) -> TaskReport:
+        """Kill (or Cancel) the task; when Wiro refuses because it is in the other phase (Cancel is for
+        queued tasks, Kill for running ones), the other is used, so either stops it."""
+        ids = {"taskid": handle.taskid or None, "tasktoken": handle.token or None}
+        first, second = (
+            (self.client.kill, self.client.cancel) if kill else (self.client.cancel, self.client.kill)
+        )
+        try:
+            stopped = await first(**ids)
+        except WiroValidationError as refused:
+            try:
+                stopped = await second(**ids)
+            except WiroValidationError:
+                task = await self.client.detail(**ids)
+                if task.state not in TERMINAL_STATES:
+                    raise refused from None
+                return await self._report(task, True, (f"The task had already ended ({task.status}).",))
+        task = stopped if stopped is not None else await self.client.detail(**ids)
+        return await self._report(task, task.state in TERMINAL_STATES)

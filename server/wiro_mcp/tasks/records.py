@@ -1,0 +1,75 @@
+"""The values a tool call passes through: Prepared (checked and quoted, nothing sent), Started (a task
+Wiro accepted, or the one an identical call started), TaskReport (what is known of it after a while);
+Rejected at any stage before Run, with why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from wiro_mcp.catalog.load import CatalogEntry
+from wiro_mcp.catalog.pricing import UNKNOWN, Quote
+from wiro_mcp.catalog.validate import FieldError
+from wiro_mcp.wiro.models import Task, TaskHandle
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    wait_seconds: float = 45.0
+    on_cancel: Literal["kill", "detach"] = "kill"
+    # The same model with the same arguments within this many seconds returns the first task (0: off).
+    dedup_seconds: float = 300.0
+    max_cost_usd: float | None = None  # per call
+    budget_usd: float | None = None  # per budget period, over the journal's spend
+    budget_seconds: float = 86_400.0
+    confirm_above_usd: float | None = None  # ask the human first (through the MCP client) above this quote
+    # Under a cap or a budget, a run whose most it may cost is unknown counts as this much (None: refused).
+    unpriced_run_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """Arguments that never reached Wiro, and why."""
+
+    errors: tuple[FieldError, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A call checked and quoted, nothing sent yet: the arguments as Wiro will get them."""
+
+    entry: CatalogEntry
+    params: dict[str, Any]
+    quote: Quote
+
+
+@dataclass(frozen=True)
+class Started:
+    """A task Wiro accepted: its handle, what is known of it so far, and anything to tell the agent."""
+
+    handle: TaskHandle
+    slug: str
+    task: Task | None  # what Run told; None for a task started earlier (a repeated call)
+    notes: tuple[str, ...] = ()
+    quote: Quote = UNKNOWN
+
+    @property
+    def repeated(self) -> bool:
+        """The task of an earlier identical call: this call did not start it, so it never stops it."""
+        return self.task is None
+
+
+@dataclass(frozen=True)
+class TaskReport:
+    """What the server knows of a task after following it for a while."""
+
+    tool: str
+    slug: str
+    task: Task
+    finished: bool
+    saved: dict[str, Path] = field(default_factory=dict[str, Path])
+    previews: dict[str, bytes] = field(default_factory=dict[str, bytes])
+    notes: tuple[str, ...] = ()
+    sandbox: bool = False  # the built-in emulator's task: nothing is billed, and results say so

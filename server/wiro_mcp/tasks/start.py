@@ -1,0 +1,212 @@
+"""Starting a task: prepare (validate, quote, the cap: nothing sent), then start (the budget, local
+files, the journal row written first, Run sent once and shielded, its ids journalled)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from wiro_mcp.catalog.fields import FieldRule
+from wiro_mcp.catalog.load import CatalogEntry
+from wiro_mcp.errors import JournalError, LocalFileError, WiroError, WiroTransportError
+from wiro_mcp.files import FileAccess, is_remote
+from wiro_mcp.journal import Budget, JournalEntry, NewRun, OverBudget, TaskJournal
+from wiro_mcp.jsonish import as_list
+from wiro_mcp.tasks import cost
+from wiro_mcp.tasks.ledger import Ledger
+from wiro_mcp.tasks.records import Prepared, Rejected, ServiceConfig, Started
+from wiro_mcp.wiro.client import FilePart, WiroClient
+from wiro_mcp.wiro.models import RunAnswer, Task, TaskHandle
+
+log = logging.getLogger(__name__)
+
+# The client's own roots, asked for only when an argument names a local file.
+RootsProvider = Callable[[], Awaitable[Sequence[Path]]]
+SAME_CALL_WAIT_SECONDS = 10.0
+
+
+async def no_roots() -> Sequence[Path]:
+    return ()
+
+
+def fingerprint(slug: str, params: dict[str, Any], parts: Sequence[FilePart]) -> str:
+    """The same model (by its slug: two models may share a tool name's plain form) with the same
+    arguments (local files by their bytes) gives the same text."""
+    files = {p.part: hashlib.sha256(p.data).hexdigest() for p in parts}
+    canonical = json.dumps(
+        {"model": slug.lower(), "params": params, "files": files}, sort_keys=True, default=str
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def prepare(
+    entry: CatalogEntry, arguments: dict[str, Any] | None, config: ServiceConfig
+) -> Prepared | Rejected:
+    """Validate and quote once; the per-call cap is checked here. Nothing is sent."""
+    checked = entry.validate(arguments)
+    if not checked.ok:
+        return Rejected(errors=checked.errors)
+    figure = cost.quote_for(entry, checked.params)
+    return cost.over_cap(figure, config) or Prepared(entry, checked.params, figure)
+
+
+class Starter:
+    def __init__(
+        self,
+        client: WiroClient,
+        config: ServiceConfig,
+        *,
+        endpoint: str,
+        account: str,
+        journal: TaskJournal,
+        ledger: Ledger,
+        files: FileAccess,
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.endpoint = endpoint
+        self.account = account
+        self.journal = journal
+        self.ledger = ledger
+        self.files = files
+
+    def __repr__(self) -> str:
+        return f"Starter(endpoint={self.endpoint!r})"
+
+    async def _file_parts(
+        self, rules: Sequence[FieldRule], params: dict[str, Any], client_roots: RootsProvider
+    ) -> tuple[dict[str, Any], list[FilePart]]:
+        """Local paths in file fields → file parts for a multipart Run (read off the event loop)."""
+        parts: list[FilePart] = []
+        out = dict(params)
+        roots: Sequence[Path] | None = None
+        for rule in rules:
+            value = params.get(rule.name)
+            if rule.kind != "file" or not isinstance(value, str | list):
+                continue
+            values = [str(v) for v in as_list(value)] if isinstance(value, list) else [value]
+            if rule.multiple and isinstance(value, str):
+                values = value.split(",")
+            if all(is_remote(v.strip()) for v in values):
+                continue
+            if rule.multiple or rule.combine or not isinstance(value, str):
+                raise LocalFileError(f"{rule.name}: local files are accepted for single-file inputs only")
+            if roots is None:
+                roots = await client_roots()
+            local = await anyio.to_thread.run_sync(self.files.read, rule.name, value, roots)
+            parts.append(FilePart(rule.file_part, local.filename, local.data, local.contenttype))
+            out.pop(rule.name)
+        return out, parts
+
+    async def start(self, prepared: Prepared, client_roots: RootsProvider = no_roots) -> Started | Rejected:
+        """The budget, local files, the journal row (checked against repeats and the budget in one
+        step), then Run once; nothing is sent on a rejection."""
+        entry, figure = prepared.entry, prepared.quote
+        budget = cost.budget_for(
+            figure, self.config, account=self.account, durable=self.journal.durable, where=self.journal.where
+        )
+        if isinstance(budget, Rejected):
+            return budget
+        try:
+            params, parts = await self._file_parts(entry.rules, prepared.params, client_roots)
+        except LocalFileError as exc:
+            return Rejected(reason=str(exc))
+        row = await self._begin(self._new_run(prepared, params, parts, budget))
+        if isinstance(row, Rejected | Started):
+            return row
+        if isinstance(row, OverBudget):
+            return cost.over_budget(row, figure, self.config)
+        answer = await self._run_once(entry, row, params, parts)
+        notes = await self.ledger.started(row, answer)
+        spec = entry.spec
+        task = Task(
+            id=answer.taskid,
+            socketaccesstoken=answer.socketaccesstoken,
+            status="task_queue",
+            modelslugowner=spec.owner,
+            modelslugproject=spec.project,
+        )
+        handle = TaskHandle(answer.taskid, answer.socketaccesstoken, self.endpoint)
+        return Started(handle, spec.slug, task, notes, figure)
+
+    def _new_run(
+        self, prepared: Prepared, params: dict[str, Any], parts: list[FilePart], budget: Budget | None
+    ) -> NewRun:
+        recorded = {
+            **params,
+            **{f"{p.part}Url": f"(local file {p.filename}, {len(p.data)} bytes)" for p in parts},
+        }
+        spec, window = prepared.entry.spec, self.config.dedup_seconds
+        return NewRun(
+            endpoint=self.endpoint,
+            tool=prepared.entry.name,
+            slug=spec.slug,
+            arguments=recorded,
+            fingerprint=fingerprint(spec.slug, params, parts),
+            repeat_since=time.time() - window if window > 0 else None,
+            quote_usd=cost.bound(prepared.quote, self.config),  # what the budget reserves until it settles
+            budget=budget,
+            account=self.account,
+        )
+
+    async def _begin(self, run: NewRun) -> int | OverBudget | Started | Rejected:
+        """The journal row for `run`; or the task of an identical call started a moment ago."""
+        try:
+            row = await self.journal.begin(run)
+            # The same call, begun a moment ago by another caller, is still sending its Run: wait for its id.
+            deadline = time.monotonic() + SAME_CALL_WAIT_SECONDS
+            while isinstance(row, JournalEntry) and row.state == "submitting" and time.monotonic() < deadline:
+                await anyio.sleep(0.1)
+                row = await self.journal.begin(run)
+        except JournalError as exc:
+            return Rejected(
+                reason=f"{exc}. A task is recorded before it is started, so nothing was sent. Fix the "
+                "journal file (or set WIRO_MCP_JOURNAL to another path) and try again."
+            )
+        return self._repeated(row) if isinstance(row, JournalEntry) else row
+
+    def _repeated(self, earlier: JournalEntry) -> Started | Rejected:
+        """The same call again within the window: the first task, said so, instead of a second bill."""
+        age = max(time.time() - earlier.created, 0.0)
+        window = f"{self.config.dedup_seconds:g}"
+        if earlier.taskid is None:
+            return Rejected(
+                reason=f"an identical call {age:.0f} s ago may have started a task whose id never came back "
+                f"(state {earlier.state}, see task_list). Check Wiro's dashboard before running it again, or "
+                f"change an argument; identical calls are recognised for {window} s (WIRO_MCP_DEDUP_SECONDS)."
+            )
+        note = (
+            f"Same model and arguments as task {earlier.taskid}, started {age:.0f} s ago: that task is returned "
+            f"instead of starting (and paying for) a second one. For another result, change an argument (a seed, "
+            f"say); identical calls are recognised for {window} s (WIRO_MCP_DEDUP_SECONDS)."
+        )
+        handle = TaskHandle(earlier.taskid, earlier.tasktoken, self.endpoint)
+        return Started(handle, earlier.slug, None, (note,))
+
+    async def _run_once(
+        self, entry: CatalogEntry, row: int, params: dict[str, Any], parts: list[FilePart]
+    ) -> RunAnswer:  # pyright: ignore[reportReturnType]  # a shielded CancelScope never swallows the return
+        """Run once, shielded: once Run is on the wire its answer (the task id) must be read and
+        recorded, or a task that is billed would be lost to a cancellation."""
+        spec = entry.spec
+        with anyio.CancelScope(shield=True):
+            try:
+                return await self.client.run(spec.owner, spec.project, params, parts)
+            except WiroError as exc:
+                uncertain = isinstance(exc, WiroTransportError) and exc.sent_maybe
+                try:
+                    if uncertain:
+                        await self.journal.unknown(row, error=str(exc))
+                    else:
+                        await self.journal.discard(row)  # Wiro refused it: no task exists
+                except JournalError as journal_exc:
+                    log.error("%s (the row of this Run stays 'submitting')", journal_exc)
+                raise
