@@ -22,6 +22,7 @@ from wiro_mcp.journal import MemoryJournal, TaskJournal
 from wiro_mcp.live_catalog import CatalogCache, LiveCatalog
 from wiro_mcp.mcp.app import WiroMcp
 from wiro_mcp.mcp.transports import QuietServer, bound_socket
+from wiro_mcp.offered import OfferedModels
 from wiro_mcp.outputs import OutputPolicy, Outputs
 from wiro_mcp.sandbox.app import Emulator
 from wiro_mcp.tasks import ServiceConfig, TaskService
@@ -193,7 +194,7 @@ async def in_process(
         outputs = Outputs(OutputPolicy(base_url=ASGI_BASE, download_dir=download_dir), http=cdn)
         service = TaskService(
             client,
-            catalog,
+            OfferedModels(catalog.values()),
             ServiceConfig(
                 wait_seconds=wait_seconds,
                 on_cancel=on_cancel,

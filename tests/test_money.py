@@ -17,7 +17,7 @@ from wiro_mcp.catalog.importer import import_tool_detail
 from wiro_mcp.catalog.load import CatalogEntry, entry_for
 from wiro_mcp.catalog.spec import PriceTier
 from wiro_mcp.journal import SqliteJournal
-from wiro_mcp.tasks import Rejected, Started
+from wiro_mcp.tasks import Rejected, Started, TaskService
 from wiro_mcp.wiro.auth import WiroAuth
 from wiro_mcp.wiro.client import endpoint_key
 
@@ -28,6 +28,12 @@ def priced(catalog: dict[str, CatalogEntry], usd: float) -> dict[str, CatalogEnt
     reve = catalog["reve_generate"]
     spec = reve.spec.model_copy(update={"prices": (PriceTier(price=usd),)})
     return {**catalog, "reve_generate": entry_for(spec, "test")}
+
+
+def priced_reve(service: TaskService) -> CatalogEntry:
+    entry = service.offered.get("reve_generate")
+    assert entry is not None and entry.spec.prices
+    return entry
 
 
 def hostile_detail(price_extra: str) -> dict[str, object]:
@@ -64,7 +70,7 @@ async def test_a_negative_cost_from_wiro_is_never_credited(
         started: list[Started] = []
         refused: list[Rejected] = []
         for n in range(6):
-            submitted = await service.submit(service.catalog["reve_generate"], {"prompt": f"run {n}"})
+            submitted = await service.submit(priced_reve(service), {"prompt": f"run {n}"})
             if isinstance(submitted, Rejected):
                 refused.append(submitted)
                 continue
@@ -79,7 +85,7 @@ async def test_a_negative_cost_from_wiro_is_never_credited(
 
 async def test_a_budget_without_a_journal_on_disk_refuses_paid_runs(catalog: dict[str, CatalogEntry]) -> None:
     async with in_process(priced(catalog, 0.01), limits={"budget_usd": 100.0}) as sandbox:
-        refused = await sandbox.service.submit(sandbox.service.catalog["reve_generate"], {"prompt": "x"})
+        refused = await sandbox.service.submit(priced_reve(sandbox.service), {"prompt": "x"})
     assert isinstance(refused, Rejected)
     assert "needs the task journal on disk" in refused.reason and "WIRO_MCP_JOURNAL" in refused.reason
     assert sandbox.state.requests("Run") == []

@@ -141,11 +141,11 @@ async def list_tools(settings: Settings, sandbox: bool, name: str | None, as_jso
         )
         return 0
     if name is not None:
-        entry = app.service.catalog.get(name)
+        entry = app.service.offered.get(name)
         print(describe_tool(tools[0], f"model {entry.spec.slug}" if entry else "task tool"))
         return 0
     for tool in tools:
-        entry = app.service.catalog.get(tool.name)
+        entry = app.service.offered.get(tool.name)
         args = ", ".join(
             f"{n}{'*' if n in tool.input_schema.get('required', []) else ''}"
             for n in tool.input_schema.get("properties", {})
@@ -182,7 +182,7 @@ async def call_tool(
         Client(app.server, elicitation_callback=confirmation if confirmation.available() else None) as client,
     ):
         if dry_run:  # a typed tool's model, through run_model's dry run: validated and quoted, nothing sent
-            entry = app.service.catalog.get(tool)
+            entry = app.service.offered.get(tool)
             model = entry.spec.slug if entry else str(arguments.pop("model", tool))
             if tool == "run_model":
                 arguments = dict(arguments.get("arguments") or {})

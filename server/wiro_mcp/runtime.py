@@ -22,6 +22,7 @@ from wiro_mcp.journal import open_journal
 from wiro_mcp.live_catalog import CatalogCache, LiveCatalog, UnknownModel
 from wiro_mcp.mcp.app import SERVER_TOOL_NAMES, WiroMcp
 from wiro_mcp.mcp.transports import serve_in_background
+from wiro_mcp.offered import OfferedModels
 from wiro_mcp.outputs import OutputPolicy, Outputs
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET
 from wiro_mcp.sandbox.app import Emulator
@@ -197,17 +198,8 @@ async def build_app(
             endpoint = sandbox_endpoint() if sandbox else f"{endpoint_key(client.base_url)}#{auth.account}"
             service = TaskService(
                 client,
-                {e.name: e for e in typed},
-                ServiceConfig(
-                    wait_seconds=settings.wait_seconds,
-                    on_cancel=settings.on_cancel,
-                    dedup_seconds=settings.dedup_seconds,
-                    max_cost_usd=settings.max_cost_usd,
-                    budget_usd=settings.budget_usd,
-                    budget_seconds=settings.budget_seconds,
-                    confirm_above_usd=settings.confirm_above_usd,
-                    unpriced_run_usd=settings.unpriced_run_usd,
-                ),
+                OfferedModels(typed),
+                ServiceConfig.from_settings(settings),
                 endpoint=endpoint,
                 account=endpoint if sandbox else auth.account,
                 journal=open_journal(journal_path(settings, sandbox)),

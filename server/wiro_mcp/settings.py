@@ -17,22 +17,22 @@ DEFAULT_SOCKET_URL = "wss://socket.wiro.ai/v1"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-def default_data_dir() -> Path:
+def default_data_dir(xdg_data_home: str = "", local_app_data: str = "") -> Path:
     """The user's data directory for wiro-mcp (XDG on Linux, the platform's usual place elsewhere)."""
     if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "wiro-mcp"
+        return Path(local_app_data or Path.home() / "AppData" / "Local") / "wiro-mcp"
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / "wiro-mcp"
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "wiro-mcp"
+    return Path(xdg_data_home or Path.home() / ".local" / "share") / "wiro-mcp"
 
 
-def default_cache_dir() -> Path:
+def default_cache_dir(xdg_cache_home: str = "", local_app_data: str = "") -> Path:
     """The user's cache directory for wiro-mcp: what can be fetched again (the model catalog)."""
     if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "wiro-mcp" / "cache"
+        return Path(local_app_data or Path.home() / "AppData" / "Local") / "wiro-mcp" / "cache"
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Caches" / "wiro-mcp"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wiro-mcp"
+    return Path(xdg_cache_home or Path.home() / ".cache") / "wiro-mcp"
 
 
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
@@ -41,7 +41,7 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     known |= {
         f"WIRO_MCP_{name.upper()}"
         for name in Settings.model_fields
-        if not name.startswith(("api_", "socket_url"))
+        if not name.startswith(("api_", "socket_url", "xdg_", "local_app_data"))
     }
     found: list[str] = []
     for name in sorted(n for n in environ if n.startswith("WIRO_") and n not in known):
@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     download_dir: str = ""
     download_max_mb: float = Field(default=2000.0, gt=0)
 
+    # Where the platform keeps a user's data and caches: read with the rest, once, at start-up.
+    xdg_data_home: str = Field(default="", validation_alias=AliasChoices("XDG_DATA_HOME", "xdg_data_home"))
+    xdg_cache_home: str = Field(default="", validation_alias=AliasChoices("XDG_CACHE_HOME", "xdg_cache_home"))
+    local_app_data: str = Field(default="", validation_alias=AliasChoices("LOCALAPPDATA", "local_app_data"))
+
     sandbox_seconds: float | None = Field(default=None, ge=0)
     sandbox_extra_models: int = Field(default=0, ge=0, le=100_000)
     log_level: str = "INFO"
@@ -151,13 +156,17 @@ class Settings(BaseSettings):
 
     @property
     def cache_path(self) -> Path:
-        return Path(self.cache_dir).expanduser() if self.cache_dir else default_cache_dir()
+        if self.cache_dir:
+            return Path(self.cache_dir).expanduser()
+        return default_cache_dir(self.xdg_cache_home, self.local_app_data)
 
     @property
     def journal_path(self) -> Path | None:
         if self.journal.lower() in ("off", "none", "0", "false"):
             return None
-        return Path(self.journal).expanduser() if self.journal else default_data_dir() / "tasks.sqlite3"
+        if self.journal:
+            return Path(self.journal).expanduser()
+        return default_data_dir(self.xdg_data_home, self.local_app_data) / "tasks.sqlite3"
 
     @property
     def file_root_paths(self) -> tuple[Path, ...]:

@@ -127,7 +127,9 @@ async def test_cold_cache_and_wiro_unreachable_serve_the_bundled_models(
         assert model_tools(await client.list_tools()) == BUNDLED
         found = await client.call_tool("search_models", {"query": "video"})
         assert found.structured_content and "only bundled models" in found.structured_content["note"]
-        await anyio.sleep(0.5)  # let the background refresh fail and log
+        with anyio.fail_after(20):  # the background refresh fails and logs it
+            while "model list could not be fetched" not in (logged := Path(errlog.name).read_text()):
+                await anyio.sleep(0.05)
     errlog.seek(0)
     logged = errlog.read()
     assert logged.count("model list could not be fetched") == 1, logged

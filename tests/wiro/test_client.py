@@ -45,7 +45,10 @@ async def test_kill_and_cancel_send_every_identifier(wiro: RunningEmulator) -> N
         assert cancelled is not None and cancelled.state == "cancelled"
         wiro.state.plan_next_run(seconds=1.0)
         second = await client.run(*REVE, {"prompt": "y"})
-        await anyio.sleep(0.4)  # past the queue: running now
+        while True:  # past the queue: running now (the emulator's own clock says when)
+            if (await client.detail(taskid=second.taskid)).state == "running":
+                break
+            await anyio.sleep(0.05)
         with pytest.raises(WiroValidationError, match="Only queued tasks"):
             await client.cancel(taskid=second.taskid)
         killed = await client.kill(taskid=second.taskid, tasktoken=second.socketaccesstoken)

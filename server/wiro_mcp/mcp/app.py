@@ -66,16 +66,15 @@ class WiroMcp:
     def __init__(self, service: TaskService, live: LiveCatalog) -> None:
         self.service = service
         self.live = live
-        tools: list[McpTool] = [
-            ModelTool(e, service, self._client_roots, live) for e in service.catalog.values()
-        ]
-        tools += [
+        self.models = service.offered  # the one registry of typed tools' models
+        server_tools: list[McpTool] = [
             SearchModelsTool(live, self.offered),
             ModelInfoTool(live, self.offered),
             RunModelTool(live, service, self._client_roots),
+            *task_tools(service),
         ]
-        tools += task_tools(service)
-        self.tools: dict[str, McpTool] = {t.definition.name: t for t in tools}
+        self._server_tools: dict[str, McpTool] = {t.definition.name: t for t in server_tools}
+        self._model_tools: dict[str, ModelTool] = {}  # made from the registry's entries, as they change
         self.synced = anyio.Event()  # set once the start-up catalog sync is done (or has given up)
         # Who to tell when the tool list changes: 2025-era sessions directly, 2026-era listen streams via the bus.
         # One session per connection (a session object is made per request; its connection's
@@ -93,19 +92,36 @@ class WiroMcp:
         )
 
     def __repr__(self) -> str:
-        return f"WiroMcp(tools={len(self.tools)})"
+        return f"WiroMcp(models={len(self.models)}, tools={len(self._server_tools)})"
+
+    def _model_tool(self, entry: CatalogEntry) -> ModelTool:
+        tool = self._model_tools.get(entry.name)
+        if tool is None or tool.entry is not entry:
+            tool = self._model_tools[entry.name] = ModelTool(
+                entry, self.service, self._client_roots, self.live
+            )
+        return tool
+
+    @property
+    def tools(self) -> dict[str, McpTool]:
+        """Every tool offered, by name: the typed tools of the registry's models, then the server's own."""
+        return {**{e.name: self._model_tool(e) for e in self.models}, **self._server_tools}
 
     def offered(self) -> dict[str, str]:
         """Model key → typed tool name, for every model offered as a typed tool."""
-        return {t.entry.spec.slug.lower(): n for n, t in self.tools.items() if isinstance(t, ModelTool)}
+        return self.models.by_key()
 
     async def add_model_tools(self, entries: list[CatalogEntry]) -> list[str]:
         """Offer typed tools for more models (fetched after start-up), and tell the clients."""
         added: list[str] = []
         for entry in entries:
-            if entry.name not in self.tools:
-                self.service.register(entry)
-                self.tools[entry.name] = ModelTool(entry, self.service, self._client_roots, self.live)
+            if entry.name in self._server_tools:
+                log.warning(
+                    "catalog: %s cannot be offered as %s: a tool of the server has that name",
+                    entry.spec.slug,
+                    entry.name,
+                )
+            elif self.models.offer(entry):
                 added.append(entry.name)
         if added:
             await self._announce_tools_changed()
@@ -115,14 +131,11 @@ class WiroMcp:
         """Rebuild typed tools whose model has changed since start-up (a bundled spec that gained its
         prices from the first listing, say), and tell the clients."""
         changed: list[str] = []
-        for name, tool in list(self.tools.items()):
-            if not isinstance(tool, ModelTool):
-                continue
-            entry = latest(tool.entry.spec.slug.lower())
-            if entry is not None and entry is not tool.entry and entry.name == name:
-                self.service.replace(entry)
-                self.tools[name] = ModelTool(entry, self.service, self._client_roots, self.live)
-                changed.append(name)
+        for entry in self.models:
+            newer = latest(entry.spec.slug.lower())
+            if newer is not None and newer is not entry and newer.name == entry.name:
+                self.models.update(newer)
+                changed.append(entry.name)
         if changed:
             await self._announce_tools_changed()
         return changed
@@ -157,7 +170,8 @@ class WiroMcp:
     ) -> types.CallToolResult | types.InputRequiredResult:
         self._remember(ctx)
         name, args = params.name, dict(params.arguments or {})
-        tool = self.tools.get(name)
+        known = self.models.get(name)
+        tool = self._model_tool(known) if known is not None else self._server_tools.get(name)
         if tool is None:
             return error_result(f"Unknown tool {clip(name, 80)!r}.")
         try:

@@ -235,7 +235,6 @@ class RunModelTool:
         found = await find_entry(self._live, "run_model", str(arguments["model"]))
         if isinstance(found, types.CallToolResult):
             return found
-        self._service.register(found)
         label = f"run_model ({found.spec.slug})"
         if arguments.get("dry_run"):
             prepared = self._service.prepare(found, dict(arguments.get("arguments") or {}))

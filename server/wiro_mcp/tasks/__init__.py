@@ -17,6 +17,7 @@ from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.pricing import Quote
 from wiro_mcp.files import FileAccess
 from wiro_mcp.journal import JournalEntry, Query, TaskJournal
+from wiro_mcp.offered import OfferedModels
 from wiro_mcp.outputs import Outputs
 from wiro_mcp.tasks import cost
 from wiro_mcp.tasks.follow import SANDBOX_ENDPOINT, STOP_SECONDS, Following, OnUpdate
@@ -43,7 +44,7 @@ class TaskService:
     def __init__(
         self,
         client: WiroClient,
-        catalog: dict[str, CatalogEntry],
+        offered: OfferedModels,
         config: ServiceConfig,
         *,
         endpoint: str,
@@ -57,9 +58,7 @@ class TaskService:
         self.endpoint = endpoint
         self.account = account or endpoint  # whose money: budgets are kept per account
         self.journal = journal
-        # The models tasks are reported under by tool name: the typed tools, and those run_model ran.
-        self.catalog = dict(catalog)
-        self._slug_tools = {e.spec.slug.lower(): name for name, e in catalog.items()}
+        self.offered = offered  # tasks are reported under their model's typed tool, if it has one
         ledger = Ledger(journal, endpoint)
         self.starter = Starter(
             client,
@@ -81,21 +80,12 @@ class TaskService:
         )
 
     def __repr__(self) -> str:
-        return f"TaskService(endpoint={self.endpoint!r}, models={len(self.catalog)})"
-
-    # ----- the models offered, for naming tasks
-    def register(self, entry: CatalogEntry) -> None:
-        """A model run through the catalog tools: its tasks are then reported under its name."""
-        self.catalog.setdefault(entry.name, entry)
-        self._slug_tools.setdefault(entry.spec.slug.lower(), entry.name)
-
-    def replace(self, entry: CatalogEntry) -> None:
-        """A newer version of a model already offered (its prices arrived with the listing)."""
-        self.catalog[entry.name] = entry
+        return f"TaskService(endpoint={self.endpoint!r}, {self.offered!r})"
 
     def tool_for(self, task: Task) -> tuple[str, str]:
+        """(the typed tool, or "" for a model without one; the slug) a task is reported under."""
         slug = f"{task.modelslugowner}/{task.modelslugproject}"
-        return self._slug_tools.get(slug.lower(), ""), slug if slug != "/" else ""
+        return self.offered.tool_for(slug), slug if slug != "/" else ""
 
     def handle(self, taskid: str | None = None, tasktoken: str | None = None) -> TaskHandle:
         return TaskHandle(taskid=taskid or "", token=tasktoken or "", endpoint=self.endpoint)

@@ -11,21 +11,42 @@ from typing import Any, Literal
 from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.pricing import UNKNOWN, Quote
 from wiro_mcp.catalog.validate import FieldError
+from wiro_mcp.settings import Settings
 from wiro_mcp.wiro.models import Task, TaskHandle
+
+
+def _default(name: str) -> Any:
+    """A setting's default, from Settings: defaults live in one place."""
+    return Settings.model_fields[name].default
 
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    wait_seconds: float = 45.0
-    on_cancel: Literal["kill", "detach"] = "kill"
+    """What the task stages need of the settings (see docs/settings.md for each)."""
+
+    wait_seconds: float = _default("wait_seconds")
+    on_cancel: Literal["kill", "detach"] = _default("on_cancel")
     # The same model with the same arguments within this many seconds returns the first task (0: off).
-    dedup_seconds: float = 300.0
-    max_cost_usd: float | None = None  # per call
-    budget_usd: float | None = None  # per budget period, over the journal's spend
-    budget_seconds: float = 86_400.0
-    confirm_above_usd: float | None = None  # ask the human first (through the MCP client) above this quote
+    dedup_seconds: float = _default("dedup_seconds")
+    max_cost_usd: float | None = _default("max_cost_usd")  # per call
+    budget_usd: float | None = _default("budget_usd")  # per budget period, over the journal's spend
+    budget_seconds: float = 86_400.0  # the default period, a day (Settings.budget_seconds)
+    confirm_above_usd: float | None = _default("confirm_above_usd")  # ask the human first above this quote
     # Under a cap or a budget, a run whose most it may cost is unknown counts as this much (None: refused).
-    unpriced_run_usd: float | None = None
+    unpriced_run_usd: float | None = _default("unpriced_run_usd")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServiceConfig:
+        return cls(
+            wait_seconds=settings.wait_seconds,
+            on_cancel=settings.on_cancel,
+            dedup_seconds=settings.dedup_seconds,
+            max_cost_usd=settings.max_cost_usd,
+            budget_usd=settings.budget_usd,
+            budget_seconds=settings.budget_seconds,
+            confirm_above_usd=settings.confirm_above_usd,
+            unpriced_run_usd=settings.unpriced_run_usd,
+        )
 
 
 @dataclass(frozen=True)
