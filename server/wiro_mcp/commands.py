@@ -213,6 +213,10 @@ async def call_tool(
     print(text)
     for image in previews:
         print(f"(inline preview: {image.mime_type}, {len(image.data) * 3 // 4} bytes)")
+    follow_up = (result.structured_content or {}).get("next")
+    if isinstance(follow_up, dict):  # the result names an MCP tool; a person at a terminal types a command
+        arguments = " ".join(f"{k}={v}" for k, v in dict(follow_up.get("arguments") or {}).items())
+        _err(f"To keep waiting: wiro-mcp call {follow_up.get('tool')} {arguments}")
     return 1 if result.is_error else 0
 
 

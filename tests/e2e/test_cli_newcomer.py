@@ -120,3 +120,17 @@ def test_on_a_terminal_it_says_it_waits_for_an_mcp_client(tmp_path: Path) -> Non
         "waits for an MCP client" in err and 'wiro-mcp call reve_generate prompt="a koala" --sandbox' in err
     )
     assert out == ""  # stdout is the MCP stream: nothing but MCP there
+
+
+def test_a_call_still_running_names_the_command_that_keeps_waiting(tmp_path: Path) -> None:
+    done = run(
+        tmp_path,
+        "call",
+        "reve_generate",
+        "prompt=x",
+        "--sandbox",
+        WIRO_MCP_SANDBOX_SECONDS="30",
+        WIRO_MCP_WAIT_SECONDS="1",
+    )
+    assert done.returncode == 0 and "still" in done.stdout
+    assert "To keep waiting: wiro-mcp call task_wait taskid=" in done.stderr
