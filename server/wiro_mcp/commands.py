@@ -22,6 +22,7 @@ from wiro_mcp.catalog.schema import tool_name
 from wiro_mcp.catalog.validate import suggest
 from wiro_mcp.errors import ConfigError, SpecError
 from wiro_mcp.journal import Query, SqliteJournal
+from wiro_mcp.jsonish import as_dict
 from wiro_mcp.mcp.app import WiroMcp
 from wiro_mcp.mcp.catalog_tools import CATALOG_TOOL_NAMES
 from wiro_mcp.mcp.transports import SessionLimits, check_http_bind, run_http, run_stdio, serve_in_background
@@ -213,9 +214,9 @@ async def call_tool(
     print(text)
     for image in previews:
         print(f"(inline preview: {image.mime_type}, {len(image.data) * 3 // 4} bytes)")
-    follow_up = (result.structured_content or {}).get("next")
-    if isinstance(follow_up, dict):  # the result names an MCP tool; a person at a terminal types a command
-        arguments = " ".join(f"{k}={v}" for k, v in dict(follow_up.get("arguments") or {}).items())
+    follow_up = as_dict(as_dict(result.structured_content).get("next"))
+    if follow_up:  # the result names an MCP tool; a person at a terminal types a command
+        arguments = " ".join(f"{k}={v}" for k, v in as_dict(follow_up.get("arguments")).items())
         _err(f"To keep waiting: wiro-mcp call {follow_up.get('tool')} {arguments}")
     return 1 if result.is_error else 0
 
