@@ -204,9 +204,8 @@ class LiveCatalog:
             return ""
         try:
             with anyio.move_on_after(self.wait_seconds) as waited:
-                async with (
-                    self._lock
-                ):  # a listing on its way (the start-up sync's) is waited for, not fetched twice
+                # A listing on its way (the start-up sync's) is waited for, not fetched twice.
+                async with self._lock:
                     pass
                 if not self.listing_is_fresh:
                     await self.refresh_listing()

@@ -80,9 +80,8 @@ def take_state(state: str, scope: str, prepared: Prepared) -> bool:
     expires, _, mac = rest.partition(".")
     if not (expires.isdigit() and len(expires) <= 12) or int(expires) < now or nonce in _answered:
         return False
-    if (
-        len(_answered) >= MAX_ANSWERED
-    ):  # full of answers still live: none is taken (ask again), never forgotten
+    # Full of answers still live: none is taken (asked again) rather than an old one forgotten.
+    if len(_answered) >= MAX_ANSWERED:
         return False
     if not hmac.compare_digest(mac, _mac(nonce, expires, scope, prepared)):
         return False
