@@ -4,7 +4,7 @@ Two sources: the curation block (a rule a model page states in words, e.g. PixVe
 only at 5 s, not at 1080p"), and the `dynamicprice` tiers when they list, field by field, the only
 combinations Wiro prices (resolution-by-duration tables). A value no tier names is never forbidden:
 an unpriced value is unknown, not invalid. Constraints are stated in the tool's description (model
-APIs refuse `allOf` or `if`/`then` at the root of a tool's schema) and in model_info, and checked
+APIs refuse `allOf` or `if`/`then` at the root of a tool's schema) and in the model's details, and checked
 with Wiro's defaults filled in for the fields left out.
 """
 
@@ -147,5 +147,5 @@ def described(constraints: Sequence[Constraint]) -> str:
         return ""
     shown = "; ".join(c.text() for c in constraints[:MAX_SHOWN_IN_DESCRIPTION])
     more = len(constraints) - MAX_SHOWN_IN_DESCRIPTION
-    rest = f"; and {more} more (model_info lists them)" if more > 0 else ""
+    rest = f"; and {more} more" if more > 0 else ""
     return f"Only together: {shown}{rest}."

@@ -196,7 +196,7 @@ def tool_description(
     lines = [
         capability_line(spec, rules),
         f"{what}. Wiro model {spec.slug}." if what else f"Wiro model {spec.slug}.",
-        "Paid task, billed only if it succeeds. If still running, use task_wait; calling again bills twice.",
+        "Paid task, billed only if it succeeds.",
     ]
     if constraints:  # checked by the server; a schema's root may not carry them (allOf, if/then)
         lines.append(described(constraints))

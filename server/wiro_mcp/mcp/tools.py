@@ -14,6 +14,7 @@ import jsonschema
 import mcp_types as types
 from mcp.server import ServerRequestContext
 
+from wiro_mcp.catalog.constraints import MAX_SHOWN_IN_DESCRIPTION
 from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.validate import clip, one_line
 from wiro_mcp.errors import JournalError
@@ -84,6 +85,11 @@ async def run_entry(
     return task_result(report, started.quote)
 
 
+# What an agent must know of every model tool, in the MCP layer's words (the catalog's own description
+# knows no tool names).
+MODEL_TOOL_ADVICE = "If still running, use task_wait; calling again bills twice."
+
+
 class ModelTool:
     """Starts a task of one catalog model and follows it for the bounded wait."""
 
@@ -97,7 +103,12 @@ class ModelTool:
         self.definition = types.Tool(
             name=entry.name,
             title=entry.spec.title,
-            description=entry.description,
+            description=f"{entry.description}\n{MODEL_TOOL_ADVICE}"
+            + (
+                " model_info lists every combination."
+                if len(entry.constraints) > MAX_SHOWN_IN_DESCRIPTION
+                else ""
+            ),
             input_schema=entry.input_schema,
             output_schema=OUTPUT_SCHEMA,
             # Only what differs from the defaults (not read-only, not idempotent, open world): bytes count.

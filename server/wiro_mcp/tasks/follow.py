@@ -103,7 +103,7 @@ class Following:
             if not latest:
                 raise
             # The task exists even though Wiro stopped answering: hand back its ids, never lose them.
-            lost = f"Following the task failed ({exc}); it may still be running. Try task_wait later."
+            lost = f"Following the task failed ({exc}); it may still be running: wait on it again later."
             return await self._report(latest[-1], False, (*notes, lost))
         return await self._report(outcome.task, outcome.finished, notes)
 

@@ -180,7 +180,7 @@ class Starter:
         if earlier.taskid is None:
             return Rejected(
                 reason=f"an identical call {age:.0f} s ago may have started a task whose id never came back "
-                f"(state {earlier.state}, see task_list). Check Wiro's dashboard before running it again, or "
+                f"(state {earlier.state} in the task journal). Check Wiro's dashboard before running it again, or "
                 f"change an argument; identical calls are recognised for {window} s (WIRO_MCP_DEDUP_SECONDS)."
             )
         note = (
