@@ -7,20 +7,12 @@ import re
 
 from tests.conftest import REPO
 from wiro_mcp import __version__
-from wiro_mcp.settings import Settings
-
-ALIASED = {
-    "api_key": "WIRO_API_KEY",
-    "api_secret": "WIRO_API_SECRET",
-    "api_base_url": "WIRO_API_BASE_URL",
-    "socket_url": "WIRO_SOCKET_URL",
-}
+from wiro_mcp.settings import setting_variables
 
 
 def test_every_setting_is_in_the_settings_table() -> None:
     table = (REPO / "docs" / "settings.md").read_text()
-    platform = {"xdg_data_home", "xdg_cache_home", "local_app_data"}  # the platform's, not ours
-    names = {ALIASED.get(n, f"WIRO_MCP_{n.upper()}") for n in Settings.model_fields if n not in platform}
+    names = setting_variables()
     assert {n for n in names if f"`{n}`" not in table} == set()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, get_args
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,6 +15,7 @@ from wiro_mcp.catalog.importer import import_tool_detail
 from wiro_mcp.catalog.load import entry_for
 from wiro_mcp.catalog.pricing import parse_dynamicprice, quote
 from wiro_mcp.catalog.schema import TOOL_NAME
+from wiro_mcp.catalog.spec import InputType
 from wiro_mcp.errors import SpecError
 from wiro_mcp.wiro.models import Task
 from wiro_mcp.wiro.socket_events import apply_event, parse_event
@@ -32,17 +33,7 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=20,
 )
-KINDS = [
-    "text",
-    "textarea",
-    "select",
-    "number",
-    "range",
-    "checkbox",
-    "fileinput",
-    "multifileinput",
-    "combinefileinput",
-]
+KINDS = list(get_args(InputType))
 items = st.fixed_dictionaries(
     {
         "id": st.sampled_from(["prompt", "seed", "inputImage", "steps", "duration"])

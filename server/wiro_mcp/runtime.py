@@ -170,7 +170,7 @@ def follower_for(settings: Settings, client: WiroClient, socket_url: str) -> Tas
 async def build_app(
     settings: Settings, sandbox: bool, *, extra_file_roots: tuple[Path, ...] = ()
 ) -> AsyncGenerator[WiroMcp, None]:
-    everything = load_catalog(settings.catalog_paths)
+    everything = load_catalog(settings.catalog_paths, reserved=SERVER_TOOL_NAMES)
     specs = [e.spec for e in everything.values()]  # the emulator knows every model, offered or not
     async with wiro_endpoint(settings, sandbox, specs) as (base_url, auth, socket_url):
         timeout = httpx2.Timeout(settings.request_timeout_seconds, connect=10.0, write=120.0)

@@ -35,14 +35,20 @@ def default_cache_dir(xdg_cache_home: str = "", local_app_data: str = "") -> Pat
     return Path(xdg_cache_home or Path.home() / ".cache") / "wiro-mcp"
 
 
+def variable_of(name: str) -> str:
+    """The environment variable a setting is read from: its alias's first choice, else WIRO_MCP_NAME."""
+    alias = Settings.model_fields[name].validation_alias
+    return str(alias.choices[0]) if isinstance(alias, AliasChoices) else f"WIRO_MCP_{name.upper()}"
+
+
+def setting_variables() -> set[str]:
+    """Every `WIRO_*` variable a setting is read from (the platform's own, like XDG_DATA_HOME, aside)."""
+    return {v for v in map(variable_of, Settings.model_fields) if v.startswith("WIRO_")}
+
+
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     """`WIRO_*` variables that are no setting, each with a did-you-mean when one is close."""
-    known = {"WIRO_API_KEY", "WIRO_API_SECRET", "WIRO_API_BASE_URL", "WIRO_SOCKET_URL"}
-    known |= {
-        f"WIRO_MCP_{name.upper()}"
-        for name in Settings.model_fields
-        if not name.startswith(("api_", "socket_url", "xdg_", "local_app_data"))
-    }
+    known = setting_variables()
     found: list[str] = []
     for name in sorted(n for n in environ if n.startswith("WIRO_") and n not in known):
         close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)

@@ -146,3 +146,15 @@ def test_a_malformed_file_stops_the_server_at_start(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "bad.json" in done.stderr and "field project" in done.stderr
+
+
+def test_a_spec_may_not_take_a_name_of_the_servers_own_tools(tmp_path: Path) -> None:
+    original = REPO / "tools" / "reve_generate.json"
+    taken = tmp_path / "task_status.json"
+    taken.write_text(
+        original.read_text()
+        .replace('"owner": "reve"', '"owner": "task"')
+        .replace('"project": "generate"', '"project": "status"')
+    )
+    with pytest.raises(SpecError, match="taken by one of the server's own tools"):
+        build_catalog([taken], reserved={"task_status"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -84,11 +84,16 @@ def entry_for(spec: ModelSpec, origin: str, name: str | None = None) -> CatalogE
     )
 
 
-def build_catalog(paths: Iterable[Path], allow: Sequence[str] = ()) -> dict[str, CatalogEntry]:
-    """Entries by tool name. Two files giving one tool name is an error, never an overwrite."""
+def build_catalog(
+    paths: Iterable[Path], allow: Sequence[str] = (), reserved: Collection[str] = ()
+) -> dict[str, CatalogEntry]:
+    """Entries by tool name. Two files giving one tool name, or a file giving a `reserved` name (one of
+    the server's own tools), is an error, never an overwrite."""
     catalog: dict[str, CatalogEntry] = {}
     for path in paths:
         entry = entry_for(load_spec_file(path), str(path))
+        if entry.name in reserved:
+            raise SpecError(f"{path}: tool name {entry.name!r} is taken by one of the server's own tools")
         if entry.name in catalog:
             raise SpecError(
                 f"{path}: tool name {entry.name!r} clashes with {catalog[entry.name].origin} "
@@ -105,8 +110,10 @@ def allowed(catalog: dict[str, CatalogEntry], allow: Sequence[str]) -> dict[str,
     return {n: e for n, e in catalog.items() if any(fnmatch.fnmatchcase(n, p) for p in allow)}
 
 
-def load_catalog(extra_dirs: Sequence[Path] = (), allow: Sequence[str] = ()) -> dict[str, CatalogEntry]:
+def load_catalog(
+    extra_dirs: Sequence[Path] = (), allow: Sequence[str] = (), reserved: Collection[str] = ()
+) -> dict[str, CatalogEntry]:
     paths = spec_files(bundled_dir())
     for folder in extra_dirs:
         paths += spec_files(folder)
-    return build_catalog(paths, allow)
+    return build_catalog(paths, allow, reserved)

@@ -239,7 +239,7 @@ def quote(
         combos = "; ".join(", ".join(f"{k}={v}" for k, v in t.inputs.items()) for t in tiers if t.inputs)
         return Quote(None, None, basis=f"no price tier matches these arguments (priced: {combos})")
     figure = cost_for(tier, args, file_fields)
-    if not all(_sane(v) for v in (figure.low, figure.high)):
+    if any(v is not None and usable(v) is None for v in (figure.low, figure.high)):
         # Money rules fail closed: a figure that is not a finite, non-negative number is no figure.
         return Quote(
             None, None, tier.method, "the price tier gives no usable figure for these arguments", tier
@@ -249,8 +249,9 @@ def quote(
     return figure
 
 
-def _sane(value: float | None) -> bool:
-    return value is None or (math.isfinite(value) and value >= 0)
+def usable(value: float | None) -> float | None:
+    """A money figure as the rules accept it: finite and non-negative, else none."""
+    return value if value is not None and math.isfinite(value) and value >= 0 else None
 
 
 def parse_usd(value: Any) -> float | None:
@@ -261,7 +262,7 @@ def parse_usd(value: Any) -> float | None:
         number = float(str(value).strip())
     except ValueError:
         return None
-    return number if math.isfinite(number) and number >= 0 else None
+    return usable(number)
 
 
 # Methods whose cost a tier fixes before the run (with the call's own duration, for video length).

@@ -115,13 +115,7 @@ class WiroMcp:
         """Offer typed tools for more models (fetched after start-up), and tell the clients."""
         added: list[str] = []
         for entry in entries:
-            if entry.name in self._server_tools:
-                log.warning(
-                    "catalog: %s cannot be offered as %s: a tool of the server has that name",
-                    entry.spec.slug,
-                    entry.name,
-                )
-            elif self.models.offer(entry):
+            if self.models.offer(entry):
                 added.append(entry.name)
         if added:
             await self._announce_tools_changed()

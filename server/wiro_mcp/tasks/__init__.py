@@ -20,7 +20,7 @@ from wiro_mcp.journal import JournalEntry, Query, TaskJournal
 from wiro_mcp.offered import OfferedModels
 from wiro_mcp.outputs import Outputs
 from wiro_mcp.tasks import cost
-from wiro_mcp.tasks.follow import SANDBOX_ENDPOINT, STOP_SECONDS, Following, OnUpdate
+from wiro_mcp.tasks.follow import SANDBOX_ENDPOINT, STOP_SECONDS, Following
 from wiro_mcp.tasks.ledger import Ledger
 from wiro_mcp.tasks.records import Prepared, Rejected, ServiceConfig, Started, TaskReport
 from wiro_mcp.tasks.start import RootsProvider, Starter, no_roots, prepare
@@ -78,6 +78,12 @@ class TaskService:
             ledger=ledger,
             naming=self.tool_for,
         )
+        # The stages themselves, as they are: the facade adds nothing to them.
+        self.start = self.starter.start
+        self.follow = self.following.follow
+        self.look = self.following.look
+        self.stop = self.following.stop
+        self.idle = self.following.idle
 
     def __repr__(self) -> str:
         return f"TaskService(endpoint={self.endpoint!r}, {self.offered!r})"
@@ -97,44 +103,14 @@ class TaskService:
     def needs_confirmation(self, figure: Quote) -> bool:
         return cost.needs_confirmation(figure, self.config)
 
-    async def start(self, prepared: Prepared, client_roots: RootsProvider = no_roots) -> Started | Rejected:
-        return await self.starter.start(prepared, client_roots)
-
     async def submit(
         self, entry: CatalogEntry, arguments: dict[str, Any] | None, client_roots: RootsProvider = no_roots
     ) -> Started | Rejected:
         """prepare, then start: for a caller with nothing to do in between (no one to ask)."""
         prepared = self.prepare(entry, arguments)
-        return prepared if isinstance(prepared, Rejected) else await self.start(prepared, client_roots)
-
-    async def follow(
-        self,
-        handle: TaskHandle,
-        *,
-        on_update: OnUpdate | None = None,
-        last_known: Task | None = None,
-        wait_seconds: float | None = None,
-        notes: tuple[str, ...] = (),
-        stop_on_cancel: bool = True,
-    ) -> TaskReport:
-        return await self.following.follow(
-            handle,
-            on_update=on_update,
-            last_known=last_known,
-            wait_seconds=wait_seconds,
-            notes=notes,
-            stop_on_cancel=stop_on_cancel,
+        return (
+            prepared if isinstance(prepared, Rejected) else await self.starter.start(prepared, client_roots)
         )
-
-    # ----- looking, stopping, the journal
-    async def look(self, handle: TaskHandle) -> TaskReport:
-        return await self.following.look(handle)
-
-    async def stop(self, handle: TaskHandle, *, kill: bool) -> TaskReport:
-        return await self.following.stop(handle, kill=kill)
-
-    def idle(self) -> bool:
-        return self.following.idle()
 
     @property
     def cancelled(self) -> dict[str, str]:

@@ -3,13 +3,12 @@ the confirmation threshold, and what each refusal says. Pure functions of the co
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
 from wiro_mcp.catalog.fields import defaults
 from wiro_mcp.catalog.load import CatalogEntry
-from wiro_mcp.catalog.pricing import Quote, quote
+from wiro_mcp.catalog.pricing import Quote, quote, usable
 from wiro_mcp.journal import Budget, OverBudget
 from wiro_mcp.tasks.records import Rejected, ServiceConfig
 
@@ -25,17 +24,13 @@ def quote_for(entry: CatalogEntry, params: dict[str, Any]) -> Quote:
     return quote(entry.spec.prices, {**defaults(entry.rules), **params}, files, entry.spec.approximate_cost)
 
 
-def _figure(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) and value >= 0 else None
-
-
 def bound(figure: Quote, config: ServiceConfig) -> float | None:
     """The most a call counts for under a cap or a budget: its quote's upper end, else (the price is
     not known before the run) WIRO_MCP_UNPRICED_RUN_USD, at least the part that is known."""
     if figure.high is not None:
-        return _figure(figure.high)
+        return usable(figure.high)
     assumed = config.unpriced_run_usd
-    return None if assumed is None else max(assumed, _figure(figure.low) or 0.0)
+    return None if assumed is None else max(assumed, usable(figure.low) or 0.0)
 
 
 def needs_confirmation(figure: Quote, config: ServiceConfig) -> bool:
