@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,6 +12,10 @@ from tests.conftest import REPO
 
 
 def test_the_wheel_holds_the_five_bundled_specs(tmp_path: Path) -> None:
+    # From a copy without build leftovers (an old build/ folder would hide a module the build misses).
+    source = tmp_path / "source"
+    leftovers = (".git", ".venv", "build", "*.egg-info", ".inspector", "__pycache__", "wiro-outputs")
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(*leftovers))
     built = subprocess.run(
         [
             sys.executable,
@@ -21,7 +26,7 @@ def test_the_wheel_holds_the_five_bundled_specs(tmp_path: Path) -> None:
             "--quiet",
             "--wheel-dir",
             str(tmp_path),
-            str(REPO),
+            str(source),
         ],
         capture_output=True,
         text=True,
