@@ -18,7 +18,7 @@ from wiro_mcp.catalog.schema import capability_line, chosen_example
 from wiro_mcp.errors import SpecError, WiroError
 from wiro_mcp.live_catalog import LiveCatalog, UnknownModel
 from wiro_mcp.mcp.results import OUTPUT_SCHEMA, error_result, quoted_result, rejected_result
-from wiro_mcp.mcp.tools import LOOK, Context, RootsLister, check_arguments, run_entry
+from wiro_mcp.mcp.tools import LOOK, CheckedTool, Context, RootsLister, run_entry
 from wiro_mcp.tasks import Rejected, TaskService
 
 MEDIA = ("image", "video", "audio", "text")
@@ -41,7 +41,7 @@ def row_json(row: ModelRow, tool: str | None) -> dict[str, Any]:
     return data
 
 
-class SearchModelsTool:
+class SearchModelsTool(CheckedTool):
     def __init__(self, live: LiveCatalog, offered: Callable[[], dict[str, str]]) -> None:
         self._live = live
         self._offered = offered  # model key → typed tool name, for the models that have one
@@ -75,10 +75,7 @@ class SearchModelsTool:
             annotations=LOOK,
         )
 
-    async def call(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
-        problem = check_arguments("search_models", self.definition.input_schema, arguments)
-        if problem:
-            return error_result(problem)
+    async def run(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
         note = await self._live.ensure_listing()
         offered = self._offered()
         found = self._live.index.search(
@@ -131,7 +128,7 @@ def model_details(entry: CatalogEntry, tool: str | None) -> dict[str, Any]:
     return data
 
 
-class ModelInfoTool:
+class ModelInfoTool(CheckedTool):
     def __init__(self, live: LiveCatalog, offered: Callable[[], dict[str, str]]) -> None:
         self._live = live
         self._offered = offered
@@ -156,10 +153,7 @@ class ModelInfoTool:
             annotations=LOOK,
         )
 
-    async def call(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
-        problem = check_arguments("model_info", self.definition.input_schema, arguments)
-        if problem:
-            return error_result(problem)
+    async def run(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
         found = await find_entry(self._live, "model_info", str(arguments["model"]))
         if isinstance(found, types.CallToolResult):
             return found
@@ -197,7 +191,7 @@ async def find_entry(live: LiveCatalog, tool: str, model: str) -> CatalogEntry |
         )
 
 
-class RunModelTool:
+class RunModelTool(CheckedTool):
     def __init__(self, live: LiveCatalog, service: TaskService, roots: RootsLister) -> None:
         self._live = live
         self._service = service
@@ -226,12 +220,9 @@ class RunModelTool:
             annotations=types.ToolAnnotations(destructive_hint=False),
         )
 
-    async def call(
+    async def run(
         self, ctx: Context, arguments: dict[str, Any]
     ) -> types.CallToolResult | types.InputRequiredResult:
-        problem = check_arguments("run_model", self.definition.input_schema, arguments)
-        if problem:
-            return error_result(problem)
         found = await find_entry(self._live, "run_model", str(arguments["model"]))
         if isinstance(found, types.CallToolResult):
             return found

@@ -17,20 +17,14 @@ from wiro_mcp.wiro.models import STATUS_ORDER, STATUS_WORDS, Task, TaskHandle
 log = logging.getLogger(__name__)
 Context = ServerRequestContext[Any]
 
-# Where each status puts a task on a 0-100 scale. While generating, Wiro's own percentage (from its
+# Where each status puts a task on a 0-100 scale, from its place in Wiro's order: the phases before
+# generating take 1-7, those after it 98-100. While generating, Wiro's own percentage (from its
 # socket) is used as it is, held below the last phases; without one, progress moves with each status.
+_GENERATING_AT = STATUS_ORDER.index("task_output")
+_AFTER = STATUS_ORDER[_GENERATING_AT + 1 :]
 _STATUS_PERCENT = {
-    "task_queue": 1.0,
-    "task_accept": 2.0,
-    "task_preprocess_start": 3.0,
-    "task_preprocess_end": 4.0,
-    "task_assign": 5.0,
-    "task_start": 6.0,
-    "task_output": 7.0,
-    "task_output_full": 98.0,
-    "task_end": 98.5,
-    "task_postprocess_start": 99.0,
-    "task_postprocess_end": 100.0,
+    **{status: float(n + 1) for n, status in enumerate(STATUS_ORDER[: _GENERATING_AT + 1])},
+    **{status: 98.0 + 2.0 * n / (len(_AFTER) - 1) for n, status in enumerate(_AFTER)},
     "task_cancel": 100.0,
 }
 MAX_GENERATING = 97.0

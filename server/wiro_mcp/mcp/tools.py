@@ -153,11 +153,35 @@ def check_arguments(name: str, schema: dict[str, Any], arguments: dict[str, Any]
     return None
 
 
+class CheckedTool:
+    """A server tool whose arguments are checked against its own schema before `run` sees them."""
+
+    definition: types.Tool
+
+    def normalised(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The arguments as the schema expects them (a tool accepting a looser form says how)."""
+        return arguments
+
+    async def call(
+        self, ctx: Context, arguments: dict[str, Any]
+    ) -> types.CallToolResult | types.InputRequiredResult:
+        arguments = self.normalised(arguments)
+        problem = check_arguments(self.definition.name, self.definition.input_schema, arguments)
+        if problem:
+            return error_result(problem)
+        return await self.run(ctx, arguments)
+
+    async def run(
+        self, ctx: Context, arguments: dict[str, Any]
+    ) -> types.CallToolResult | types.InputRequiredResult:
+        raise NotImplementedError
+
+
 # What a task tool does with the handle it was given (and its other arguments).
 HandleAction = Callable[[Context, TaskHandle, dict[str, Any]], Awaitable[TaskReport]]
 
 
-class HandleTool:
+class HandleTool(CheckedTool):
     """A task tool that takes a task handle (taskid or tasktoken) and answers like a model tool."""
 
     def __init__(
@@ -190,12 +214,11 @@ class HandleTool:
     def __repr__(self) -> str:
         return f"HandleTool({self.definition.name!r})"
 
-    async def call(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
+    def normalised(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        return {**arguments, **{k: id_text(arguments[k]) for k in _TASK_IDS if k in arguments}}
+
+    async def run(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
         name = self.definition.name
-        arguments = {**arguments, **{k: id_text(arguments[k]) for k in _TASK_IDS if k in arguments}}
-        problem = check_arguments(name, self.definition.input_schema, arguments)
-        if problem:
-            return error_result(problem)
         taskid, token = (str(arguments.get(k) or "").strip() for k in ("taskid", "tasktoken"))
         if not taskid and not token:
             return error_result(
@@ -242,7 +265,7 @@ TASK_LIST_OUTPUT: dict[str, Any] = {
 }
 
 
-class TaskListTool:
+class TaskListTool(CheckedTool):
     def __init__(self, service: TaskService) -> None:
         self._service = service
         self.definition = types.Tool(
@@ -274,10 +297,7 @@ class TaskListTool:
     def __repr__(self) -> str:
         return "TaskListTool()"
 
-    async def call(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
-        problem = check_arguments("task_list", self.definition.input_schema, arguments)
-        if problem:
-            return error_result(problem)
+    async def run(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
         since: float | None = None
         if arguments.get("since"):
             try:
