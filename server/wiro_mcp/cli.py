@@ -20,6 +20,7 @@ import anyio
 from pydantic import SecretStr, ValidationError
 
 from wiro_mcp import __version__
+from wiro_mcp.catalog.spec import MEDIA
 from wiro_mcp.errors import ConfigError, SpecError
 from wiro_mcp.journal import JOURNAL_STATES
 from wiro_mcp.sandbox import SANDBOX_API_KEY
@@ -158,7 +159,7 @@ def parser() -> argparse.ArgumentParser:
     models.add_argument("action", choices=["search", "show", "pull"])
     models.add_argument("words", nargs="*", metavar="QUERY|SLUG", help="search words, or model slugs")
     models.add_argument("--category", help="search: only this category (e.g. text-to-video)")
-    models.add_argument("--media", choices=["image", "video", "audio", "text"], help="search: output media")
+    models.add_argument("--media", choices=MEDIA, help="search: output media")
     models.add_argument("--limit", type=int, default=20, help="search: at most this many (default 20)")
     models.add_argument("--json", action="store_true", help="search/show: JSON output")
     models.add_argument("--into", type=Path, help="pull: the folder to write spec files into")

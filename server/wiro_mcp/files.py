@@ -10,6 +10,7 @@ the bytes actually read.
 
 from __future__ import annotations
 
+import codecs
 import mimetypes
 import os
 import stat
@@ -21,6 +22,62 @@ from urllib.parse import unquote, urlparse
 from wiro_mcp.errors import LocalFileError
 
 _PSEUDO_FILESYSTEMS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+# Signatures of the kinds Wiro takes as inputs (files.md): images, video, audio, documents.
+_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"%PDF-", "application/pdf"),
+    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
+    (0, b"\xff\xd8\xff", "image/jpeg"),
+    (0, b"GIF8", "image/gif"),
+    (0, b"ID3", "audio/mpeg"),
+    (0, b"fLaC", "audio/flac"),
+    (0, b"OggS", "audio/ogg"),
+    (0, b"\x1a\x45\xdf\xa3", "video/webm"),
+)
+_RIFF = {b"WAVE": "audio/wav", b"WEBP": "image/webp", b"AVI ": "video/x-msvideo"}
+_ZIP_DOCUMENTS = {
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".epub": "application/epub+zip",
+}
+
+
+def content_type(data: bytes, name: str) -> str:
+    """A file's type from its first bytes (a name can lie or say nothing); the name decides only
+    among kinds that share a signature (ZIP-based documents) or have none (text, CSV, Markdown)."""
+    suffix = Path(name).suffix.lower()
+    for offset, magic, kind in _SIGNATURES:
+        if data[offset : offset + len(magic)] == magic:
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] in _RIFF:
+        return _RIFF[data[8:12]]
+    if data[4:8] == b"ftyp":
+        brand = data[8:12]
+        return (
+            "audio/mp4"
+            if brand in (b"M4A ", b"M4B ")
+            else "video/quicktime"
+            if brand == b"qt  "
+            else "video/mp4"
+        )
+    if len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0:
+        return "audio/mpeg"  # an MP3 frame without an ID3 tag
+    if data[:4] == b"PK\x03\x04":
+        return _ZIP_DOCUMENTS.get(suffix, "application/zip")
+    guessed = mimetypes.guess_type(name)[0]
+    if guessed:
+        return guessed
+    return "text/plain" if suffix in (".md", ".txt", "") and _is_text(data) else "application/octet-stream"
+
+
+def _is_text(data: bytes) -> bool:
+    try:  # not final: a character cut at the 4096th byte is no reason to call it binary
+        codecs.getincrementaldecoder("utf-8")().decode(data[:4096], final=False)
+    except UnicodeDecodeError:
+        return False
+    return b"\x00" not in data[:4096]
 
 
 @dataclass(frozen=True)
@@ -150,5 +207,5 @@ class FileAccess:
             )
         if len(data) != info.st_size:
             raise LocalFileError(f"{field}: {value!r} changed while it was read, or is not a regular file")
-        contenttype = mimetypes.guess_type(opened.name)[0] or "application/octet-stream"
+        contenttype = content_type(data, opened.name)
         return LocalFile(path=opened, filename=opened.name, data=data, contenttype=contenttype)

@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,11 @@ log = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_REDIRECTS = 5
+
+
+def is_previewed(mime: str) -> bool:
+    """Kinds a chat can show from bytes: images, audio, and text."""
+    return mime.startswith(("image/", "audio/", "text/")) or mime == "application/json"
 
 
 class RefusedUrl(Exception):
@@ -173,11 +179,12 @@ class Outputs:
         return bytes(data)
 
     async def previews(self, outputs: Sequence[Output], saved: dict[str, Path]) -> dict[str, bytes]:
-        """Image bytes by URL, for those under the preview cap; a preview is a nicety, so failures are quiet."""
+        """The bytes of images, audio and text files under the preview cap, by URL (shown in the chat);
+        a preview is a nicety, so failures are quiet."""
         cap = self.policy.preview_max_bytes
         found: dict[str, bytes] = {}
         for out in outputs:
-            if cap <= 0 or not out.contenttype.startswith("image/") or not 0 < out.size <= cap:
+            if cap <= 0 or not is_previewed(out.mime) or not 0 < out.size <= cap:
                 continue
             try:
                 if out.url in saved:  # already on disk: not fetched a second time
@@ -190,6 +197,21 @@ class Outputs:
             if len(data) <= cap:
                 found[out.url] = data
         return found
+
+    async def keep_text(self, tool: str, taskid: str, name: str, text: str) -> tuple[Path | None, str]:
+        """A task's whole text answer as a file (in the download folder, else a private temporary
+        one): (its path, a note on what failed)."""
+        user = getattr(os, "getuid", lambda: "user")()  # one private folder per user (no uid on Windows)
+        folder = self.policy.download_dir or Path(tempfile.gettempdir()) / f"wiro-mcp-{user}"
+        target = folder / safe_name(tool, "model") / safe_name(taskid, "task")
+        try:
+            await anyio.Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)
+            await anyio.Path(target).mkdir(parents=True, exist_ok=True)
+            path = target / safe_name(name, "answer.md")
+            await anyio.Path(path).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            return None, f"The whole answer could not be saved ({exc.strerror or exc})."
+        return path, ""
 
     async def save(self, tool: str, taskid: str, outputs: Sequence[Output]) -> tuple[dict[str, Path], str]:
         """Download each output into the download folder: (url → path, a note on what failed)."""

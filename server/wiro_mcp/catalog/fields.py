@@ -34,7 +34,7 @@ class FieldRule:
     file_part: str = ""
     multiple: bool = False  # several files: a comma-separated list (or an array, joined)
     combine: bool = False  # several files sent as an array in the field itself (combinefileinput)
-    media: str = ""  # for file fields: image, video, audio or file, read from the name
+    media: str = ""  # for file fields: image, video, audio, document or file, from the name
     option_labels: dict[str, str] = field(default_factory=dict[str, str])
 
     @property
@@ -92,7 +92,7 @@ def _valid_default(item: Input, kind: FieldKind, enum: tuple[str, ...]) -> Any:
 
 def file_media(name: str) -> str:
     lowered = name.lower()
-    return next((m for m in ("image", "video", "audio") if m in lowered), "file")
+    return next((m for m in ("image", "video", "audio", "document") if m in lowered), "file")
 
 
 def rule_for(spec: ModelSpec, item: Input) -> FieldRule:

@@ -45,6 +45,8 @@ def media_of(categories: Iterable[str]) -> Media:
     for word, media in words:
         if word in joined:
             return media
+    if "3d" in joined.split() or "3d" in cats:
+        return "3d"
     if "llm" in cats or "text" in outs:
         return "text"
     return "image"

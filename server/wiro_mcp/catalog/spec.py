@@ -35,7 +35,19 @@ InputType = Literal[
     "combinefileinput",
 ]
 FILE_TYPES: frozenset[str] = frozenset({"fileinput", "multifileinput", "combinefileinput"})
-Media = Literal["image", "video", "audio", "text"]
+Media = Literal["image", "video", "audio", "text", "3d"]
+MEDIA: tuple[Media, ...] = ("image", "video", "audio", "text", "3d")
+# Wiro's realtime models (model-parameters.md) talk over a live audio channel after Run: a tool call
+# cannot carry one, so they are known by these slugs, or by a category naming them realtime.
+REALTIME_SLUGS = frozenset(
+    {
+        "openai/gpt-realtime",
+        "openai/gpt-realtime-mini",
+        "elevenlabs/realtime-conversational-ai",
+        "wiro/moss-tts",
+        "wiro/voxtral-mini-realtime",
+    }
+)
 
 
 class _Strict(BaseModel):
@@ -158,6 +170,11 @@ class ModelSpec(_Strict):
     @property
     def effective_media(self) -> Media:
         return self.curation.media or self.media
+
+    @property
+    def realtime(self) -> bool:
+        """A model that needs a live audio channel once started (never run through a tool call)."""
+        return self.slug.lower() in REALTIME_SLUGS or any("realtime" in c.lower() for c in self.categories)
 
     @property
     def effective_description(self) -> str:

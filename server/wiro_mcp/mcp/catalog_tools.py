@@ -15,13 +15,13 @@ from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.pricing import price_line
 from wiro_mcp.catalog.rows import ModelRow
 from wiro_mcp.catalog.schema import capability_line, chosen_example
+from wiro_mcp.catalog.spec import MEDIA
 from wiro_mcp.errors import SpecError, WiroError
 from wiro_mcp.live_catalog import LiveCatalog, UnknownModel
 from wiro_mcp.mcp.results import OUTPUT_SCHEMA, error_result, quoted_result, rejected_result
 from wiro_mcp.mcp.tools import LOOK, CheckedTool, Context, RootsLister, run_entry
 from wiro_mcp.tasks import Rejected, TaskService
 
-MEDIA = ("image", "video", "audio", "text")
 CATALOG_TOOL_NAMES = frozenset({"search_models", "model_info", "run_model"})
 MAX_TIERS_SHOWN = 24
 MODEL_ARG = {"type": "string", "maxLength": 300, "description": "The model's slug, owner/project."}

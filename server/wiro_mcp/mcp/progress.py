@@ -40,7 +40,11 @@ def progress_words(task: Task) -> str:
     """`Wiro: generating 60% (step 6/10, 3s left) (task_output)`."""
     status = one_line(task.status, 40)
     words = STATUS_WORDS.get(task.status, status)
-    if task.status == "task_output" and task.percentage is not None:
+    if task.status == "task_output" and task.partial_answer:
+        words = f"answering: {one_line(task.partial_answer, 170)}"  # an LLM's growing answer, its last words
+    elif task.status == "task_output" and task.thinking_now:
+        words = "thinking"
+    elif task.status == "task_output" and task.percentage is not None:
         words += f" {task.percentage:.0f}%"
         if task.progress_note:
             words += f" ({one_line(task.progress_note, 60)})"
@@ -55,8 +59,9 @@ class Progress:
     (a socket flooding events floods nobody). While `keep_alive` runs, a quiet task still gets a
     notification every KEEPALIVE_SECONDS."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, label: str = "") -> None:
         self._ctx = ctx
+        self._label = label or "task"
         self._done = 0.0
         self._said = ""
         self._sent_at = -math.inf
@@ -94,10 +99,12 @@ class Progress:
         await self._send(value, words)
 
     async def _send(self, value: float, words: str) -> None:
+        first = self._sent_at == -math.inf
         self._done = value
         self._said = words
         self._sent_at = anyio.current_time()
-        await self._ctx.session.report_progress(value, 100, words)
+        # The first names the task, so that "stop it" can name it too.
+        await self._ctx.session.report_progress(value, 100, f"{self._label}: {words}" if first else words)
 
     async def keep_alive(self) -> None:
         """Until cancelled: waiting news once its gap has passed, and the last news again (a hair
@@ -126,7 +133,7 @@ async def follow_with_progress(
     service: TaskService, ctx: Context, handle: TaskHandle, **options: Any
 ) -> TaskReport:
     """`service.follow` with progress notifications, kept alive while the task is quiet."""
-    progress = Progress(ctx)
+    progress = Progress(ctx, f"task {handle.label}")
     failure: Exception | None = None
     async with anyio.create_task_group() as tg:
         tg.start_soon(progress.keep_alive)

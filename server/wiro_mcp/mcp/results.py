@@ -1,5 +1,6 @@
-"""What a task becomes for the agent: text it can relay, resource links, structured content,
-and for images an inline preview the chat can show."""
+"""What a task becomes for the agent: a text answer first (an LLM's, a transcript), text it can
+relay, resource links with each file's type, structured content, and inline what the chat can show
+of small outputs (images, audio, text files)."""
 
 from __future__ import annotations
 
@@ -12,20 +13,24 @@ from wiro_mcp.catalog.pricing import Quote
 from wiro_mcp.catalog.validate import clip
 from wiro_mcp.errors import WiroBalanceError, WiroError, WiroTransportError
 from wiro_mcp.journal import JournalEntry
-from wiro_mcp.tasks import Prepared, Rejected, Started, TaskReport
+from wiro_mcp.tasks import SHOWN_ANSWER_CHARS, Prepared, Rejected, Started, TaskReport
 from wiro_mcp.wiro.models import STATES, STATUS_WORDS
 
 MAX_ERRORS_SHOWN = 12
-# What matters to an agent, in few bytes: the handle, the state, and the files.
+# What matters to an agent, in few bytes: the handle, the state, the files, and any text answer.
 OUTPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "taskid": {"type": "string"},
         "state": {"type": "string", "enum": list(STATES)},
         "outputs": {"type": "array"},  # each: url, name, contenttype, size (and path, if saved)
+        "text": {"type": "string"},  # an LLM's answer, a transcript: the text result
+        "thinking": {"type": "string"},  # the model's reasoning, apart from the answer
+        "session_id": {"type": "string"},  # a chat model's conversation, to continue it
     },
     "required": ["taskid", "state", "outputs"],
 }
+TEXT_PREVIEW_CHARS = 4_000  # of a small text file among the outputs, shown in the result
 
 
 def _size_text(size: int) -> str:
@@ -41,7 +46,7 @@ def structured(report: TaskReport) -> dict[str, Any]:
         item: dict[str, Any] = {
             "url": out.url,
             "name": out.name,
-            "contenttype": out.contenttype,
+            "contenttype": out.mime,
             "size": out.size,
         }
         if out.url in report.saved:
@@ -62,9 +67,30 @@ def structured(report: TaskReport) -> dict[str, Any]:
         data["elapsed_seconds"] = task.elapsed
     if task.cost_usd is not None and task.state in ("completed", "failed", "cancelled"):
         data["cost_usd"] = task.cost_usd
+    answer = report.answer
+    if answer is not None and answer.text:
+        data["text"] = answer.text[:SHOWN_ANSWER_CHARS]
+        if len(answer.text) > SHOWN_ANSWER_CHARS:
+            data["text_chars"] = len(answer.text)
+            if report.answer_file is not None:
+                data["text_file"] = str(report.answer_file)
+    if answer is not None and answer.thinking:
+        data["thinking"] = answer.thinking[:SHOWN_ANSWER_CHARS]
+    if report.session:
+        data["session_id"] = report.session
     if not report.finished:
         data["next"] = {"tool": "task_wait", "arguments": {"taskid": task.id}}
+    elif report.session and task.state == "completed":
+        data["next"] = _continue(report)
     return data
+
+
+def _continue(report: TaskReport) -> dict[str, Any]:
+    """The call that continues a chat model's conversation (with the agent's next prompt added)."""
+    if report.tool:
+        return {"tool": report.tool, "arguments": {"session_id": report.session}}
+    arguments = {"session_id": report.session}
+    return {"tool": "run_model", "arguments": {"model": report.slug, "arguments": arguments}}
 
 
 def summary(report: TaskReport, data: dict[str, Any]) -> str:
@@ -86,8 +112,9 @@ def summary(report: TaskReport, data: dict[str, Any]) -> str:
                 lines.append(
                     f"- {out['name']} ({out['contenttype']}, {_size_text(out['size'])}): {out['url']}{saved}"
                 )
-            if not data["outputs"]:
-                lines.append("Wiro returned no output files.")
+            lines.extend(_answer_lines(report, data))
+            if not data["outputs"] and "text" not in data:
+                lines.append("Wiro returned no output files and no text.")
         case "failed":
             lines.append(f"{name}: failed ({ids}). Reason from Wiro: {data['error']}")
         case "cancelled":
@@ -102,6 +129,50 @@ def summary(report: TaskReport, data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _answer_lines(report: TaskReport, data: dict[str, Any]) -> list[str]:
+    """Where the text answer is, whether it was cut, and how to go on with the conversation."""
+    lines: list[str] = []
+    if "text" in data:
+        lines.append(f"The answer ({len(data['text']):,} characters) is the text before this summary.")
+    if "text_chars" in data:
+        where = (
+            f"the whole answer is in {data['text_file']}" if "text_file" in data else "it could not be saved"
+        )
+        lines.append(f"It was cut at {SHOWN_ANSWER_CHARS:,} of {data['text_chars']:,} characters; {where}.")
+    if "thinking" in data:
+        lines.append(
+            f"The model's reasoning ({len(data['thinking']):,} characters) is apart, in structuredContent.thinking."
+        )
+    if "session_id" in data and "next" in data and data["next"]["tool"] != "task_wait":
+        tool = data["next"]["tool"]
+        how = f"{tool} with model {report.slug!r} and" if tool == "run_model" else f"{tool} with"
+        lines.append(
+            f'To continue this conversation, call {how} session_id "{data["session_id"]}" and the next prompt.'
+        )
+    return lines
+
+
+def _shown(report: TaskReport) -> list[types.ContentBlock]:
+    """What the chat can show of the outputs themselves: images, audio, and small text files."""
+    blocks: list[types.ContentBlock] = []
+    for out in report.task.file_outputs:
+        data = report.previews.get(out.url)
+        if data is None:
+            continue
+        mime = out.mime
+        if mime.startswith("image/"):
+            blocks.append(types.ImageContent(data=base64.b64encode(data).decode(), mime_type=mime))
+        elif mime.startswith("audio/"):
+            blocks.append(types.AudioContent(data=base64.b64encode(data).decode(), mime_type=mime))
+        else:
+            text = data.decode("utf-8", errors="replace")
+            cut = "\n[…]" if len(text) > TEXT_PREVIEW_CHARS else ""
+            blocks.append(
+                types.TextContent(text=f"{out.name or 'output'}:\n{text[:TEXT_PREVIEW_CHARS]}{cut}")
+            )
+    return blocks
+
+
 def task_result(report: TaskReport, quote: Quote | None = None) -> types.CallToolResult:
     data = structured(report)
     text = summary(report, data)
@@ -112,22 +183,16 @@ def task_result(report: TaskReport, quote: Quote | None = None) -> types.CallToo
         text += f"\nPrice: quoted {quote.text()} before the run{billed}."
     if report.sandbox:
         text += "\n(Sandbox: no account, no cost.)"
-    content: list[types.ContentBlock] = [types.TextContent(text=text)]
+    # A text answer comes first, whole (up to the cap): it is the result; the summary follows it.
+    content: list[types.ContentBlock] = [types.TextContent(text=data["text"])] if "text" in data else []
+    content.append(types.TextContent(text=text))
     for out in report.task.file_outputs:
         content.append(
             types.ResourceLink(
-                name=out.name or out.url,
-                uri=out.url,
-                mime_type=out.contenttype or None,
-                size=out.size or None,
+                name=out.name or out.url, uri=out.url, mime_type=out.mime, size=out.size or None
             )
         )
-    for out in report.task.file_outputs:
-        image = report.previews.get(out.url)
-        if image is not None:
-            content.append(
-                types.ImageContent(data=base64.b64encode(image).decode(), mime_type=out.contenttype)
-            )
+    content.extend(_shown(report))
     return types.CallToolResult(
         content=content, structured_content=data, is_error=report.task.state == "failed"
     )

@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import json
 import time
-import zlib
 from typing import Any
 
 import anyio
@@ -23,9 +22,11 @@ from starlette.types import Receive, Scope, Send
 from wiro_mcp.catalog.spec import ModelSpec
 from wiro_mcp.jsonish import as_list
 from wiro_mcp.sandbox import SANDBOX_API_KEY
+from wiro_mcp.sandbox.answers import llm_output, transcript
 from wiro_mcp.sandbox.generated import generated_models
+from wiro_mcp.sandbox.listing import detail_items, searchable, tool_summary
 from wiro_mcp.sandbox.media import output_file
-from wiro_mcp.sandbox.prices import CPS, sandbox_prices
+from wiro_mcp.sandbox.prices import CPS
 from wiro_mcp.sandbox.socket import SocketChannel
 from wiro_mcp.sandbox.state import Fault, LoggedRequest, SandboxState, SandboxTask
 from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATUSES
@@ -75,7 +76,7 @@ class Emulator:
         self.listed_slugs = {spec.slug.lower(): listed for spec, listed in generated}
         self._api_key = api_key
         self._api_secret = api_secret
-        self.socket = SocketChannel(self.state, self._make_output)
+        self.socket = SocketChannel(self.state, self._make_outputs)
         self.socket.several_per_connection = shared_sockets
         self.app = Starlette(
             routes=[
@@ -101,9 +102,19 @@ class Emulator:
             form = await request.form()
             body: dict[str, Any] = {}
             files: dict[str, bytes] = {}
+            uploads: dict[str, tuple[str, str]] = {}  # part → (file name, content type), as sent
+            request.state.uploads = uploads
             for key, value in form.multi_items():
                 if isinstance(value, UploadFile):
-                    files[key] = await value.read()
+                    # A repeated part (several files of one input) is kept as `key#1`, `key#2`, …
+                    name = next(
+                        k for n in range(len(files) + 1) if (k := f"{key}#{n}" if n else key) not in files
+                    )
+                    files[name] = await value.read()
+                    uploads[name] = (value.filename or "", value.content_type or "")
+                elif key in body:  # a repeated field (URLs of a combinefileinput): a list
+                    before = body[key]
+                    body[key] = [*(before if isinstance(before, list) else [before]), value]  # pyright: ignore[reportUnknownVariableType]
                 else:
                     body[key] = value
             await form.close()
@@ -175,8 +186,12 @@ class Emulator:
         if problem:
             return _fail(0, problem)
         params = {k: v for k, v in body.items() if k not in ("callbackUrl", "projectid")}
-        for part, data in files.items():
-            params[part] = f"sandbox-upload:{part}:{len(data)} bytes"
+        for name, data in files.items():
+            filename, contenttype = request.state.uploads.get(name, ("", ""))
+            said = f"sandbox-upload:{filename or name} ({contenttype or 'no type'}, {len(data)} bytes)"
+            part = name.split("#", 1)[0]
+            before = params.get(part)
+            params[part] = said if before in (None, "") else [*as_list(before), said]
         task = self.state.create_task(spec, params)
         answer: dict[str, Any] = {
             "errors": [],
@@ -254,11 +269,11 @@ class Emulator:
         found = [
             s
             for s in self.state.models.values()
-            if all(w in _searchable(s) for w in words)
+            if all(w in searchable(s) for w in words)
             and (not wanted or wanted & {c.lower() for c in s.categories})
         ]
         start, limit = _int(body.get("start"), 0), _int(body.get("limit"), 20)
-        page = [_tool_summary(s, self.listed_slugs.get(s.slug.lower())) for s in found[start : start + limit]]
+        page = [tool_summary(s, self.listed_slugs.get(s.slug.lower())) for s in found[start : start + limit]]
         return self._finish(
             JSONResponse({"result": True, "errors": [], "total": len(found), "tool": page}), fault
         )
@@ -271,9 +286,9 @@ class Emulator:
         if spec is None:
             return _fail(1, "slug-owner-project-not-exist")
         detail = {
-            **_tool_summary(spec, self.listed_slugs.get(spec.slug.lower())),
+            **tool_summary(spec, self.listed_slugs.get(spec.slug.lower())),
             "readme": f"<p>{spec.description}</p>",
-            "parameters": [{"title": "Inputs", "items": _detail_items(spec)}],
+            "parameters": [{"title": "Inputs", "items": detail_items(spec)}],
             "inspire": list(spec.examples),
         }
         return self._finish(JSONResponse({"result": True, "errors": [], "tool": [detail]}), fault)
@@ -293,7 +308,7 @@ class Emulator:
         done = status == "task_postprocess_end"
         failed = done and task.fail is not None
         if done and not failed and not task.outputs:
-            task.outputs = [self._make_output(task, request)]
+            task.outputs = self._make_outputs(task, request)
         stamp = str(task.created_epoch)
         began = task.created_epoch + int(task.seconds * 0.3)
         return {
@@ -303,7 +318,7 @@ class Emulator:
             "parameters": task.params,
             "status": status,
             "pexit": ("1" if failed else "0") if done else "",
-            "debugoutput": "",
+            "debugoutput": text_of(task) if done and not failed else "",
             "debugerror": (task.fail or "") if done else "",
             "createtime": stamp,
             "accepttime": stamp,
@@ -317,6 +332,15 @@ class Emulator:
             "modelslugproject": task.spec.project,
             "outputs": task.outputs if done and not failed else [],
         }
+
+    def _make_outputs(self, task: SandboxTask, request: HTTPConnection) -> list[dict[str, Any]]:
+        """A finished task's outputs: an LLM's raw answer, none for a transcript (its text is in
+        debugoutput), else one file."""
+        if task.kind == "llm":
+            return [llm_output(task.params, task.turn)[0]]
+        if task.kind == "transcript":
+            return []
+        return [self._make_output(task, request)]
 
     def _make_output(self, task: SandboxTask, request: HTTPConnection) -> dict[str, Any]:
         name, contenttype, data = output_file(task.spec.effective_media, f"{task.id}:{task.params}")
@@ -333,6 +357,13 @@ class Emulator:
             "addedtime": str(int(time.time())),
             "url": url,
         }
+
+
+def text_of(task: SandboxTask) -> str:
+    """A finished task's debugoutput: an LLM's merged answer, a transcript, or nothing."""
+    if task.kind == "llm":
+        return llm_output(task.params, task.turn)[1]
+    return transcript(task.params) if task.kind == "transcript" else ""
 
 
 def _check_params(spec: ModelSpec, body: dict[str, Any], files: dict[str, bytes]) -> str | None:
@@ -357,40 +388,3 @@ def _int(value: Any, default: int) -> int:
         return max(int(str(value)), 0)
     except ValueError:
         return default
-
-
-def _searchable(spec: ModelSpec) -> str:
-    return " ".join((spec.slug, spec.title, spec.description, *spec.categories)).lower()
-
-
-def _tool_summary(spec: ModelSpec, listed: tuple[str, str] | None = None) -> dict[str, Any]:
-    prices = [t.model_dump(mode="json", exclude_none=True) for t in sandbox_prices(spec)]
-    owner, project = listed or (spec.owner, spec.project)
-    return {
-        "id": str(zlib.crc32(spec.slug.encode()) % 100000),
-        "title": spec.title,
-        "slugowner": owner,
-        "slugproject": project,
-        "cleanslugowner": spec.owner.lower(),
-        "cleanslugproject": spec.project.lower(),
-        "description": spec.description,
-        "categories": list(spec.categories),
-        "cover": spec.cover,
-        "dynamicprice": json.dumps(prices),
-    }
-
-
-def _detail_items(spec: ModelSpec) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": item.id,
-            "type": item.type,
-            "label": item.label,
-            "description": item.help,
-            "required": item.required,
-            "default": "" if item.default is None else item.default,
-            "options": [{"label": o.label, "value": o.value} for o in item.options],
-            **{k: v for k, v in (("min", item.min), ("max", item.max), ("step", item.step)) if v is not None},
-        }
-        for item in spec.inputs
-    ]

@@ -119,6 +119,68 @@ def _documents(rng: random.Random) -> Built:
     return inputs, prices, {"prompt": "Summarise the attached report."}
 
 
+def _chat(rng: random.Random) -> Built:
+    inputs = (
+        _prompt(help_text="The message to the model."),
+        Input(
+            id="system_prompt", type="textarea", label="System prompt", help="How the model should behave."
+        ),
+        Input(
+            id="session_id",
+            type="text",
+            label="Session id",
+            help="UUID of the conversation; reuse it to go on.",
+        ),
+        Input(id="user_id", type="text", label="User id", help="UUID of the user."),
+        Input(id="temperature", type="range", label="Temperature", default=0.7, min=0, max=2, step=0.1),
+    )
+    prices = (PriceTier(price=round(rng.choice((0.000001, 0.000002, 0.000004)), 6), priceMethod="cpt"),)
+    return inputs, prices, {"prompt": "What is quantum computing, in two sentences?"}
+
+
+def _music(rng: random.Random) -> Built:
+    inputs = (
+        _prompt(help_text="The style, instruments and mood."),
+        _select("duration", ["10", "30", "60"], "30", "Duration (seconds)"),
+    )
+    prices = tuple(
+        PriceTier(inputs={"duration": d}, price=round(0.002 * int(d), 3)) for d in ("10", "30", "60")
+    )
+    return inputs, prices, {"prompt": "Calm lo-fi piano with soft rain"}
+
+
+def _transcribe(rng: random.Random) -> Built:
+    inputs = (
+        _file("inputAudio", "The recording to transcribe."),
+        _select("language", ["auto", "en", "tr", "de"], "auto", "Language"),
+    )
+    prices = (PriceTier(price=0.006, priceMethod="cps"),)
+    return inputs, prices, {"inputAudio": SAMPLE + "sandbox-speech.wav"}
+
+
+def _to_3d(rng: random.Random) -> Built:
+    inputs = (
+        _file("inputImage", "A photo of the object."),
+        _select("outputFormat", ["glb"], "glb", "Output format"),
+        Input(
+            id="textureSize", type="range", label="Texture size", default=1024, min=512, max=2048, step=512
+        ),
+    )
+    prices = (PriceTier(price=round(rng.choice((0.05, 0.1)), 2)),)
+    return inputs, prices, {"inputImage": SAMPLE + "sandbox-chair.png"}
+
+
+def _realtime(rng: random.Random) -> Built:
+    inputs = (
+        _select("voice", ["marin", "cedar"], "marin", "Voice"),
+        Input(
+            id="system_instructions", type="textarea", label="Instructions", help="How the assistant behaves."
+        ),
+    )
+    prices = (PriceTier(price=0.0001, priceMethod="cps"),)
+    return inputs, prices, {"voice": "marin"}
+
+
 def _text_to_video(rng: random.Random) -> Built:
     return _video(rng, False)
 
@@ -135,6 +197,11 @@ KINDS: tuple[tuple[str, str, str, Callable[[random.Random], Built]], ...] = (
     ("virtual-try-on", "image", "Virtual Try-On", _try_on),
     ("text-to-speech", "audio", "Text to Speech", _speech),
     ("llm", "text", "Document Chat", _documents),
+    ("chat", "text", "Chat", _chat),
+    ("text-to-music", "audio", "Music", _music),
+    ("speech-to-text", "text", "Speech to Text", _transcribe),
+    ("image-to-3d", "3d", "Image to 3D", _to_3d),
+    ("realtime-voice", "audio", "Realtime Voice", _realtime),
 )
 
 

@@ -1,4 +1,5 @@
-"""Real output files for the emulator: a PNG drawn here, an MP4 shipped beside this module.
+"""Real output files for the emulator: a PNG and a WAV made here, a GLB (glTF 2.0 binary: one
+triangle), and an MP4 shipped beside this module.
 
 assets/sample.mp4 is a 2-second 320x180 H.264 test pattern, made with
 `ffmpeg -f lavfi -i testsrc2=size=320x180:rate=12:duration=2 -c:v libx264 -pix_fmt yuv420p
@@ -8,6 +9,8 @@ assets/sample.mp4 is a 2-second 320x180 H.264 test pattern, made with
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import struct
 import zlib
 from functools import cache
@@ -42,8 +45,55 @@ def mp4() -> bytes:
     return (resources.files("wiro_mcp.sandbox") / "assets" / "sample.mp4").read_bytes()
 
 
+def wav(seed: str, seconds: float = 1.0, rate: int = 16_000) -> bytes:
+    """A mono 16-bit PCM WAV of a tone whose pitch follows `seed`."""
+    pitch = 220 + hashlib.sha256(seed.encode()).digest()[0] * 2
+    count = int(seconds * rate)
+    samples = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * pitch * n / rate))) for n in range(count)
+    )
+    header = struct.pack("<4sI4s", b"RIFF", 36 + len(samples), b"WAVE")
+    fmt = struct.pack("<4sIHHIIHH", b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16)
+    return header + fmt + struct.pack("<4sI", b"data", len(samples)) + samples
+
+
+@cache
+def glb() -> bytes:
+    """A valid glTF 2.0 binary: one triangle, one mesh, one node, one scene."""
+    points = struct.pack("<9f", 0, 0, 0, 1, 0, 0, 0, 1, 0)
+    document = {
+        "asset": {"version": "2.0", "generator": "wiro-mcp sandbox"},
+        "scene": 0,
+        "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
+        "buffers": [{"byteLength": len(points)}],
+        "bufferViews": [{"buffer": 0, "byteOffset": 0, "byteLength": len(points)}],
+        "accessors": [
+            {
+                "bufferView": 0,
+                "componentType": 5126,
+                "count": 3,
+                "type": "VEC3",
+                "min": [0, 0, 0],
+                "max": [1, 1, 0],
+            }
+        ],
+    }
+    text = json.dumps(document, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 4)  # chunks are 4-byte aligned
+    chunks = (
+        struct.pack("<I4s", len(text), b"JSON") + text + struct.pack("<I4s", len(points), b"BIN\0") + points
+    )
+    return struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
+
+
 def output_file(media: str, seed: str) -> tuple[str, str, bytes]:
-    """(file name, content type, bytes) of a task's output."""
+    """(file name, content type as Wiro's CDN gives it, bytes) of a task's output."""
     if media == "video":
         return "0.mp4", "video/mp4", mp4()
+    if media == "audio":
+        return "0.wav", "audio/wav", wav(seed)
+    if media == "3d":  # a CDN that knows no 3D type: the name says what it is
+        return "0.glb", "application/octet-stream", glb()
     return "0.png", "image/png", png(seed)

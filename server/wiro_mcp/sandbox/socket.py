@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
@@ -21,7 +22,8 @@ from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from wiro_mcp.jsonish import as_dict
-from wiro_mcp.sandbox.state import STATUS_STARTS, LoggedRequest, SandboxState, SandboxTask
+from wiro_mcp.sandbox.answers import streamed
+from wiro_mcp.sandbox.state import LIVE_FROM, STATUS_STARTS, LoggedRequest, SandboxState, SandboxTask
 
 SocketFault = Literal["refuse", "drop", "silent", "garbage"]
 STEPS = 10  # progress events while generating
@@ -69,11 +71,22 @@ def _progress(task: SandboxTask, step: int) -> dict[str, Any]:
 
 
 def timeline(task: SandboxTask) -> list[tuple[float, dict[str, Any] | str]]:
-    """Every event of a task that runs to its end, at its offset (seconds after the start)."""
+    """Every event of a task that runs to its end, at its offset (seconds after the start); a
+    realtime task's end at task_stream_ready, where it waits for live audio."""
     out: list[tuple[float, dict[str, Any] | str]] = []
     for start, status in STATUS_STARTS:
+        if task.kind == "realtime" and start >= LIVE_FROM:
+            out.append((LIVE_FROM * task.seconds, _event(task, "task_stream_ready")))
+            return out
         out.append((start * task.seconds, _event(task, status)))
-        if status == "task_output":
+        if status == "task_output" and task.kind == "llm":
+            begin, end = (f * task.seconds for f in OUTPUT_SPAN)
+            for step in range(1, STEPS + 1):
+                message = streamed(task.params, task.turn, step / STEPS)
+                out.append(
+                    (begin + (end - begin) * (step - 0.5) / STEPS, _event(task, "task_output", message))
+                )
+        elif status == "task_output":
             begin, end = (f * task.seconds for f in OUTPUT_SPAN)
             out.append((begin, _event(task, "task_output", "Loading model weights...")))
             out.append((begin, _event(task, "task_error", "UserWarning: some weights were not initialized")))
@@ -97,10 +110,10 @@ class SocketChannel:
     connection, and the default serves only the first, ignoring any later one)."""
 
     def __init__(
-        self, state: SandboxState, make_output: Callable[[SandboxTask, HTTPConnection], dict[str, Any]]
+        self, state: SandboxState, make_outputs: Callable[[SandboxTask, HTTPConnection], list[dict[str, Any]]]
     ) -> None:
         self.state = state
-        self._make_output = make_output
+        self._make_outputs = make_outputs
         self.faults: list[SocketFault] = []
         self.several_per_connection = False
         self.connections = 0  # accepted so far
@@ -182,15 +195,16 @@ class SocketChannel:
                     await send("\x00not an event{")
                     continue
                 await send(event)
-            if elapsed >= task.seconds:
+            live = task.kind == "realtime"  # waits for audio until stopped: it never ends by itself
+            if elapsed >= task.seconds and not live:
                 if fault != "garbage":
-                    outputs = [] if task.fail else [self._output(task, connection)]
+                    outputs = [] if task.fail else self._outputs(task, connection)
                     await send(_event(task, "task_postprocess_end", outputs))
                 return
-            upcoming = events[sent][0] if sent < len(events) else task.seconds
+            upcoming = events[sent][0] if sent < len(events) else math.inf if live else task.seconds
             await anyio.sleep(min(upcoming - elapsed, MAX_SLEEP))
 
-    def _output(self, task: SandboxTask, connection: HTTPConnection) -> dict[str, Any]:
+    def _outputs(self, task: SandboxTask, connection: HTTPConnection) -> list[dict[str, Any]]:
         if not task.outputs:
-            task.outputs = [self._make_output(task, connection)]
-        return task.outputs[0]
+            task.outputs = self._make_outputs(task, connection)
+        return task.outputs

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from wiro_mcp.catalog.spec import ModelSpec
+from wiro_mcp.sandbox.answers import Kind, kind_of
 from wiro_mcp.sandbox.prices import billed
 from wiro_mcp.wiro.models import STATUS_ORDER
 
@@ -28,7 +29,8 @@ STATUS_STARTS: tuple[tuple[float, str], ...] = (
 )
 assert tuple(s for _, s in STATUS_STARTS) == STATUS_ORDER[:-1]
 
-DEFAULT_SECONDS = {"image": 3.0, "video": 6.0, "audio": 3.0, "text": 1.0}
+DEFAULT_SECONDS = {"image": 3.0, "video": 6.0, "audio": 3.0, "text": 1.0, "3d": 4.0}
+LIVE_FROM = 0.30  # a realtime task waits for live audio from here on (task_stream_ready), never ending
 
 FaultKind = Literal["http", "wiro", "slow", "drop"]
 
@@ -79,6 +81,11 @@ class SandboxTask:
     stopped_at: float | None = None
     cost: float = 0.0  # what a successful run bills, fixed when it starts
     outputs: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    turn: int = 1  # for an LLM: which turn of its conversation (session_id) this is
+
+    @property
+    def kind(self) -> Kind:
+        return kind_of(self.spec)
 
     def elapsed(self, now: float) -> float:
         return (self.stopped_at if self.stopped_at is not None else now) - self.started
@@ -87,6 +94,8 @@ class SandboxTask:
         if self.stopped_at is not None:
             return "task_cancel"
         fraction = (now - self.started) / self.seconds if self.seconds > 0 else 1.0
+        if self.kind == "realtime" and fraction >= LIVE_FROM:
+            return "task_stream_ready"
         if fraction >= 1.0:
             return "task_postprocess_end"
         current = "task_queue"
@@ -105,6 +114,7 @@ class SandboxState:
         self.log: list[LoggedRequest] = []
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
         self.plans: deque[RunPlan] = deque()
+        self.turns: dict[str, int] = defaultdict(int)  # LLM conversations: session_id → turns so far
         self._last_id = 0
 
     # ----- test and control surface
@@ -144,6 +154,10 @@ class SandboxState:
             fail=plan.fail,
             cost=billed(spec, params, seconds),
         )
+        session = str(params.get("session_id") or "")
+        if session and task.kind == "llm":
+            self.turns[session] += 1
+            task.turn = self.turns[session]
         self.tasks[task.id] = task
         return task
 

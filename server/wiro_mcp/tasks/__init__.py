@@ -20,7 +20,7 @@ from wiro_mcp.journal import JournalEntry, Query, TaskJournal
 from wiro_mcp.offered import OfferedModels
 from wiro_mcp.outputs import Outputs
 from wiro_mcp.tasks import cost
-from wiro_mcp.tasks.follow import SANDBOX_ENDPOINT, STOP_SECONDS, Following
+from wiro_mcp.tasks.follow import SANDBOX_ENDPOINT, SHOWN_ANSWER_CHARS, STOP_SECONDS, Following
 from wiro_mcp.tasks.ledger import Ledger
 from wiro_mcp.tasks.records import Prepared, Rejected, ServiceConfig, Started, TaskReport
 from wiro_mcp.tasks.start import RootsProvider, Starter, no_roots, prepare
@@ -30,6 +30,7 @@ from wiro_mcp.wiro.watch import TaskFollower
 
 __all__ = [
     "SANDBOX_ENDPOINT",
+    "SHOWN_ANSWER_CHARS",
     "STOP_SECONDS",
     "Prepared",
     "Rejected",

@@ -11,9 +11,11 @@ from pathlib import Path
 import anyio
 
 from wiro_mcp.errors import WiroError, WiroValidationError
+from wiro_mcp.jsonish import as_dict
 from wiro_mcp.outputs import Outputs
 from wiro_mcp.tasks.ledger import Ledger
 from wiro_mcp.tasks.records import ServiceConfig, TaskReport
+from wiro_mcp.tasks.start import SESSION_FIELD
 from wiro_mcp.wiro.client import WiroClient
 from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATES, Task, TaskHandle
 from wiro_mcp.wiro.watch import TaskFollower
@@ -24,6 +26,8 @@ OnUpdate = Callable[[Task], Awaitable[None]]
 # Who a task is reported under: (tool name, slug); the tool name is "" for a model with no typed tool.
 Naming = Callable[[Task], tuple[str, str]]
 STOP_SECONDS = 15.0
+LIVE_AUDIO_STATUS = "task_stream_ready"  # a realtime model's: ready for audio a tool call cannot send
+SHOWN_ANSWER_CHARS = 20_000  # of a text answer in a result; a longer one is kept whole in a file
 MAX_CANCELS_KEPT = 100
 SANDBOX_ENDPOINT = "sandbox:"  # how the built-in emulator's tasks are journalled
 
@@ -71,9 +75,13 @@ class Following:
         """Follow up to the bounded wait; on cancellation, stop the remote task (unless detached, or
         `stop_on_cancel` is off: a repeated call's cancel must not stop the first caller's task)."""
         latest: list[Task] = [last_known] if last_known else []
+        live = anyio.CancelScope()  # cancelled when the task turns out to wait for live audio
 
         async def remember(task: Task) -> None:
             latest.append(task)
+            if task.status == LIVE_AUDIO_STATUS:
+                live.cancel()
+                return
             if on_update is not None:
                 await on_update(task)
 
@@ -81,9 +89,13 @@ class Following:
         try:
             if last_known is not None and on_update is not None:
                 await on_update(last_known)  # inside the try: a cancel here must still stop the task
-            outcome = await self.follower.follow(
-                handle, wait_seconds=wait, on_update=remember, last_known=last_known
-            )
+            outcome = None
+            with live:
+                outcome = await self.follower.follow(
+                    handle, wait_seconds=wait, on_update=remember, last_known=last_known
+                )
+            if outcome is None:
+                return await self._stop_live(handle, latest[-1], notes)
         except anyio.get_cancelled_exc_class():
             if not stop_on_cancel:
                 log.info(
@@ -106,6 +118,23 @@ class Following:
             lost = f"Following the task failed ({exc}); it may still be running: wait on it again later."
             return await self._report(latest[-1], False, (*notes, lost))
         return await self._report(outcome.task, outcome.finished, notes)
+
+    async def _stop_live(self, handle: TaskHandle, last: Task, notes: tuple[str, ...]) -> TaskReport:
+        """A realtime model, not known as one before Run: it waits for live audio no tool call can send,
+        so it is killed rather than left running (and billed) until Wiro times it out."""
+        with anyio.CancelScope(shield=True), anyio.move_on_after(STOP_SECONDS):
+            try:
+                stopped = await self.client.kill(taskid=handle.taskid or None, tasktoken=handle.token or None)
+                last = stopped or await self.client.detail(
+                    taskid=handle.taskid or None, tasktoken=handle.token or None
+                )
+            except WiroError as exc:
+                log.warning("task %s waits for live audio; Kill failed: %s", handle.label, exc)
+        note = (
+            "The model waits for live audio (a realtime model), which a tool call cannot carry: the task was "
+            f"stopped so that it is not left running. Now: {last.status or 'unknown'}."
+        )
+        return await self._report(last, last.state in TERMINAL_STATES, (*notes, note))
 
     def _said(self, label: str, how: str) -> None:
         self.cancelled.pop(label, None)
@@ -140,11 +169,21 @@ class Following:
         await self.ledger.update(task)
         tool, slug = self.naming(task)
         saved: dict[str, Path] = {}
+        folder = tool or slug or "task"
         if task.state == "completed" and task.file_outputs:
-            saved, note = await self.outputs.save(tool or slug or "task", task.id, task.file_outputs)
+            saved, note = await self.outputs.save(folder, task.id, task.file_outputs)
             notes = (*notes, note) if note else notes
         previews = await self.outputs.previews(task.file_outputs, saved)
+        answer = task.answer
+        answer_file: Path | None = None
+        if answer and len(answer.text) > SHOWN_ANSWER_CHARS:
+            answer_file, note = await self.outputs.keep_text(folder, task.id, "answer.md", answer.text)
+            notes = (*notes, note) if note else notes
+        session = as_dict(task.parameters).get(SESSION_FIELD)
         return TaskReport(
+            answer=answer,
+            answer_file=answer_file,
+            session=session.strip()[:200] if isinstance(session, str) else "",
             tool=tool,
             slug=slug,
             task=task,

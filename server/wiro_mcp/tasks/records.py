@@ -12,6 +12,7 @@ from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.pricing import UNKNOWN, Quote
 from wiro_mcp.catalog.validate import FieldError
 from wiro_mcp.settings import Settings
+from wiro_mcp.wiro.answers import Answer
 from wiro_mcp.wiro.models import Task, TaskHandle
 
 
@@ -94,3 +95,6 @@ class TaskReport:
     previews: dict[str, bytes] = field(default_factory=dict[str, bytes])
     notes: tuple[str, ...] = ()
     sandbox: bool = False  # the built-in emulator's task: nothing is billed, and results say so
+    answer: Answer | None = None  # the text a finished task returned (an LLM's answer, a transcript)
+    answer_file: Path | None = None  # the whole answer, when it is longer than a result shows
+    session: str = ""  # the conversation a chat model's task belongs to (its session_id)

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,15 @@ log = logging.getLogger(__name__)
 # The client's own roots, asked for only when an argument names a local file.
 RootsProvider = Callable[[], Awaitable[Sequence[Path]]]
 SAME_CALL_WAIT_SECONDS = 10.0
+MAX_LOCAL_FILES = 20  # per input of several files
+REALTIME_REFUSAL = (
+    "{slug} is a realtime model: once started it waits for live audio over a socket, which a tool call "
+    "cannot carry, so it would be billed and left hanging. Use a model that takes "
+    "its whole input at once instead (search the catalog for text-to-speech, speech-to-text or llm)."
+)
+# Wiro keeps an LLM conversation per session_id and user_id (llm-chat-streaming.md): a call that
+# leaves them out starts a new conversation, under this server's own user id for the account.
+SESSION_FIELD, USER_FIELD = "session_id", "user_id"
 
 
 async def no_roots() -> Sequence[Path]:
@@ -40,7 +50,12 @@ async def no_roots() -> Sequence[Path]:
 def fingerprint(slug: str, params: dict[str, Any], parts: Sequence[FilePart]) -> str:
     """The same model (by its slug: two models may share a tool name's plain form) with the same
     arguments (local files by their bytes) gives the same text."""
-    files = {p.part: hashlib.sha256(p.data).hexdigest() for p in parts}
+    files: dict[str, str] = {}
+    for p in parts:  # several files of one input: `part`, `part#1`, …
+        key = next(
+            k for n in range(len(parts) + 1) if (k := p.part if n == 0 else f"{p.part}#{n}") not in files
+        )
+        files[key] = hashlib.sha256(p.data).hexdigest()
     canonical = json.dumps(
         {"model": slug.lower(), "params": params, "files": files}, sort_keys=True, default=str
     )
@@ -51,6 +66,8 @@ def prepare(
     entry: CatalogEntry, arguments: dict[str, Any] | None, config: ServiceConfig
 ) -> Prepared | Rejected:
     """Validate and quote once; the per-call cap is checked here. Nothing is sent."""
+    if entry.spec.realtime:
+        return Rejected(reason=REALTIME_REFUSAL.format(slug=entry.spec.slug))
     checked = entry.validate(arguments)
     if not checked.ok:
         return Rejected(errors=checked.errors)
@@ -84,7 +101,10 @@ class Starter:
     async def _file_parts(
         self, rules: Sequence[FieldRule], params: dict[str, Any], client_roots: RootsProvider
     ) -> tuple[dict[str, Any], list[FilePart]]:
-        """Local paths in file fields → file parts for a multipart Run (read off the event loop)."""
+        """Local paths in file fields → file parts for a multipart Run (read off the event loop), as
+        Wiro's model-parameters page documents them: a single file in `{id}` (with `{id}Url` empty);
+        several in repeated `{id}` parts, the URLs of the same field kept in `{id}Url` (comma-separated,
+        a multifileinput) or beside the files in `{id}` itself (a combinefileinput)."""
         parts: list[FilePart] = []
         out = dict(params)
         roots: Sequence[Path] | None = None
@@ -95,15 +115,26 @@ class Starter:
             values = [str(v) for v in as_list(value)] if isinstance(value, list) else [value]
             if rule.multiple and isinstance(value, str):
                 values = value.split(",")
-            if all(is_remote(v.strip()) for v in values):
+            values = [v.strip() for v in values if v.strip()]
+            remote = [v for v in values if is_remote(v)]
+            local = [v for v in values if not is_remote(v)]
+            if not local:
                 continue
-            if rule.multiple or rule.combine or not isinstance(value, str):
-                raise LocalFileError(f"{rule.name}: local files are accepted for single-file inputs only")
+            if len(local) > MAX_LOCAL_FILES:
+                raise LocalFileError(f"{rule.name}: at most {MAX_LOCAL_FILES} local files per input")
             if roots is None:
                 roots = await client_roots()
-            local = await anyio.to_thread.run_sync(self.files.read, rule.name, value, roots)
-            parts.append(FilePart(rule.file_part, local.filename, local.data, local.contenttype))
-            out.pop(rule.name)
+            for path in local:
+                found = await anyio.to_thread.run_sync(self.files.read, rule.name, path, roots)
+                parts.append(
+                    FilePart(rule.file_part, found.filename, found.data, found.contenttype, not rule.combine)
+                )
+            if rule.combine and remote:
+                out[rule.name] = remote
+            elif rule.multiple and remote:
+                out[rule.name] = ",".join(remote)
+            else:
+                out.pop(rule.name)
         return out, parts
 
     async def start(self, prepared: Prepared, client_roots: RootsProvider = no_roots) -> Started | Rejected:
@@ -119,12 +150,13 @@ class Starter:
             params, parts = await self._file_parts(entry.rules, prepared.params, client_roots)
         except LocalFileError as exc:
             return Rejected(reason=str(exc))
-        row = await self._begin(self._new_run(prepared, params, parts, budget))
+        sent = self._in_conversation(entry, params)
+        row = await self._begin(self._new_run(prepared, params, sent, parts, budget))
         if isinstance(row, Rejected | Started):
             return row
         if isinstance(row, OverBudget):
             return cost.over_budget(row, figure, self.config)
-        answer = await self._run_once(entry, row, params, parts)
+        answer = await self._run_once(entry, row, sent, parts)
         notes = await self.ledger.started(row, answer)
         spec = entry.spec
         task = Task(
@@ -137,13 +169,30 @@ class Starter:
         handle = TaskHandle(answer.taskid, answer.socketaccesstoken, self.endpoint)
         return Started(handle, spec.slug, task, notes, figure)
 
+    def _in_conversation(self, entry: CatalogEntry, params: dict[str, Any]) -> dict[str, Any]:
+        """A chat model's arguments with a new session_id (and this account's user_id) where left out."""
+        fields = {r.name for r in entry.rules}
+        filled = dict(params)
+        if SESSION_FIELD in fields and not str(params.get(SESSION_FIELD) or "").strip():
+            filled[SESSION_FIELD] = str(uuid.uuid4())
+        if USER_FIELD in fields and not str(params.get(USER_FIELD) or "").strip():
+            filled[USER_FIELD] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"wiro-mcp:{self.account}"))
+        return filled
+
     def _new_run(
-        self, prepared: Prepared, params: dict[str, Any], parts: list[FilePart], budget: Budget | None
+        self,
+        prepared: Prepared,
+        params: dict[str, Any],
+        sent: dict[str, Any],
+        parts: list[FilePart],
+        budget: Budget | None,
     ) -> NewRun:
-        recorded = {
-            **params,
-            **{f"{p.part}Url": f"(local file {p.filename}, {len(p.data)} bytes)" for p in parts},
-        }
+        """The journal row of a Run of `sent`; a repeat is recognised by the agent's own `params` (a
+        session filled in here is new each time, and must not make an identical call look new)."""
+        local: dict[str, list[str]] = {}
+        for p in parts:
+            local.setdefault(f"{p.part}Url", []).append(f"local file {p.filename}, {len(p.data)} bytes")
+        recorded = {**sent, **{field: f"({'; '.join(files)})" for field, files in local.items()}}
         spec, window = prepared.entry.spec, self.config.dedup_seconds
         return NewRun(
             endpoint=self.endpoint,

@@ -43,6 +43,9 @@ class FilePart:
     filename: str
     data: bytes
     contenttype: str
+    # A fileinput or multifileinput has `{id}Url` beside `{id}` (left empty when it carries no URLs);
+    # a combinefileinput takes files and URLs in `{id}` alone.
+    has_url_field: bool = True
 
 
 def _first_error(body: Mapping[str, Any]) -> tuple[int | None, str]:
@@ -272,7 +275,10 @@ class WiroClient:
             if files:
                 data = {k: _form_value(v) for k, v in params.items()}
                 for part in files:
-                    data[f"{part.part}Url"] = ""  # the bytes travel in `{id}`; `{id}Url` stays empty
+                    if (
+                        part.has_url_field
+                    ):  # the bytes travel in `{id}`; `{id}Url` is empty unless it has URLs
+                        data.setdefault(f"{part.part}Url", "")
                 multipart = [(p.part, (p.filename, p.data, p.contenttype)) for p in files]
                 body = await self._post(path, creates=True, data=data, files=multipart)
             else:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import mimetypes
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from wiro_mcp.jsonish import as_list
+from wiro_mcp.wiro.answers import Answer, task_answer
 
 State = Literal["queued", "running", "completed", "failed", "cancelled"]
 STATES: tuple[State, ...] = ("queued", "running", "completed", "failed", "cancelled")
@@ -46,7 +48,32 @@ STATUS_WORDS: dict[str, str] = {
     "task_cancel": "cancelled",
     "task_error": "error reported",
     "task_error_full": "error reported",
+    # Realtime models only (tasks.md): waiting for a live audio channel, and its end.
+    "task_stream_ready": "waiting for live audio",
+    "task_stream_end": "live session ended",
 }
+# What a file is, by its extension, when Wiro says nothing usable (3D files come as octet streams).
+_TYPES_BY_EXTENSION = {
+    ".glb": "model/gltf-binary",
+    ".gltf": "model/gltf+json",
+    ".obj": "model/obj",
+    ".stl": "model/stl",
+    ".ply": "model/ply",
+    ".fbx": "model/fbx",
+    ".usdz": "model/vnd.usdz+zip",
+    ".3mf": "model/3mf",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/opus",
+    ".webm": "video/webm",
+    ".md": "text/markdown",
+    ".srt": "application/x-subrip",
+    ".vtt": "text/vtt",
+}
+_VAGUE_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream", "file"})
 
 
 class _Wire(BaseModel):
@@ -79,6 +106,18 @@ class Output(_Wire):
     url: WireText = ""
     content: Any = None
 
+    @property
+    def mime(self) -> str:
+        """The file's type: Wiro's when it names one, else read from the extension of its name or URL."""
+        said = self.contenttype.strip().lower()
+        if said not in _VAGUE_TYPES and "/" in said:
+            return said
+        name = (self.name or self.url.split("?", 1)[0]).lower()
+        extension = "." + name.rsplit(".", 1)[-1] if "." in name else ""
+        return (
+            _TYPES_BY_EXTENSION.get(extension) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        )
+
 
 class Task(_Wire):
     id: WireText = ""
@@ -100,6 +139,9 @@ class Task(_Wire):
     # Not in Task/Detail: what Wiro's socket says of a running generation (0-100, and in words).
     percentage: float | None = None
     progress_note: str = ""
+    # Not in Task/Detail either: an LLM's answer so far, as its socket streams it (the last line).
+    partial_answer: str = ""
+    thinking_now: bool = False
 
     @property
     def state(self) -> State:
@@ -118,6 +160,13 @@ class Task(_Wire):
     @property
     def file_outputs(self) -> list[Output]:
         return [o for o in self.outputs if o.url]
+
+    @property
+    def answer(self) -> Answer | None:
+        """The text a finished task returned (an LLM's answer, a transcript), if any."""
+        if self.state != "completed":
+            return None
+        return task_answer(self.outputs, self.debugoutput, bool(self.file_outputs))
 
 
 def _float(text: str) -> float | None:

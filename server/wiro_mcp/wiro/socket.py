@@ -124,10 +124,7 @@ class _SocketRun:
         return task
 
     async def report(self, task: Task) -> None:
-        changed = self.latest is None or (task.status, task.percentage) != (
-            self.latest.status,
-            self.latest.percentage,
-        )
+        changed = self.latest is None or _news(task) != _news(self.latest)
         self.latest = task
         if changed and self.on_update is not None:
             await self.on_update(task)
@@ -191,3 +188,8 @@ class _SocketRun:
         if task.state not in TERMINAL_STATES:
             raise _Fallback("ended before Task/Detail did")
         return self.outcome(True)
+
+
+def _news(task: Task) -> tuple[object, ...]:
+    """What of a task an update reports: a change in any of it is news."""
+    return (task.status, task.percentage, task.partial_answer, task.thinking_now)

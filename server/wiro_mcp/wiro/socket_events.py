@@ -1,6 +1,6 @@
 """Wiro's socket events, as its WebSocket page documents them: lifecycle statuses with `message: null`;
 `task_output` with a `progressGenerate` object or a plain string (either may arrive JSON-encoded as a
-string); `task_error`, an interim stderr line, never a failure; `task_end`, before post-processing and
+string), for an LLM an object with the growing `thinking`/`answer` arrays; `task_error`, an interim stderr line, never a failure; `task_end`, before post-processing and
 not the end."""
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from wiro_mcp.jsonish import as_dict, bounded_loads
+from wiro_mcp.wiro.answers import answer_in, is_streamed_answer
 from wiro_mcp.wiro.models import STATUS_ORDER, Task
 
 log = logging.getLogger(__name__)
 
-_STATUSES = frozenset({*STATUS_ORDER, "task_cancel"})
+_STATUSES = frozenset({*STATUS_ORDER, "task_cancel", "task_stream_ready", "task_stream_end"})
 MAX_ID_CHARS = 200
+PARTIAL_ANSWER_CHARS = 160  # the tail of a growing answer that progress shows (a line)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ def apply_event(task: Task, event: SocketEvent) -> Task | None:
         if event.kind == "task_error":
             log.debug("task %s wrote to stderr (an interim log line, not a failure)", task.id or "?")
         return None
+    if event.kind == "task_output" and is_streamed_answer(event.message):
+        return _answering(task, event.message)
     if event.kind == "task_output":
         percentage, note = progress_of(event.message)
         if percentage is None and task.status == "task_output":
@@ -100,6 +104,17 @@ def apply_event(task: Task, event: SocketEvent) -> Task | None:
     if event.kind == task.status:
         return None
     return task.model_copy(update={"status": event.kind, "percentage": None, "progress_note": ""})
+
+
+def _answering(task: Task, message: Any) -> Task | None:
+    """An LLM's growing answer: its last words (one line), and whether it is still thinking."""
+    so_far = answer_in(message)
+    flat = " ".join(so_far.text.split())
+    tail = flat if len(flat) <= PARTIAL_ANSWER_CHARS else "…" + flat[-PARTIAL_ANSWER_CHARS:]
+    thinking = as_dict(message).get("isThinking") is True or (not flat and bool(so_far.thinking))
+    if task.status == "task_output" and (tail, thinking) == (task.partial_answer, task.thinking_now):
+        return None
+    return task.model_copy(update={"status": "task_output", "partial_answer": tail, "thinking_now": thinking})
 
 
 def _text(value: Any) -> str:
