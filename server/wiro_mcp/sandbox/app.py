@@ -191,7 +191,8 @@ class Emulator:
             said = f"sandbox-upload:{filename or name} ({contenttype or 'no type'}, {len(data)} bytes)"
             part = name.split("#", 1)[0]
             before = params.get(part)
-            params[part] = said if before in (None, "") else [*as_list(before), said]
+            earlier: list[Any] = before if isinstance(before, list) else [before]  # pyright: ignore[reportUnknownVariableType]
+            params[part] = said if before in (None, "") else [*earlier, said]
         task = self.state.create_task(spec, params)
         answer: dict[str, Any] = {
             "errors": [],

@@ -65,6 +65,7 @@ class LoggedRequest:
 class RunPlan:
     seconds: float | None = None
     fail: str | None = None
+    live: bool = False  # behave as a realtime model (wait for live audio), whatever the spec says
 
 
 @dataclass
@@ -82,10 +83,11 @@ class SandboxTask:
     cost: float = 0.0  # what a successful run bills, fixed when it starts
     outputs: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     turn: int = 1  # for an LLM: which turn of its conversation (session_id) this is
+    live: bool = False  # planned to behave as a realtime model
 
     @property
     def kind(self) -> Kind:
-        return kind_of(self.spec)
+        return "realtime" if self.live else kind_of(self.spec)
 
     def elapsed(self, now: float) -> float:
         return (self.stopped_at if self.stopped_at is not None else now) - self.started
@@ -121,8 +123,10 @@ class SandboxState:
     def inject(self, endpoint: str, *faults: Fault) -> None:
         self.faults[endpoint].extend(faults)
 
-    def plan_next_run(self, seconds: float | None = None, fail: str | None = None) -> None:
-        self.plans.append(RunPlan(seconds=seconds, fail=fail))
+    def plan_next_run(
+        self, seconds: float | None = None, fail: str | None = None, live: bool = False
+    ) -> None:
+        self.plans.append(RunPlan(seconds=seconds, fail=fail, live=live))
 
     def requests(self, endpoint: str) -> list[LoggedRequest]:
         return [r for r in self.log if r.endpoint == endpoint]
@@ -153,6 +157,7 @@ class SandboxState:
             seconds=seconds,
             fail=plan.fail,
             cost=billed(spec, params, seconds),
+            live=plan.live,
         )
         session = str(params.get("session_id") or "")
         if session and task.kind == "llm":
