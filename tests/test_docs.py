@@ -26,5 +26,10 @@ def test_the_version_is_the_changelogs_newest() -> None:
 def test_the_readme_links_only_to_what_exists_and_stays_short() -> None:
     readme = (REPO / "README.md").read_text()
     links = re.findall(r"\]\(((?!https?:)[^)]+)\)", readme)
-    assert links and all((REPO / link).exists() for link in links)
+    assert links and all((REPO / link.partition("#")[0]).exists() for link in links)
+    for link in links:  # an anchor names a heading of that page (as GitHub makes its id)
+        path, _, anchor = link.partition("#")
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", (REPO / path).read_text(), re.MULTILINE)
+            assert anchor in {re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-") for h in headings}, link
     assert len(readme) < 12_000 and "OWNER" not in readme

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
@@ -204,7 +205,7 @@ async def call_tool(
     text = "\n".join(b.text for b in result.content if isinstance(b, types.TextContent))
     if result.is_error and "WIRO_MCP_CONFIRM_ABOVE_USD" in text and not confirmation.available():
         _err("No terminal to ask on: add --yes to start it anyway.")
-    previews = [b for b in result.content if isinstance(b, types.ImageContent)]
+    previews = [b for b in result.content if isinstance(b, types.ImageContent | types.AudioContent)]
     if as_json:
         document = result.structured_content or {"error": text}
         print(json.dumps({**document, "is_error": bool(result.is_error)}, indent=2))
@@ -212,12 +213,17 @@ async def call_tool(
             _err(text)  # the reason, for the person; stdout stays one JSON document
         return 1 if result.is_error else 0
     print(text)
-    for image in previews:
-        print(f"(inline preview: {image.mime_type}, {len(image.data) * 3 // 4} bytes)")
+    for preview in previews:
+        print(f"(inline preview: {preview.mime_type}, {len(preview.data) * 3 // 4} bytes)")
     follow_up = as_dict(as_dict(result.structured_content).get("next"))
     if follow_up:  # the result names an MCP tool; a person at a terminal types a command
-        arguments = " ".join(f"{k}={v}" for k, v in as_dict(follow_up.get("arguments")).items())
-        _err(f"To keep waiting: wiro-mcp call {follow_up.get('tool')} {arguments}")
+        arguments = " ".join(
+            shlex.quote(f"{k}={v if isinstance(v, str) else json.dumps(v)}")
+            for k, v in as_dict(follow_up.get("arguments")).items()
+        )
+        tool = follow_up.get("tool")
+        why = "To keep waiting" if tool == "task_wait" else "To continue (add the next prompt)"
+        _err(f"{why}: wiro-mcp call {tool} {arguments}")
     return 1 if result.is_error else 0
 
 
