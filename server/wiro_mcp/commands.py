@@ -221,9 +221,9 @@ async def call_tool(
             shlex.quote(f"{k}={v if isinstance(v, str) else json.dumps(v)}")
             for k, v in as_dict(follow_up.get("arguments")).items()
         )
-        tool = follow_up.get("tool")
-        why = "To keep waiting" if tool == "task_wait" else "To continue (add the next prompt)"
-        _err(f"{why}: wiro-mcp call {tool} {arguments}")
+        named = str(follow_up.get("tool") or "")
+        why = "To keep waiting" if named == "task_wait" else "To continue (add the next prompt)"
+        _err(f"{why}: wiro-mcp call {named} {arguments}")
     return 1 if result.is_error else 0
 
 
