@@ -257,3 +257,15 @@ async def test_a_run_being_sent_reads_starting_and_only_a_lost_answer_warns() ->
     await journal.unknown(row, error="no answer")
     (lost,) = await journal.recent(Query())
     assert "may have reached Wiro" in lost.as_json()["warning"]
+
+
+async def test_active_lists_the_tasks_that_may_still_change() -> None:
+    journal = MemoryJournal("tests")
+    for taskid, state in (("1", "queued"), ("2", "running"), ("3", "completed"), ("4", "cancelled")):
+        row = await journal.begin(NewRun(endpoint="e", tool="t", slug="s/p", arguments={"n": taskid}))
+        await journal.started(row, taskid=taskid, tasktoken="")
+        if state != "queued":
+            await journal.update(endpoint="e", taskid=taskid, update=replace(DONE, state=state))
+    active = await journal.recent(Query(state="active"))
+    assert sorted(e.taskid or "" for e in active) == ["1", "2"]
+    assert [e.taskid for e in await journal.recent(Query(state="completed"))] == ["3"]

@@ -22,7 +22,7 @@ from pydantic import SecretStr, ValidationError
 from wiro_mcp import __version__
 from wiro_mcp.catalog.spec import MEDIA
 from wiro_mcp.errors import ConfigError, SpecError
-from wiro_mcp.journal import JOURNAL_STATES
+from wiro_mcp.journal import ACTIVE, JOURNAL_STATES
 from wiro_mcp.sandbox import SANDBOX_API_KEY
 from wiro_mcp.settings import Settings, unknown_variables
 
@@ -192,9 +192,9 @@ def parser() -> argparse.ArgumentParser:
     journal.add_argument("--json", action="store_true", help="list: one JSON object per line")
     journal.add_argument(
         "--state",
-        choices=JOURNAL_STATES,
+        choices=(ACTIVE, *JOURNAL_STATES),
         metavar="STATE",
-        help=f"list: only tasks in this state ({', '.join(JOURNAL_STATES)})",
+        help=f"list: only tasks in this state ({ACTIVE} = queued or running; {', '.join(JOURNAL_STATES)})",
     )
     journal.add_argument("--tool", help="list: only tasks of this tool")
     journal.add_argument("--since", metavar="AGE", help="list: only tasks newer than AGE (30m, 12h, 7d)")

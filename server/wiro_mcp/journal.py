@@ -29,6 +29,8 @@ import anyio.to_thread
 
 from wiro_mcp.errors import JournalError
 from wiro_mcp.journal_records import (
+    ACTIVE,
+    ACTIVE_STATES,
     JOURNAL_STATES,
     RUN_SECONDS,
     UNCERTAIN_STATES,
@@ -42,6 +44,7 @@ from wiro_mcp.journal_records import (
 )
 
 __all__ = [
+    "ACTIVE",
     "JOURNAL_STATES",
     "RUN_SECONDS",
     "UNCERTAIN_STATES",
@@ -324,10 +327,14 @@ class SqliteJournal:
     async def recent(self, query: Query) -> list[JournalEntry]:
         clauses: list[str] = []
         args: list[Any] = []
-        for column, value in (("endpoint", query.endpoint), ("tool", query.tool), ("state", query.state)):
+        for column, value in (("endpoint", query.endpoint), ("tool", query.tool)):
             if value:
                 clauses.append(f"{column} = ?")
                 args.append(value)
+        if query.state:  # `active`: the tasks that may still change (queued or running)
+            states = ACTIVE_STATES if query.state == ACTIVE else (query.state,)
+            clauses.append(f"state IN ({', '.join('?' for _ in states)})")
+            args.extend(states)
         if query.since is not None:
             clauses.append("created >= ?")
             args.append(query.since)

@@ -12,6 +12,8 @@ from wiro_mcp.wiro.models import STATES
 # `submitting`: Run is being sent, Wiro may have started the task. `unknown`: Run's answer was lost.
 JOURNAL_STATES: tuple[str, ...] = ("submitting", *STATES, "unknown")
 UNCERTAIN_STATES = frozenset({"submitting", "unknown"})
+ACTIVE = "active"  # a task_list filter: queued or running
+ACTIVE_STATES: tuple[str, ...] = ("queued", "running")
 RUN_SECONDS = 180.0  # the most one Run request may take (the Wiro client's deadline)
 
 

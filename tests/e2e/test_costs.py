@@ -228,5 +228,6 @@ async def test_the_same_call_after_a_restart_returns_the_first_task(
         again = await client.call_tool("reve_generate", arguments)
     assert first.structured_content and again.structured_content
     assert again.structured_content["taskid"] == first.structured_content["taskid"]
-    assert "instead of starting (and paying for) a second one" in again.content[0].text  # type: ignore[union-attr]
+    assert again.content[0].text.startswith("Not a new run: the same call as task")  # type: ignore[union-attr]
+    assert again.structured_content["deduplicated"] is True and "deduplicated" not in first.structured_content
     assert len(wiro.state.requests("Run")) == 1

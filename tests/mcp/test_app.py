@@ -256,11 +256,7 @@ async def test_the_same_call_again_returns_the_first_task_and_bills_once(
         other = await client.call_tool("reve_generate", {"prompt": "a koala", "aspectRatio": "16:9"})
     results = [first, second, again]
     ids = {r.structured_content["taskid"] for r in results if r is not None and r.structured_content}  # type: ignore[union-attr]
-    repeated = [
-        r
-        for r in results
-        if r is not None and "instead of starting (and paying for) a second one" in text_of(r)
-    ]
+    repeated = [r for r in results if r is not None and text_of(r).startswith("Not a new run")]
     assert len(ids) == 1 and len(repeated) >= 2  # every call after the first said so
     assert all(
         r is not None and r.structured_content and r.structured_content["state"] == "completed"

@@ -93,12 +93,17 @@ def _continue(report: TaskReport) -> dict[str, Any]:
     return {"tool": "run_model", "arguments": {"model": report.slug, "arguments": arguments}}
 
 
-def summary(report: TaskReport, data: dict[str, Any]) -> str:
+def summary(report: TaskReport, data: dict[str, Any], repeat_age: float | None = None) -> str:
     task = report.task
     name = report.tool or report.slug or "task"
     words = STATUS_WORDS.get(task.status, task.status)
     ids = f"taskid {task.id}" + (f", tasktoken {task.socketaccesstoken}" if task.socketaccesstoken else "")
     lines: list[str] = []
+    if repeat_age is not None:  # what happened comes first: nothing new was started
+        lines.append(
+            f"Not a new run: the same call as task {task.id}, started {repeat_age:.0f} s ago "
+            f"({'never billed' if report.sandbox else 'billed once'}). That task, as it stands:"
+        )
     match task.state:
         case "completed":
             took = f" in {data['elapsed_seconds']:.1f} s" if "elapsed_seconds" in data else ""
@@ -118,13 +123,16 @@ def summary(report: TaskReport, data: dict[str, Any]) -> str:
         case "failed":
             lines.append(f"{name}: failed ({ids}). Reason from Wiro: {data['error']}")
         case "cancelled":
-            lines.append(f"{name}: cancelled ({ids}).")
+            lines.append(f"{name}: stopped (cancelled), not billed ($0.00) ({ids}).")
         case "queued" | "running":
             lines.append(f"{name}: still {task.state} ({task.status}: {words}) when the wait ended ({ids}).")
-            lines.append(
-                f'To keep waiting call task_wait with {{"taskid": "{task.id}"}}. Do not call {name} again for '
-                f"this request: that would start{'' if report.sandbox else ', and bill,'} a second task."
-            )
+            wait = f'To keep waiting call task_wait with {{"taskid": "{task.id}"}}.'
+            if repeat_age is None:
+                wait += (
+                    f" Do not call {name} again for this request: that would start"
+                    f"{'' if report.sandbox else ', and bill,'} a second task."
+                )
+            lines.append(wait)
     lines.extend(report.notes)
     return "\n".join(lines)
 
@@ -173,9 +181,16 @@ def _shown(report: TaskReport) -> list[types.ContentBlock]:
     return blocks
 
 
-def task_result(report: TaskReport, quote: Quote | None = None) -> types.CallToolResult:
+def task_result(
+    report: TaskReport, quote: Quote | None = None, *, repeat_age: float | None = None
+) -> types.CallToolResult:
+    """The result of a task: `repeat_age` when a repeated call was handed the task an identical
+    call started that many seconds ago."""
     data = structured(report)
-    text = summary(report, data)
+    if repeat_age is not None:
+        data["deduplicated"] = True
+        data["first_started_seconds_ago"] = round(repeat_age)
+    text = summary(report, data, repeat_age)
     if quote is not None and quote.known:
         data["quote_usd"] = quote.high if quote.high is not None else quote.low
         said = "Wiro would bill" if report.sandbox else "billed"

@@ -18,7 +18,7 @@ from wiro_mcp.catalog.constraints import MAX_SHOWN_IN_DESCRIPTION
 from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.validate import clip, one_line
 from wiro_mcp.errors import JournalError
-from wiro_mcp.journal import JOURNAL_STATES
+from wiro_mcp.journal import ACTIVE, JOURNAL_STATES
 from wiro_mcp.live_catalog import LiveCatalog
 from wiro_mcp.mcp.confirm import confirm
 from wiro_mcp.mcp.progress import follow_with_progress
@@ -82,7 +82,7 @@ async def run_entry(
         # Whatever went wrong after Run, the agent gets the ids of the task it paid for.
         log.exception("%s: following task %s failed", label, started.handle.label)
         return lost_follow_result(label, started)
-    return task_result(report, started.quote)
+    return task_result(report, started.quote, repeat_age=started.repeat_age)
 
 
 # What an agent must know of every model tool, in the MCP layer's words (the catalog's own description
@@ -280,7 +280,11 @@ class TaskListTool(CheckedTool):
                 "type": "object",
                 "properties": {
                     "tool": {"type": "string", "maxLength": 200},
-                    "state": {"type": "string", "enum": list(JOURNAL_STATES)},
+                    "state": {
+                        "type": "string",
+                        "enum": [ACTIVE, *JOURNAL_STATES],
+                        "description": "active: queued or running.",
+                    },
                     "since": {
                         "type": "string",
                         "maxLength": 40,

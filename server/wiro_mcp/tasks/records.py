@@ -76,6 +76,7 @@ class Started:
     task: Task | None  # what Run told; None for a task started earlier (a repeated call)
     notes: tuple[str, ...] = ()
     quote: Quote = UNKNOWN
+    repeat_age: float | None = None  # a repeated call: how many seconds ago the first one started it
 
     @property
     def repeated(self) -> bool:

@@ -232,13 +232,13 @@ class Starter:
                 f"(state {earlier.state} in the task journal). Check Wiro's dashboard before running it again, or "
                 f"change an argument; identical calls are recognised for {window} s (WIRO_MCP_DEDUP_SECONDS)."
             )
+        # Said first, by the result: "Not a new run: …"; the note only says how to get another.
         note = (
-            f"Same model and arguments as task {earlier.taskid}, started {age:.0f} s ago: that task is returned "
-            f"instead of starting (and paying for) a second one. For another result, change an argument (a seed, "
-            f"say); identical calls are recognised for {window} s (WIRO_MCP_DEDUP_SECONDS)."
+            f"For another result, change an argument (a seed, say); identical calls are recognised for "
+            f"{window} s (WIRO_MCP_DEDUP_SECONDS)."
         )
         handle = TaskHandle(earlier.taskid, earlier.tasktoken, self.endpoint)
-        return Started(handle, earlier.slug, None, (note,))
+        return Started(handle, earlier.slug, None, (note,), repeat_age=age)
 
     async def _run_once(
         self, entry: CatalogEntry, row: int, params: dict[str, Any], parts: list[FilePart]
