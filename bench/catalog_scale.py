@@ -5,6 +5,7 @@ search latency, against the emulator on loopback. Prints figures; asserts nothin
 
 - tools/list: bytes of the default list (5 typed tools + catalog tools + task tools) as sent on the
   wire, and an estimate of tokens (bytes / 4) per tool.
+- tools/list with 50 generated models selected as typed tools: bytes in all and per typed tool.
 - start-up: from starting `wiro-mcp` (stdio) to its tools/list answer, with the catalog cache warm,
   for a Wiro of 5 models and of each size; the ratio against 5 models is the figure that matters.
 - search: search_models over the largest size, in process (median and worst of several queries).
@@ -31,6 +32,7 @@ from wiro_mcp.mcp.transports import serve_in_background
 from wiro_mcp.runtime import catalog_cache
 from wiro_mcp.sandbox import SANDBOX_API_KEY
 from wiro_mcp.sandbox.app import Emulator
+from wiro_mcp.sandbox.generated import generated_models
 from wiro_mcp.settings import Settings
 from wiro_mcp.wiro.auth import WiroAuth
 from wiro_mcp.wiro.client import WiroClient
@@ -121,6 +123,31 @@ async def tools_list_figures(folder: Path) -> None:
         print(f"  {tool.name:45} {size:6,} bytes  ~{size // 4:5,} tokens")
 
 
+async def typed_list_figures(folder: Path, typed: int = 50) -> None:
+    """tools/list with `typed` generated models offered as typed tools (WIRO_MCP_MODELS selecting them),
+    against the default list: bytes per typed tool is the figure that matters."""
+    emulator = Emulator([e.spec for e in load_catalog().values()], extra_models=typed)
+    async with serve_in_background(emulator.app) as root:
+        base = f"{root}/v1"
+        home = folder / "typed-cache"
+        await warm_cache(base, home)
+        env = server_env(base, home, folder / "typed.sqlite3")
+        env["WIRO_MCP_MODELS"] = ",".join(spec.slug for spec, _ in generated_models(typed))
+        params = StdioServerParameters(command=WIRO_MCP, args=[], env=env)
+        with open(os.devnull, "w") as quiet:  # noqa: ASYNC230  (opening /dev/null does not block)
+            async with Client(stdio_client(params, errlog=quiet)) as client:  # type: ignore[arg-type]
+                with anyio.move_on_after(60):  # each model's details are fetched once, in the background
+                    while len((listed := await client.list_tools()).tools) < typed + 8:  # noqa: ASYNC110  (polling the server: no event to wait on)
+                        await anyio.sleep(0.2)
+    total = len(listed.model_dump_json(by_alias=True, exclude_none=True).encode())
+    model_tools = [t for t in listed.tools if "Wiro model " in (t.description or "")]
+    sizes = [len(t.model_dump_json(by_alias=True, exclude_none=True).encode()) for t in model_tools]
+    print(
+        f"{len(model_tools)} typed tools selected: tools/list {total:,} bytes (~{total // 4:,} tokens); "
+        f"a typed tool {statistics.mean(sizes):,.0f} bytes on average (largest {max(sizes):,})"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -132,6 +159,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         await tools_list_figures(folder)
+        await typed_list_figures(folder)
         print("\nstart-up to tools/list, warm cache (median of", args.runs, "runs):")
         base, base_bytes, _ = await startup(0, args.runs, folder)
         print(f"  {5:>5} models: {base:.2f} s  (tools/list {base_bytes:,} bytes)")

@@ -84,7 +84,7 @@ def validate_call(
     if not checked.ok or not constraints:
         return checked
     together = broken(constraints, {**defaults(rules), **checked.params}, checked.params)
-    return Validated(checked.params, tuple(together))
+    return Validated(checked.params, tuple(together), checked.filled)
 
 
 def constraints_for(spec: ModelSpec, rules: Sequence[FieldRule]) -> tuple[Constraint, ...]:

@@ -34,6 +34,7 @@ class FieldRule:
     file_part: str = ""
     multiple: bool = False  # several files: a comma-separated list (or an array, joined)
     combine: bool = False  # several files sent as an array in the field itself (combinefileinput)
+    sent_default: bool = False  # required by Wiro, but its published default is sent when left out
     media: str = ""  # for file fields: image, video, audio, document or file, from the name
     option_labels: dict[str, str] = field(default_factory=dict[str, str])
 
@@ -114,7 +115,7 @@ def rule_for(spec: ModelSpec, item: Input) -> FieldRule:
         name = item.url_field
         file_part = item.file_part
         several = item.type in ("multifileinput", "combinefileinput")
-        parts.append("URLs or local paths (an array)." if several else "A URL or a local file path.")
+        parts.append("URLs or local paths (an array)." if several else "URL or local path.")
     elif item.type == "select":
         kind = "enum"
         enum = tuple(o.value for o in item.options)
@@ -143,7 +144,11 @@ def rule_for(spec: ModelSpec, item: Input) -> FieldRule:
     if kind == "string" and item.type == "textarea" and default is not _NO_VALUE:
         # A textarea's default is a sample prompt, not a value Wiro falls back to.
         examples, default = (str(default),), _NO_VALUE
-    if required:
+    sent_default = False
+    if required and default is not _NO_VALUE and kind != "file":
+        # Wiro needs a value, and publishes one: it is filled in when left out, so the agent need not.
+        required, sent_default = False, True
+    elif required:
         default = _NO_VALUE
     return FieldRule(
         name=name,
@@ -161,6 +166,7 @@ def rule_for(spec: ModelSpec, item: Input) -> FieldRule:
         combine=item.type == "combinefileinput",
         media=file_media(item.id) if kind == "file" else "",
         option_labels=labels,
+        sent_default=sent_default,
     )
 
 

@@ -12,6 +12,17 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, cast
 
+from wiro_mcp.catalog.choosing import (
+    ANYTHING,
+    STOP_WORDS,
+    Offers,
+    Wanted,
+    alternatives,
+    kind_of_category,
+    offers_from_spec,
+    offers_from_tiers,
+    price_span,
+)
 from wiro_mcp.catalog.pricing import parse_dynamicprice
 from wiro_mcp.catalog.schema import tool_name
 from wiro_mcp.catalog.spec import Media, ModelSpec, PriceTier, is_slug_part
@@ -19,6 +30,9 @@ from wiro_mcp.catalog.validate import clip
 from wiro_mcp.jsonish import as_list
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+_KIND_CATEGORIES = frozenset(
+    {"llm", "chat", "upscale", "lipsync", "lip-sync", "music", "3d", "virtual-try-on"}
+)
 # A listing row is shown in search results: its texts are bounded like a spec's.
 MAX_TITLE = 120
 MAX_DESCRIPTION = 500
@@ -41,13 +55,14 @@ def media_of(categories: Iterable[str]) -> Media:
         ("audio", "audio"),
         ("speech", "audio"),
         ("music", "audio"),
+        ("voice", "audio"),
     )
     for word, media in words:
         if word in joined:
             return media
     if "3d" in joined.split() or "3d" in cats:
         return "3d"
-    if "llm" in cats or "text" in outs:
+    if {"llm", "chat", "rag"} & set(cats) or "text" in outs:
         return "text"
     return "image"
 
@@ -77,6 +92,11 @@ class ModelRow:
     dynamicprice: Any
     media: Media
     needs: str = ""
+    known_offers: Offers | None = None  # for a model known in full (a spec); else read from the tiers
+
+    @cached_property
+    def offers(self) -> Offers:
+        return self.known_offers or offers_from_tiers(self.categories, self.prices)
 
     @cached_property
     def prices(self) -> tuple[PriceTier, ...]:
@@ -125,6 +145,7 @@ def row_from_spec(spec: ModelSpec, needs: str = "") -> ModelRow:
         dynamicprice=spec.prices,
         media=spec.effective_media,
         needs=needs,
+        known_offers=offers_from_spec(spec),
     )
 
 
@@ -152,27 +173,66 @@ class RowIndex:
         *,
         category: str | None = None,
         media: str | None = None,
+        takes: str | None = None,
+        wanted: Wanted = ANYTHING,
+        by_price: bool = False,
         preferred: Iterable[str] = (),
+        any_word: bool = False,
     ) -> list[ModelRow]:
-        """Rows matching every query word (in the slug, title, description or categories), best first:
-        slug and title hits count most; `preferred` keys (models with a typed tool) break ties."""
-        words = _TOKEN.findall(query.lower())
+        """Rows matching every query word (or any, with `any_word`) in the slug, title, description or
+        categories, a word's synonyms counting as it; best first (slug and title hits count most,
+        `preferred` keys, models with a typed tool, break ties), or cheapest first `by_price` for what
+        is `wanted` (the unpriced last). Filters are exact: `category: text-to-video` is text in, video
+        out, with no start image needed; `takes` an input kind; `wanted` durations, resolutions,
+        orientations where the model publishes them."""
+        tokens = _TOKEN.findall(
+            query.lower().replace("lip sync", "lipsync").replace("voice over", "voiceover")
+        )
+        words = [alternatives(w) for w in tokens if w not in STOP_WORDS] or [alternatives(w) for w in tokens]
         first = set(preferred)
-        scored: list[tuple[float, str, ModelRow]] = []
+        scored: list[tuple[float, float, str, ModelRow]] = []
         for key, row in self.rows.items():
-            if category and category.lower() not in (c.lower() for c in row.categories):
-                continue
-            if media and row.media != media:
+            if not self._passes(row, category, media, takes, wanted):
                 continue
             text, title, description = self._text[key]
-            if not all(w in text for w in words):
+            hits = [alts for alts in words if any(a in text for a in alts)]
+            if len(hits) < (min(1, len(words)) if any_word else len(words)):
                 continue
             score = 0.0
-            for w in words:
-                score += 3 if w in key else 0
-                score += 2 if w in title else 0
-                score += 1 if w in description else 0
+            for alts in hits:
+                score += 3 if any(a in key for a in alts) else 0
+                score += 2 if any(a in title for a in alts) else 0
+                score += 1 if any(a in description for a in alts) else 0
+                score += 4 if any_word else 0  # more words matched ranks first
             score += 0.5 if key in first else 0
-            scored.append((-score, title, row))
-        scored.sort(key=lambda s: (s[0], s[1]))
-        return [row for _, _, row in scored]
+            span = price_span(row.prices, wanted) if by_price else None
+            cost = span[0] if span else float("inf")
+            scored.append((cost if by_price else 0.0, -score, title, row))
+        scored.sort(key=lambda s: (s[0], s[1], s[2]))
+        return [row for *_, row in scored]
+
+    @staticmethod
+    def _passes(
+        row: ModelRow, category: str | None, media: str | None, takes: str | None, wanted: Wanted
+    ) -> bool:
+        if category:
+            wanted_category = category.lower()
+            if wanted_category not in (c.lower() for c in row.categories):
+                return False
+            kinds = kind_of_category(wanted_category)
+            if kinds and (media_of([wanted_category]) != row.media or (kinds[0] == "text" and row.needs)):
+                return False  # listed under it, but makes something else or needs more than text
+        if media and row.media != media:
+            return False
+        if takes and row.offers.inputs and takes not in row.offers.inputs:
+            return False
+        return wanted.allows(row.offers)
+
+    def categories(self, limit: int = 30) -> list[str]:
+        """The commonest categories of the listing (what an empty search can suggest)."""
+        counts: dict[str, int] = {}
+        for row in self.rows.values():
+            for c in row.categories:
+                counts[c.lower()] = counts.get(c.lower(), 0) + 1
+        ranked = sorted(counts, key=lambda c: (-counts[c], c))
+        return [c for c in ranked if "-to-" in c or c in _KIND_CATEGORIES][:limit]

@@ -196,15 +196,11 @@ def tool_description(
     lines = [
         capability_line(spec, rules),
         f"{what}. Wiro model {spec.slug}." if what else f"Wiro model {spec.slug}.",
-        "Paid task, billed only if it succeeds.",
     ]
     if spec.realtime:
         lines.append("Realtime model (live audio after start): refused here, nothing is started.")
     if any(r.name == "session_id" for r in rules):
-        lines.append(
-            "A conversation: leave session_id out to start one (the result gives its id); "
-            "pass it back with the next prompt to continue."
-        )
+        lines.append("Conversation: omit session_id to start one; pass the result's back to continue.")
     if constraints:  # checked by the server; a schema's root may not carry them (allOf, if/then)
         lines.append(described(constraints))
     return "\n".join(lines)

@@ -48,6 +48,7 @@ class FieldError:
 class Validated:
     params: dict[str, Any]
     errors: tuple[FieldError, ...]
+    filled: tuple[str, ...] = ()  # required fields left out, given their published default
 
     @property
     def ok(self) -> bool:
@@ -229,7 +230,11 @@ def validate_arguments(rules: Sequence[FieldRule], arguments: Mapping[str, Any] 
             errors.append(checked)
         else:
             params[name] = checked
+    filled: list[str] = []
     for rule in rules:
         if rule.required and rule.name not in params and not any(e.field == rule.name for e in errors):
             errors.append(FieldError(rule.name, None, "is required"))
-    return Validated(params=params, errors=tuple(errors))
+        if rule.sent_default and rule.name not in params and rule.name not in given:
+            params[rule.name] = rule.default
+            filled.append(rule.name)
+    return Validated(params=params, errors=tuple(errors), filled=tuple(filled))

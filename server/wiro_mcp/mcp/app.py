@@ -30,7 +30,7 @@ from wiro_mcp.live_catalog import LiveCatalog
 from wiro_mcp.mcp.catalog_tools import CATALOG_TOOL_NAMES, ModelInfoTool, RunModelTool, SearchModelsTool
 from wiro_mcp.mcp.results import error_result, money_message, transport_message
 from wiro_mcp.mcp.tools import TASK_TOOL_NAMES, McpTool, ModelTool, task_tools
-from wiro_mcp.tasks import TaskService
+from wiro_mcp.tasks import ServiceConfig, TaskService
 
 log = logging.getLogger(__name__)
 MAX_REMEMBERED_SESSIONS = 1000
@@ -38,11 +38,29 @@ MAX_REMEMBERED_SESSIONS = 1000
 SERVER_TOOL_NAMES = CATALOG_TOOL_NAMES | TASK_TOOL_NAMES
 
 INSTRUCTIONS = (
-    "Typed model tools and run_model start a paid Wiro generation and wait a bounded time for it. If a result "
-    "says the task is still running, call task_wait with its taskid; never call the model again for the same "
-    "request. search_models and model_info find any Wiro model and its inputs. task_list shows tasks started "
-    "earlier, even before a restart."
+    "Typed model tools and run_model start a paid Wiro generation (billed only if it succeeds) and wait a "
+    "bounded time for it. If a result says the task is still running, call task_wait with its taskid; never "
+    "call the model again for the same request. search_models and model_info find any Wiro model and its "
+    "inputs. task_list shows tasks started earlier, even before a restart."
 )
+
+
+def instructions_for(config: ServiceConfig) -> str:
+    """The instructions, with the limits this server keeps (an agent should know them before a refusal)."""
+    period = {86_400.0: "day", 7 * 86_400.0: "week", 30 * 86_400.0: "month"}.get(
+        config.budget_seconds, f"{config.budget_seconds:g} s"
+    )
+    limits = [
+        f"at most ${config.max_cost_usd:g} per call" if config.max_cost_usd is not None else "",
+        f"a budget of ${config.budget_usd:g} per {period}" if config.budget_usd is not None else "",
+        f"a human confirms any call quoted above ${config.confirm_above_usd:g}"
+        if config.confirm_above_usd is not None
+        else "",
+    ]
+    said = [limit for limit in limits if limit]
+    return INSTRUCTIONS + (
+        f" Limits here: {'; '.join(said)}." if said else " No spending limits are set on this server."
+    )
 
 
 class _Server(Server[Any]):
@@ -85,7 +103,7 @@ class WiroMcp:
             "wiro-mcp",
             version=__version__,
             title="Wiro models",
-            instructions=INSTRUCTIONS,
+            instructions=instructions_for(service.config),
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
             on_subscriptions_listen=ListenHandler(self.bus),

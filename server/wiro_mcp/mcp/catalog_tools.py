@@ -10,9 +10,11 @@ from typing import Any
 
 import mcp_types as types
 
+from wiro_mcp.catalog.choosing import ANYTHING, INPUT_KINDS, ORIENTATIONS, Wanted, price_span
 from wiro_mcp.catalog.fields import defaults
 from wiro_mcp.catalog.load import CatalogEntry
-from wiro_mcp.catalog.pricing import price_line
+from wiro_mcp.catalog.pricing import Quote, price_line
+from wiro_mcp.catalog.reading import inputs_text, prices_text
 from wiro_mcp.catalog.rows import ModelRow
 from wiro_mcp.catalog.schema import capability_line, chosen_example
 from wiro_mcp.catalog.spec import MEDIA
@@ -27,18 +29,60 @@ MAX_TIERS_SHOWN = 24
 MODEL_ARG = {"type": "string", "maxLength": 300, "description": "The model's slug, owner/project."}
 
 
-def row_json(row: ModelRow, tool: str | None) -> dict[str, Any]:
+def row_json(row: ModelRow, tool: str | None, wanted: Wanted = ANYTHING) -> dict[str, Any]:
     """One search result, as search_models and `wiro-mcp models search --json` give it."""
+    offers = row.offers
     data: dict[str, Any] = {
         "model": row.slug,
         "title": row.title,
         "media": row.media,
+        "takes": list(offers.inputs),
         "needs": row.needs or None,
         "price": price_line(row.prices, {}),
     }
+    for name, values in (
+        ("durations", offers.durations),
+        ("resolutions", offers.resolutions),
+        ("orientations", offers.orientations),
+    ):
+        if values:
+            data[name] = list(values)
+    span = price_span(row.prices, wanted)
+    if span is not None:
+        data["price_usd"] = {"low": round(span[0], 6), "high": round(span[1], 6)}
     if tool:
         data["tool"] = tool
     return data
+
+
+def row_text(row: dict[str, Any], wanted: Wanted) -> str:
+    """`- slug: title · text → video · 5|10 s · 720p|1080p · vertical|horizontal · $0.10-0.45 per run`."""
+    takes = "+".join(row["takes"])
+    parts = [f"- {row['model']}: {row['title']}", f"{takes} → {row['media']}".lstrip()]
+    parts += [
+        "|".join(row[k]) + (" s" if k == "durations" else "")
+        for k in ("durations", "resolutions", "orientations")
+        if k in row
+    ]
+    if row["needs"]:
+        parts.append(f"needs {row['needs']}")
+    price = row["price"]
+    if "price_usd" in row and wanted != ANYTHING:
+        low, high = row["price_usd"]["low"], row["price_usd"]["high"]
+        price = f"{Quote(low, high).text()} per run as asked"
+    parts.append(price)
+    if "tool" in row:
+        parts.append(f"typed tool {row['tool']}")
+    return " · ".join(parts)
+
+
+def wanted_of(arguments: dict[str, Any]) -> Wanted:
+    duration = arguments.get("duration")
+    return Wanted(
+        duration=None if duration is None else f"{float(duration):g}",
+        resolution=arguments.get("resolution"),
+        orientation=arguments.get("orientation"),
+    )
 
 
 class SearchModelsTool(CheckedTool):
@@ -49,9 +93,11 @@ class SearchModelsTool(CheckedTool):
             name="search_models",
             title="Search Wiro models",
             description=(
-                "Find any Wiro model (about 300) by words, category or output media. Each row: slug, title, "
-                "output media, what it needs, price, and its typed tool if one is offered. Then model_info "
-                "for its inputs, and run_model (or the typed tool) to run it."
+                "Find any Wiro model by words (tts, voiceover, upscale, lip sync… find theirs), category "
+                "(text-to-video, image-to-video, text-to-image, text-to-speech, speech-to-text, llm…), input "
+                "and output kind, duration, resolution, orientation; sort by price. Each row: slug, what it "
+                "takes and makes, durations, resolutions, orientations, its cheapest and dearest price, and its "
+                "typed tool if offered. Then model_info for its inputs, and run_model (or the typed tool)."
             ),
             input_schema={
                 "type": "object",
@@ -61,8 +107,17 @@ class SearchModelsTool(CheckedTool):
                         "maxLength": 200,
                         "description": "Words, e.g. 'kling video'.",
                     },
-                    "category": {"type": "string", "maxLength": 100, "description": "e.g. text-to-video"},
+                    "category": {
+                        "type": "string",
+                        "maxLength": 100,
+                        "description": "e.g. text-to-video: exact.",
+                    },
                     "media": {"type": "string", "enum": list(MEDIA), "description": "Output media."},
+                    "takes": {"type": "string", "enum": list(INPUT_KINDS), "description": "An input kind."},
+                    "duration": {"type": "number", "minimum": 0, "maximum": 3600, "description": "Seconds."},
+                    "resolution": {"type": "string", "maxLength": 20, "description": "e.g. 1080p"},
+                    "orientation": {"type": "string", "enum": list(ORIENTATIONS)},
+                    "sort": {"type": "string", "enum": ["relevance", "price"], "default": "relevance"},
                     "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
                 },
                 "additionalProperties": False,
@@ -78,24 +133,42 @@ class SearchModelsTool(CheckedTool):
     async def run(self, ctx: Context, arguments: dict[str, Any]) -> types.CallToolResult:
         note = await self._live.ensure_listing()
         offered = self._offered()
-        found = self._live.index.search(
-            str(arguments.get("query") or ""),
-            category=arguments.get("category"),
-            media=arguments.get("media"),
-            preferred=offered,
-        )
+        wanted = wanted_of(arguments)
+        query = str(arguments.get("query") or "")
+        by_price = arguments.get("sort") == "price"
+        index = self._live.index
+
+        def search(any_word: bool) -> list[ModelRow]:
+            return index.search(
+                query,
+                category=arguments.get("category"),
+                media=arguments.get("media"),
+                takes=arguments.get("takes"),
+                wanted=wanted,
+                by_price=by_price,
+                preferred=offered,
+                any_word=any_word,
+            )
+
+        found = search(False)
+        loose = not found and len(query.split()) > 1
+        if loose:
+            found = search(True)
         limit = int(arguments.get("limit", 10))
-        rows = [row_json(r, offered.get(r.key)) for r in found[:limit]]
-        lines = [f"{len(found)} model(s) match; showing {len(rows)}:"]
-        for r in rows:
-            needs = f" · needs {r['needs']}" if r["needs"] else ""
-            tool = f" · typed tool {r['tool']}" if "tool" in r else ""
-            lines.append(f"- {r['model']}: {r['title']} · → {r['media']}{needs} · {r['price']}{tool}")
+        rows = [row_json(r, offered.get(r.key), wanted) for r in found[:limit]]
+        order = "cheapest first" if by_price else "best first"
+        some = " some of the words" if loose else ""
+        lines = [f"{len(found)} model(s) match{some}; showing {len(rows)}, {order}:"]
+        lines += [row_text(r, wanted) for r in rows]
         if not found:
-            lines.append("Try fewer words, or another category (e.g. text-to-image, image-to-video).")
+            lines.append(
+                "None. Try fewer words or filters, or a category: " + ", ".join(index.categories(20)) + "."
+            )
         if note:
             lines.append(note)
         data: dict[str, Any] = {"total": len(found), "models": rows}
+        if loose and found:
+            data["matched"] = "any word"
         if note:
             data["note"] = note
         return types.CallToolResult(
@@ -159,11 +232,11 @@ class ModelInfoTool(CheckedTool):
             return found
         tool = self._offered().get(found.spec.slug.lower())
         data = model_details(found, tool)
-        fields = ", ".join(f"{r.name}{'*' if r.required else ''}" for r in found.rules)
         lines = [
             f"{data['model']}: {data['title']}",
             data["summary"],
-            f"Inputs (* required): {fields}. Full schema in input_schema.",
+            *inputs_text(found.rules),
+            *prices_text(found.spec.prices),
         ]
         if "combinations" in data:
             lines.append("Only these together: " + "; ".join(data["combinations"]))

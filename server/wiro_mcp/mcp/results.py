@@ -30,6 +30,9 @@ OUTPUT_SCHEMA: dict[str, Any] = {
     },
     "required": ["taskid", "state", "outputs"],
 }
+# A typed model tool's: only what every result has (a list of 50 typed tools must stay small; the
+# full shape is run_model's and the task tools' OUTPUT_SCHEMA, and the same structuredContent).
+MODEL_OUTPUT_SCHEMA: dict[str, Any] = {"type": "object", "required": ["taskid", "state", "outputs"]}
 TEXT_PREVIEW_CHARS = 4_000  # of a small text file among the outputs, shown in the result
 
 

@@ -23,6 +23,7 @@ from wiro_mcp.live_catalog import LiveCatalog
 from wiro_mcp.mcp.confirm import confirm
 from wiro_mcp.mcp.progress import follow_with_progress
 from wiro_mcp.mcp.results import (
+    MODEL_OUTPUT_SCHEMA,
     OUTPUT_SCHEMA,
     error_result,
     lost_follow_result,
@@ -87,7 +88,7 @@ async def run_entry(
 
 # What an agent must know of every model tool, in the MCP layer's words (the catalog's own description
 # knows no tool names).
-MODEL_TOOL_ADVICE = "If still running, use task_wait; calling again bills twice."
+MODEL_TOOL_ADVICE = "Still running? task_wait; calling again bills twice."
 
 
 class ModelTool:
@@ -110,7 +111,7 @@ class ModelTool:
                 else ""
             ),
             input_schema=entry.input_schema,
-            output_schema=OUTPUT_SCHEMA,
+            output_schema=MODEL_OUTPUT_SCHEMA,
             # Only what differs from the defaults (not read-only, not idempotent, open world): bytes count.
             annotations=types.ToolAnnotations(destructive_hint=False),
         )

@@ -39,7 +39,33 @@ def needs_confirmation(figure: Quote, config: ServiceConfig) -> bool:
     return limit is not None and (figure.high is None or figure.high > limit + 1e-9)
 
 
-def over_cap(figure: Quote, config: ServiceConfig) -> Rejected | None:
+def what_fits(entry: CatalogEntry, params: dict[str, Any], limit: float) -> str:
+    """The cheapest valid arguments of this model that cost at most `limit` (the call's own, with one
+    price tier's values), or that none does; "" when the tiers cannot tell."""
+    best: tuple[float, dict[str, str]] | None = None
+    priced_all = bool(entry.spec.prices)
+    for tier in entry.spec.prices:
+        values = {k: v for k, v in tier.inputs.items() if not v.startswith("QUANTITY:")}
+        checked = entry.validate({**params, **values})
+        if not checked.ok:
+            continue
+        figure = quote_for(entry, checked.params).high
+        if figure is None:
+            priced_all = False
+        elif figure <= limit + 1e-9 and (best is None or figure < best[0]):
+            best = (figure, values)
+    if best is None:
+        return f" No arguments of this model fit under ${limit:g}." if priced_all else ""
+    changes = ", ".join(f"{k}={v}" for k, v in best[1].items() if str(params.get(k)) != v)
+    return f" Cheapest that fits: {changes or 'these arguments'} (${best[0]:.4f})." if changes else ""
+
+
+def over_cap(
+    figure: Quote,
+    config: ServiceConfig,
+    entry: CatalogEntry | None = None,
+    params: dict[str, Any] | None = None,
+) -> Rejected | None:
     cap = config.max_cost_usd
     if cap is None:
         return None
@@ -57,8 +83,9 @@ def over_cap(figure: Quote, config: ServiceConfig) -> Rejected | None:
             f"above the per-call cap of ${cap:g}. Raise WIRO_MCP_MAX_COST_USD, or lower "
             "WIRO_MCP_UNPRICED_RUN_USD."
         )
+    fits = what_fits(entry, params or {}, cap) if entry is not None else ""
     return Rejected(
-        reason=f"it is quoted at {figure.text()}, above the per-call cap of ${cap:g}. Choose cheaper "
+        reason=f"it is quoted at {figure.text()}, above the per-call cap of ${cap:g}.{fits} Choose cheaper "
         "arguments, or raise WIRO_MCP_MAX_COST_USD."
     )
 
@@ -85,11 +112,18 @@ def budget_for(
     return Budget(limit, time.time() - config.budget_seconds, account)
 
 
-def over_budget(over: OverBudget, figure: Quote, config: ServiceConfig) -> Rejected:
+def over_budget(
+    over: OverBudget,
+    figure: Quote,
+    config: ServiceConfig,
+    entry: CatalogEntry | None = None,
+    params: dict[str, Any] | None = None,
+) -> Rejected:
     left = max(over.limit_usd - over.spent_usd, 0.0)
     hours = config.budget_seconds / 3600
+    fits = what_fits(entry, params or {}, left) if entry is not None else ""
     return Rejected(
         reason=f"it is quoted at {figure.text()} and only ${left:.4f} of the ${over.limit_usd:g} budget is left "
-        f"for the last {hours:g} h (spent or running: ${over.spent_usd:.4f}). Raise WIRO_MCP_BUDGET_USD, or "
-        "wait for older spend to leave the period."
+        f"for the last {hours:g} h (spent or running: ${over.spent_usd:.4f}).{fits} Raise WIRO_MCP_BUDGET_USD, "
+        "or wait for older spend to leave the period."
     )

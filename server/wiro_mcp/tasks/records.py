@@ -65,6 +65,14 @@ class Prepared:
     entry: CatalogEntry
     params: dict[str, Any]
     quote: Quote
+    filled: tuple[str, ...] = ()  # required inputs left out and given their published defaults
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        if not self.filled:
+            return ()
+        values = ", ".join(f"{name}={self.params[name]!r}" for name in self.filled)
+        return (f"Filled in with the model's published defaults: {values}.",)
 
 
 @dataclass(frozen=True)

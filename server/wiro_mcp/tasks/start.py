@@ -72,7 +72,9 @@ def prepare(
     if not checked.ok:
         return Rejected(errors=checked.errors)
     figure = cost.quote_for(entry, checked.params)
-    return cost.over_cap(figure, config) or Prepared(entry, checked.params, figure)
+    return cost.over_cap(figure, config, entry, checked.params) or Prepared(
+        entry, checked.params, figure, checked.filled
+    )
 
 
 class Starter:
@@ -155,9 +157,9 @@ class Starter:
         if isinstance(row, Rejected | Started):
             return row
         if isinstance(row, OverBudget):
-            return cost.over_budget(row, figure, self.config)
+            return cost.over_budget(row, figure, self.config, entry, prepared.params)
         answer = await self._run_once(entry, row, sent, parts)
-        notes = await self.ledger.started(row, answer)
+        notes = (*prepared.notes, *await self.ledger.started(row, answer))
         spec = entry.spec
         task = Task(
             id=answer.taskid,
