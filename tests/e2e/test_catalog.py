@@ -37,7 +37,7 @@ BUNDLED = {
 
 def model_tools(listed: types.ListToolsResult) -> set[str]:
     return {
-        t.name for t in listed.tools if t.output_schema and "taskid" in t.output_schema.get("properties", {})
+        t.name for t in listed.tools if t.output_schema and "taskid" in t.output_schema.get("required", [])
     } - {
         "run_model",
         "task_status",

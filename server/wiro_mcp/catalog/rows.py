@@ -69,7 +69,7 @@ def media_of(categories: Iterable[str]) -> Media:
 
 def needs_of(categories: Iterable[str]) -> str:
     cats = {c.lower() for c in categories}
-    if "image-to-video" in cats:
+    if "image-to-video" in cats and "text-to-video" not in cats:  # listed under both: text alone will do
         return "a start image"
     if cats & {"image-to-image", "image-editing", "upscale"}:
         return "an input image"
@@ -220,8 +220,10 @@ class RowIndex:
             if wanted_category not in (c.lower() for c in row.categories):
                 return False
             kinds = kind_of_category(wanted_category)
-            if kinds and (media_of([wanted_category]) != row.media or (kinds[0] == "text" and row.needs)):
-                return False  # listed under it, but makes something else or needs more than text
+            made = {media_of([c]) for c in row.categories if kind_of_category(c)}
+            out = media_of([wanted_category])
+            if kinds and (made != {out} or row.media != out or (kinds[0] == "text" and row.needs)):
+                return False  # listed under it, but also makes something else, or needs more than text
         if media and row.media != media:
             return False
         if takes and row.offers.inputs and takes not in row.offers.inputs:

@@ -161,7 +161,15 @@ def _transcribe(rng: random.Random) -> Built:
 def _to_3d(rng: random.Random) -> Built:
     inputs = (
         _file("inputImage", "A photo of the object."),
-        _select("outputFormat", ["glb"], "glb", "Output format"),
+        # Required, with a published default: Wiro needs it sent, the agent need not give it.
+        Input(
+            id="outputFormat",
+            type="select",
+            label="Output format",
+            default="glb",
+            required=True,
+            options=(Option(value="glb", label="glb"), Option(value="obj", label="obj")),
+        ),
         Input(
             id="textureSize", type="range", label="Texture size", default=1024, min=512, max=2048, step=512
         ),
