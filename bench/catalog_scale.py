@@ -28,6 +28,7 @@ from pydantic import SecretStr
 
 from wiro_mcp.catalog.load import load_catalog
 from wiro_mcp.live_catalog import LiveCatalog
+from wiro_mcp.mcp.app import SERVER_TOOL_NAMES
 from wiro_mcp.mcp.transports import serve_in_background
 from wiro_mcp.runtime import catalog_cache
 from wiro_mcp.sandbox import SANDBOX_API_KEY
@@ -140,7 +141,7 @@ async def typed_list_figures(folder: Path, typed: int = 50) -> None:
                     while len((listed := await client.list_tools()).tools) < typed + 8:  # noqa: ASYNC110  (polling the server: no event to wait on)
                         await anyio.sleep(0.2)
     total = len(listed.model_dump_json(by_alias=True, exclude_none=True).encode())
-    model_tools = [t for t in listed.tools if "Wiro model " in (t.description or "")]
+    model_tools = [t for t in listed.tools if t.name not in SERVER_TOOL_NAMES]
     sizes = [len(t.model_dump_json(by_alias=True, exclude_none=True).encode()) for t in model_tools]
     print(
         f"{len(model_tools)} typed tools selected: tools/list {total:,} bytes (~{total // 4:,} tokens); "

@@ -87,7 +87,9 @@ def test_schema_is_closed_and_has_examples(catalog: dict[str, CatalogEntry]) -> 
 
 def test_descriptions_start_with_what_an_agent_chooses_by(catalog: dict[str, CatalogEntry]) -> None:
     first = {name: e.description.splitlines()[0] for name, e in catalog.items()}
-    assert first["reve_generate"].startswith("text → image · aspectRatio 16:9|")
+    # Aspect ratios in one vocabulary over every model (each model's own values stay in its enum).
+    assert first["reve_generate"].startswith("text → image · vertical|horizontal|square ·")
+    assert "16:9" in first["wan_ai_wan2_2_ti2v_5b_image_to_video_fast"]  # "Default" is no orientation
     turbo = first["runway_image_to_video_gen4_turbo"]
     assert turbo.startswith("text+image → video") and "5|10 s" in turbo and "needs a start image" in turbo
     assert all(line.endswith(("price unknown", "per run")) for line in first.values())

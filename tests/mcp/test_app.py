@@ -42,7 +42,7 @@ async def test_the_registry_lists_one_tool_per_model_and_the_task_tools(
     ]
     assert all(t.output_schema is not None for t in listed.tools)
     for tool in listed.tools[: len(catalog)]:  # every model tool tells the agent how to keep waiting
-        assert "Still running? task_wait; calling again bills twice." in (tool.description or "")
+        assert "Unfinished? task_wait; calling again bills twice." in (tool.description or "")
 
 
 async def test_a_model_call_returns_outputs_links_and_a_preview(catalog: dict[str, CatalogEntry]) -> None:

@@ -11,6 +11,7 @@ import json
 import re
 from typing import Any
 
+from wiro_mcp.catalog.choosing import ORIENTATIONS, orientation_of
 from wiro_mcp.catalog.constraints import Constraint, described, validate_call
 from wiro_mcp.catalog.fields import FieldRule, defaults
 from wiro_mcp.catalog.pricing import price_line
@@ -19,6 +20,7 @@ from wiro_mcp.catalog.spec import ModelSpec
 _NON_NAME = re.compile(r"[^a-z0-9]+")
 _SIZE_WORDS = frozenset({"ratio", "aspect", "size", "resolution", "quality"})
 _DURATION_WORDS = frozenset({"duration", "seconds", "length"})
+_RATIO_WORDS = frozenset({"ratio", "aspect"})
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 MAX_LISTED = 6
 MAX_DESCRIPTION = 160
@@ -166,12 +168,18 @@ def needs(rules: tuple[FieldRule, ...], out_media: str) -> list[str]:
 
 
 def capability_line(spec: ModelSpec, rules: tuple[FieldRule, ...]) -> str:
-    """`text+image → video · ratio 16:9|9:16 · 5|10 s · needs a start image · price unknown`."""
+    """`text+image → video · horizontal|vertical · 5|10 s · needs a start image · price unknown`: an
+    aspect ratio in one vocabulary over every model (its own values stay in the schema's enum)."""
     parts = [f"{'+'.join(media_in(rules)) or 'nothing'} → {spec.effective_media}"]
     for rule in rules:
         values = _values(rule)
+        shapes: set[str | None] = (
+            {orientation_of(v) for v in rule.enum if v} if rule.kind == "enum" else set()
+        )
         if values and _words(rule.name) & _DURATION_WORDS:
             parts.append(f"{values} s")
+        elif values and _words(rule.name) & _RATIO_WORDS and shapes and None not in shapes:
+            parts.append("|".join(o for o in ORIENTATIONS if o in shapes))
         elif values and _words(rule.name) & _SIZE_WORDS:
             parts.append(f"{rule.name} {values}")
     required = list(dict.fromkeys(needs(rules, spec.effective_media)))

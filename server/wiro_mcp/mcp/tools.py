@@ -88,7 +88,7 @@ async def run_entry(
 
 # What an agent must know of every model tool, in the MCP layer's words (the catalog's own description
 # knows no tool names).
-MODEL_TOOL_ADVICE = "Still running? task_wait; calling again bills twice."
+MODEL_TOOL_ADVICE = "Unfinished? task_wait; calling again bills twice."
 
 
 class ModelTool:
