@@ -15,11 +15,12 @@ from starlette.routing import Route
 
 from tests.conftest import serve_app
 from wiro_mcp.outputs import OutputPolicy, Outputs, RefusedUrl, distinct_names
+from wiro_mcp.sandbox.media import png
 from wiro_mcp.wiro.models import Output
 
 pytestmark = pytest.mark.anyio
 BASE = "http://wiro.test/v1"  # not resolvable: Wiro is not on an internal address here
-PNG = b"\x89PNG" + b"p" * 500
+PNG = png("ok", 8, 8)  # a real image: previews are thumbnails made from it
 
 
 async def cdn(request: Request) -> Response:
@@ -122,7 +123,7 @@ async def test_previews_are_quiet_about_refusals() -> None:
         Output(name="c.png", contenttype="image/png", size=10, url="http://wiro.test/files/missing"),
     ]
     found = await outputs(preview_max_bytes=2000).previews(items, {})
-    assert found == {items[0].url: PNG}
+    assert list(found) == [items[0].url] and found[items[0].url].mime == "image/jpeg"
 
 
 async def test_downloads_replace_old_files_and_keep_same_named_outputs_apart(tmp_path: Path) -> None:

@@ -172,12 +172,19 @@ def _migrate(db: sqlite3.Connection) -> None:
     db.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
 
 
+MAX_IDLE_CONNECTIONS = 4  # as many as worker threads usually write at once
+
+
 class SqliteJournal:
-    """Blocking SQLite work runs in a worker thread; each call opens its own short connection."""
+    """Blocking SQLite work runs in a worker thread, on connections kept open and reused (opening one
+    per write cost most of a call's CPU); each write is still its own short transaction, so other
+    processes sharing the file wait at most for one of them."""
 
     def __init__(self, path: Path, *, busy_seconds: float = 30.0) -> None:
         self.path = path
         self._busy = busy_seconds
+        self._idle: list[sqlite3.Connection] = []  # open connections not in use, newest last
+        self._idle_lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._create()
 
@@ -193,18 +200,27 @@ class SqliteJournal:
         return True
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=self._busy, isolation_level=None)
+        # Used by one worker thread at a time, not always the same one: hence check_same_thread off.
+        db = sqlite3.connect(self.path, timeout=self._busy, isolation_level=None, check_same_thread=False)
         db.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
         return db
 
     @contextlib.contextmanager
     def _connection(self) -> Generator[sqlite3.Connection, None, None]:
-        """One short connection: the file is shared with other processes."""
-        db = self._connect()
+        """An open connection, reused; one that failed is closed rather than kept (its state is unknown)."""
+        with self._idle_lock:
+            db = self._idle.pop() if self._idle else None
+        db = db or self._connect()
         try:
             yield db
-        finally:
+        except BaseException:
             db.close()
+            raise
+        with self._idle_lock:
+            if len(self._idle) < MAX_IDLE_CONNECTIONS:
+                self._idle.append(db)
+                return
+        db.close()
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T], write: bool = True) -> T:
         """`work` on one connection, inside a write transaction unless it only reads."""

@@ -26,14 +26,31 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import anyio
+import anyio.to_thread
 import httpx2
 
+from wiro_mcp.thumbnails import thumbnail
 from wiro_mcp.wiro.models import Output
 
 log = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_REDIRECTS = 5
+
+
+# The most of a file read for a preview, by kind (an image is fetched whole to be made small; audio
+# and text are inlined as they are, so they must be small already).
+INLINE_AUDIO_BYTES = 400_000
+INLINE_TEXT_BYTES = 64_000
+_INLINE_AT_MOST = {"image": 1 << 62, "audio": INLINE_AUDIO_BYTES}
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What is inlined for one output: its bytes (an image's thumbnail) and their type."""
+
+    data: bytes
+    mime: str
 
 
 def is_previewed(mime: str) -> bool:
@@ -48,7 +65,7 @@ class RefusedUrl(Exception):
 @dataclass(frozen=True)
 class OutputPolicy:
     base_url: str
-    preview_max_bytes: int = 1_000_000  # 0: no previews
+    preview_max_bytes: int = 20_000_000  # the largest output fetched for a preview (0: no previews)
     preview_seconds: float = 15.0
     download_dir: Path | None = None
     download_max_bytes: int = 2_000_000_000
@@ -178,24 +195,32 @@ class Outputs:
         await self._pump(url, limit, seconds, keep)
         return bytes(data)
 
-    async def previews(self, outputs: Sequence[Output], saved: dict[str, Path]) -> dict[str, bytes]:
-        """The bytes of images, audio and text files under the preview cap, by URL (shown in the chat);
-        a preview is a nicety, so failures are quiet."""
+    async def previews(self, outputs: Sequence[Output], saved: dict[str, Path]) -> dict[str, Preview]:
+        """What the chat can be shown of each output, by URL: an image as a small JPEG thumbnail, audio
+        and text files when small. A preview is a nicety, so failures are quiet."""
         cap = self.policy.preview_max_bytes
-        found: dict[str, bytes] = {}
+        found: dict[str, Preview] = {}
         for out in outputs:
-            if cap <= 0 or not is_previewed(out.mime) or not 0 < out.size <= cap:
+            mime = out.mime
+            limit = min(cap, _INLINE_AT_MOST.get(mime.split("/", 1)[0], INLINE_TEXT_BYTES))
+            if limit <= 0 or not is_previewed(mime) or not 0 < out.size <= limit:
                 continue
             try:
                 if out.url in saved:  # already on disk: not fetched a second time
                     data = await anyio.Path(saved[out.url]).read_bytes()
                 else:
-                    data = await self.fetch(out.url, cap, self.policy.preview_seconds)
+                    data = await self.fetch(out.url, limit, self.policy.preview_seconds)
             except (RefusedUrl, httpx2.HTTPError, OSError, TimeoutError) as exc:
                 log.info("no preview of %s: %s", out.name or "an output", exc)
                 continue
-            if len(data) <= cap:
-                found[out.url] = data
+            if len(data) > limit:
+                continue
+            if mime.startswith("image/"):
+                small = await anyio.to_thread.run_sync(thumbnail, data)  # decoding is CPU work
+                if small is not None:
+                    found[out.url] = Preview(small, "image/jpeg")
+            else:
+                found[out.url] = Preview(data, mime)
         return found
 
     async def keep_text(self, tool: str, taskid: str, name: str, text: str) -> tuple[Path | None, str]:

@@ -167,10 +167,10 @@ def _shown(report: TaskReport) -> list[types.ContentBlock]:
     """What the chat can show of the outputs themselves: images, audio, and small text files."""
     blocks: list[types.ContentBlock] = []
     for out in report.task.file_outputs:
-        data = report.previews.get(out.url)
-        if data is None:
+        preview = report.previews.get(out.url)
+        if preview is None:
             continue
-        mime = out.mime
+        data, mime = preview.data, preview.mime
         if mime.startswith("image/"):
             blocks.append(types.ImageContent(data=base64.b64encode(data).decode(), mime_type=mime))
         elif mime.startswith("audio/"):

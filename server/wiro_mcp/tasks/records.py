@@ -11,6 +11,7 @@ from typing import Any, Literal
 from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.pricing import UNKNOWN, Quote
 from wiro_mcp.catalog.validate import FieldError
+from wiro_mcp.outputs import Preview
 from wiro_mcp.settings import Settings
 from wiro_mcp.wiro.answers import Answer
 from wiro_mcp.wiro.models import Task, TaskHandle
@@ -101,7 +102,7 @@ class TaskReport:
     task: Task
     finished: bool
     saved: dict[str, Path] = field(default_factory=dict[str, Path])
-    previews: dict[str, bytes] = field(default_factory=dict[str, bytes])
+    previews: dict[str, Preview] = field(default_factory=dict[str, Preview])  # what the chat is shown
     notes: tuple[str, ...] = ()
     sandbox: bool = False  # the built-in emulator's task: nothing is billed, and results say so
     answer: Answer | None = None  # the text a finished task returned (an LLM's answer, a transcript)

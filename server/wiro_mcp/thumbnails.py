@@ -1,0 +1,55 @@
+"""Inline previews that fit a context: an image output becomes a JPEG thumbnail of at most
+THUMBNAIL_SIDE pixels on its long side and THUMBNAIL_MAX_BYTES (about 100 KB once base64), made by
+Pillow; the full file stays a link (and, where saved, a path). An image Pillow cannot decode, or one
+larger than MAX_PIXELS (a decompression bomb), gets no preview."""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+
+from PIL import Image, ImageOps
+
+log = logging.getLogger(__name__)
+
+THUMBNAIL_SIDE = 512
+THUMBNAIL_MAX_BYTES = 75_000
+MAX_PIXELS = 60_000_000  # e.g. 7746x7746: far above any generated image, far below a bomb
+_QUALITIES = (82, 70, 55, 40)
+
+
+def thumbnail(data: bytes) -> bytes | None:
+    """A JPEG of `data` small enough to inline, or None."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as opened:
+                if opened.width * opened.height > MAX_PIXELS:
+                    return None
+                opened.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))  # JPEG sources decode smaller
+                image = ImageOps.exif_transpose(opened)
+                image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+                flat = _on_white(image)
+    except (OSError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        log.info("no preview: the image cannot be read (%s)", type(exc).__name__)
+        return None
+    for side in (THUMBNAIL_SIDE, THUMBNAIL_SIDE // 2):
+        if max(flat.size) > side:
+            flat.thumbnail((side, side))
+        for quality in _QUALITIES:
+            out = io.BytesIO()
+            flat.save(out, "JPEG", quality=quality, optimize=True)
+            if out.tell() <= THUMBNAIL_MAX_BYTES:
+                return out.getvalue()
+    return None
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """RGB for JPEG: transparency over white (not the black a plain conversion gives)."""
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGB", rgba.size, (255, 255, 255))
+        white.paste(rgba, mask=rgba.getchannel("A"))
+        return white
+    return image.convert("RGB")
