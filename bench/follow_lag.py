@@ -7,7 +7,7 @@ Part 1, against the emulator on loopback (one process): for each task length (±
 poller is lucky in its phase) it starts `runs` tasks per follower, all at once, and follows each with
   socket    wiro-mcp's default: Wiro's WebSocket channel, one Task/Detail at the end
   polling   wiro-mcp with the socket down: polling within Wiro's schedule as a budget
-  wiro      the 2 s / 5 s / 10 s ladder of Wiro's own server (2 s below 15 s, 5 s below 60 s, then 10 s)
+  wiro      Wiro's own server's schedule exactly: a poll at once, then 2 s below 15 s, 5 s below 60 s, 10 s
 Lag is the time from the task's end (as the emulator schedules it) to the follower returning.
 
 Part 2: the emulator runs in a separate process (`wiro-mcp sandbox --shared-sockets`, tasks of each
@@ -39,14 +39,42 @@ from wiro_mcp.mcp.transports import serve_in_background
 from wiro_mcp.sandbox.app import Emulator
 from wiro_mcp.wiro.auth import WiroAuth
 from wiro_mcp.wiro.client import WiroClient
-from wiro_mcp.wiro.models import Task, TaskHandle
+from wiro_mcp.wiro.models import TERMINAL_STATES, Task, TaskHandle
 from wiro_mcp.wiro.socket import SocketFollower
-from wiro_mcp.wiro.watch import PollingFollower, PollPolicy, TaskFollower
+from wiro_mcp.wiro.watch import OnUpdate, PollingFollower, PollPolicy, TaskFollower, WatchOutcome
 
 MODES = ("socket", "polling", "wiro")
 CROWD_MODES = ("socket", "shared", "polling", "wiro")
 SHARED = 50  # tasks per connection in the "shared" mode
 WIRO_SCHEDULE = PollPolicy(stretch=1.0, stretch_generating=1.0, spend_near_end=False)
+
+
+class OfficialSchedule:
+    """Wiro's own MCP server's schedule, exactly: a Task/Detail at once, then, after each answer, a
+    wait of 2 s while under 15 s, 5 s under 60 s, 10 s after (our poller starts one interval late)."""
+
+    def __init__(self, client: WiroClient) -> None:
+        self.client = client
+
+    async def follow(
+        self,
+        handle: TaskHandle,
+        *,
+        wait_seconds: float,
+        on_update: OnUpdate | None = None,
+        last_known: Task | None = None,
+    ) -> WatchOutcome:
+        began = anyio.current_time()
+        requests = 0
+        while True:
+            task = await self.client.detail(taskid=handle.taskid or None, tasktoken=handle.token or None)
+            requests += 1
+            if task.state in TERMINAL_STATES:
+                return WatchOutcome(task, True, requests)
+            pause = WIRO_SCHEDULE.interval_at(anyio.current_time() - began)
+            if anyio.current_time() + pause - began > wait_seconds:
+                return WatchOutcome(task, False, requests)
+            await anyio.sleep(pause)
 
 
 def followers(client: WiroClient, socket_url: str) -> dict[str, TaskFollower]:
@@ -55,7 +83,7 @@ def followers(client: WiroClient, socket_url: str) -> dict[str, TaskFollower]:
         "socket": SocketFollower(client, socket_url, polling),
         "shared": SocketFollower(client, socket_url, polling, tasks_per_connection=SHARED),
         "polling": polling,
-        "wiro": PollingFollower(client, WIRO_SCHEDULE),
+        "wiro": OfficialSchedule(client),
     }
 
 
