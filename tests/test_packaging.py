@@ -38,6 +38,7 @@ def test_the_wheel_holds_the_five_bundled_specs(tmp_path: Path) -> None:
     specs = sorted(n for n in names if n.startswith("wiro_mcp/tools/") and n.endswith(".json"))
     assert [Path(n).name for n in specs] == sorted(p.name for p in (REPO / "tools").glob("*.json"))
     assert len(specs) == 5 and "wiro_mcp/sandbox/assets/sample.mp4" in names
+    assert "wiro_mcp/mcp/viewer.html" in names  # the task viewer the Apps resource serves
     # Every module of the package is in it (the package list in pyproject.toml is written by hand).
     modules = {
         f"wiro_mcp/{p.relative_to(REPO / 'server' / 'wiro_mcp').as_posix()}"

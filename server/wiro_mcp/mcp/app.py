@@ -11,7 +11,9 @@ from typing import Any
 import anyio
 import mcp_types as types
 from mcp.server import InitializationOptions, NotificationOptions, Server, ServerRequestContext
+from mcp.server.apps import client_supports_apps
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
+from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ToolsListChanged
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
@@ -30,6 +32,7 @@ from wiro_mcp.live_catalog import LiveCatalog
 from wiro_mcp.mcp.catalog_tools import CATALOG_TOOL_NAMES, ModelInfoTool, RunModelTool, SearchModelsTool
 from wiro_mcp.mcp.results import error_result, money_message, transport_message
 from wiro_mcp.mcp.tools import TASK_TOOL_NAMES, McpTool, ModelTool, task_tools
+from wiro_mcp.mcp.viewer import VIEWER_URI, viewer_contents, viewer_resource, with_viewer
 from wiro_mcp.tasks import ServiceConfig, TaskService
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,9 @@ MAX_REMEMBERED_SESSIONS = 1000
 # The server's own tools: no model may take one of these names.
 SERVER_TOOL_NAMES = CATALOG_TOOL_NAMES | TASK_TOOL_NAMES
 
+# Tools whose results are no task: the viewer is not offered on them.
+RESOURCE_NOT_FOUND = -32002  # MCP's code for a resource that does not exist
+NO_VIEWER = frozenset({"search_models", "model_info", "task_list"})
 INSTRUCTIONS = (
     "Typed model tools and run_model start a paid Wiro generation (billed only if it succeeds) and wait a "
     "bounded time for it. If a result says the task is still running, call task_wait with its taskid; never "
@@ -106,6 +112,8 @@ class WiroMcp:
             instructions=instructions_for(service.config),
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
+            on_list_resources=self._list_resources,
+            on_read_resource=self._read_resource,
             on_subscriptions_listen=ListenHandler(self.bus),
         )
 
@@ -175,7 +183,22 @@ class WiroMcp:
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         self._remember(ctx)
-        return types.ListToolsResult(tools=[t.definition for t in self.tools.values()])
+        tools = [t.definition for t in self.tools.values()]
+        if client_supports_apps(ctx):  # their results shown in the task viewer; other clients see no _meta
+            tools = [with_viewer(t) if t.name not in NO_VIEWER else t for t in tools]
+        return types.ListToolsResult(tools=tools)
+
+    async def _list_resources(
+        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        return types.ListResourcesResult(resources=[viewer_resource(self.service.base_url)])
+
+    async def _read_resource(
+        self, ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        if str(params.uri) != VIEWER_URI:
+            raise MCPError(code=RESOURCE_NOT_FOUND, message=f"no resource {clip(str(params.uri), 80)!r}")
+        return viewer_contents(self.service.base_url)
 
     async def _call_tool(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams

@@ -57,6 +57,7 @@ class TaskService:
     ) -> None:
         self.config = config
         self.endpoint = endpoint
+        self.base_url = client.base_url  # Wiro's, as the client checked it
         self.account = account or endpoint  # whose money: budgets are kept per account
         self.journal = journal
         self.offered = offered  # tasks are reported under their model's typed tool, if it has one
