@@ -60,7 +60,7 @@ async def test_a_model_call_returns_outputs_links_and_a_preview(catalog: dict[st
     assert out["url"].startswith("http://wiro.test/files/") and out["contenttype"] == "image/png"
     assert [str(b.uri) for b in result.content if isinstance(b, types.ResourceLink)] == [out["url"]]
     (preview,) = [b for b in result.content if isinstance(b, types.ImageContent)]
-    assert preview.mime_type == "image/png"
+    assert preview.mime_type == "image/jpeg" and len(preview.data) <= 100_000  # a thumbnail, not the file
     assert progress[0].endswith("(task_queue)") and progress[-1].endswith("(task_postprocess_end)")
     assert listed.structured_content is not None
     assert [t["taskid"] for t in listed.structured_content["tasks"]] == [data["taskid"]]
