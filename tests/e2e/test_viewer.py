@@ -74,6 +74,15 @@ async def client(viewer_wiro: RunningEmulator, tmp_path: Path, errlog: TextIO) -
         yield connected
 
 
+@pytest.fixture
+async def confirming(viewer_wiro: RunningEmulator, tmp_path: Path, errlog: TextIO) -> AsyncIterator[Client]:
+    """A server that asks a human above $0.01, for a client that has the viewer but no elicitation."""
+    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+    env = {"WIRO_MCP_JOURNAL": str(tmp_path / "c.sqlite3"), "WIRO_MCP_CONFIRM_ABOVE_USD": "0.01"}
+    async with stdio_client_for(stdio_params(viewer_wiro, **env), errlog, extensions=[apps]) as connected:
+        yield connected
+
+
 def csp(domains: list[str]) -> str:
     """The policy a host derives from the resource's `_meta.ui.csp`: nothing but inline code, and
     media from the named domains."""
@@ -89,7 +98,7 @@ def plain(result: types.CallToolResult) -> dict[str, Any]:
 
 
 async def test_the_viewer_shows_each_kind_and_acts_through_the_host(
-    client: Client, viewer_wiro: RunningEmulator, tmp_path: Path
+    client: Client, confirming: Client, viewer_wiro: RunningEmulator, tmp_path: Path
 ) -> None:
     from playwright.async_api import async_playwright
 
@@ -174,4 +183,19 @@ async def test_the_viewer_shows_each_kind_and_acts_through_the_host(
         await page.wait_for_function("window.calls.length > 1")
         message = (await page.evaluate("window.calls"))[1]
         assert message["method"] == "ui/message" and url in message["params"]["content"]["text"]
+
+        # A paid run the client cannot ask about: the viewer asks, and Confirm runs it once.
+        asked = await confirming.call_tool("reve_generate", {"prompt": "a koala to confirm"})
+        assert asked.is_error and "task viewer" in asked.content[0].text  # type: ignore[union-attr]
+        await show(asked)
+        await frame.get_by_role("button", name="Confirm and run ($0.04)").click()
+        await page.wait_for_function("window.calls.length > 2")
+        sent = (await page.evaluate("window.calls"))[2]
+        confirmation = (asked.meta or {})["wiro-mcp/confirm"]["confirmation"]
+        assert sent["params"] == {"name": "confirm_run", "arguments": {"confirmation": confirmation}}
+        runs = len(viewer_wiro.emulator.state.requests("Run"))
+        ran = await confirming.call_tool(sent["params"]["name"], sent["params"]["arguments"])
+        await page.evaluate("([id, r]) => window.answer(id, r)", [sent["id"], plain(ran)])
+        await frame.locator('[data-state="completed"]').wait_for()
+        assert len(viewer_wiro.emulator.state.requests("Run")) == runs + 1
         await browser.close()

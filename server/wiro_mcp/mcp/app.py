@@ -30,6 +30,7 @@ from wiro_mcp.errors import (
 from wiro_mcp.files import root_from_uri
 from wiro_mcp.live_catalog import LiveCatalog
 from wiro_mcp.mcp.catalog_tools import CATALOG_TOOL_NAMES, ModelInfoTool, RunModelTool, SearchModelsTool
+from wiro_mcp.mcp.confirm_run import CONFIRM_RUN, ConfirmRunTool
 from wiro_mcp.mcp.results import error_result, money_message, transport_message
 from wiro_mcp.mcp.tools import TASK_TOOL_NAMES, McpTool, ModelTool, task_tools
 from wiro_mcp.mcp.viewer import VIEWER_URI, viewer_contents, viewer_resource, with_viewer
@@ -38,11 +39,11 @@ from wiro_mcp.tasks import ServiceConfig, TaskService
 log = logging.getLogger(__name__)
 MAX_REMEMBERED_SESSIONS = 1000
 # The server's own tools: no model may take one of these names.
-SERVER_TOOL_NAMES = CATALOG_TOOL_NAMES | TASK_TOOL_NAMES
+SERVER_TOOL_NAMES = CATALOG_TOOL_NAMES | TASK_TOOL_NAMES | {CONFIRM_RUN}
 
 # Tools whose results are no task: the viewer is not offered on them.
 RESOURCE_NOT_FOUND = -32002  # MCP's code for a resource that does not exist
-NO_VIEWER = frozenset({"search_models", "model_info", "task_list"})
+NO_VIEWER = frozenset({"search_models", "model_info", "task_list", CONFIRM_RUN})
 INSTRUCTIONS = (
     "Typed model tools and run_model start a paid Wiro generation (billed only if it succeeds) and wait a "
     "bounded time for it. If a result says the task is still running, call task_wait with its taskid; never "
@@ -96,6 +97,7 @@ class WiroMcp:
             ModelInfoTool(live, self.offered),
             RunModelTool(live, service, self._client_roots),
             *task_tools(service),
+            ConfirmRunTool(live, service, self._client_roots),
         ]
         self._server_tools: dict[str, McpTool] = {t.definition.name: t for t in server_tools}
         self._model_tools: dict[str, ModelTool] = {}  # made from the registry's entries, as they change
@@ -186,6 +188,8 @@ class WiroMcp:
         tools = [t.definition for t in self.tools.values()]
         if client_supports_apps(ctx):  # their results shown in the task viewer; other clients see no _meta
             tools = [with_viewer(t) if t.name not in NO_VIEWER else t for t in tools]
+        else:  # the viewer's own tool, for a viewer that is not there
+            tools = [t for t in tools if t.name != CONFIRM_RUN]
         return types.ListToolsResult(tools=tools)
 
     async def _list_resources(

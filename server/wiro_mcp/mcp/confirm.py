@@ -9,7 +9,11 @@ the call it was asked about, once, within STATE_SECONDS, on the server that aske
 The question shows every value on one line, cut, with control characters escaped, and the price
 first: an argument cannot pose as a line of the question.
 
-No answer, a decline, or a client that cannot ask: nothing is sent, and the result says why.
+No answer, a decline, or a client that cannot ask: nothing is sent, and the result says why. A client
+that cannot ask but renders MCP Apps (claude.ai) gets the question in the task viewer instead: the
+refusal carries, in its `_meta` only (never in text or structured content a model reads), a
+confirmation id of the same single-use, expiring, call-bound kind, which the viewer's "Confirm and
+run" button hands to the app-only tool `confirm_run`.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 import anyio
 import mcp_types as types
 from mcp.server import ServerRequestContext
+from mcp.server.apps import client_supports_apps
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
@@ -116,7 +121,52 @@ def _refused(label: str, why: str, prepared: Prepared) -> types.CallToolResult:
     return error_result(f"{label}: not started, {why}. Quoted: {prepared.quote.text()}. Nothing was sent.")
 
 
-def _unsupported(label: str, threshold: float, prepared: Prepared) -> types.CallToolResult:
+MAX_PENDING = 1_000
+# Confirmations offered in a viewer, not yet used: id → (model slug, arguments). Bounded: the oldest go.
+_pending: dict[str, tuple[str, dict[str, Any]]] = {}
+VIEWER_CONFIRM_KEY = "wiro-mcp/confirm"  # where a result's _meta carries a confirmation for the viewer
+
+
+def pending_call(confirmation: str) -> tuple[str, dict[str, Any]] | None:
+    """The model and arguments a viewer's confirmation id was made for (checked again when used)."""
+    return _pending.get(confirmation)
+
+
+def take_confirmation(confirmation: str, scope: str, prepared: Prepared) -> bool:
+    """True once for an id made for exactly this call, unexpired; then it is gone."""
+    if not take_state(confirmation, scope, prepared):
+        return False
+    _pending.pop(confirmation, None)
+    return True
+
+
+def _in_viewer(label: str, threshold: float, prepared: Prepared, scope: str) -> types.CallToolResult:
+    """The question put to the human in the task viewer: the model reads only that it waits for them."""
+    confirmation = new_state(scope, prepared)
+    _pending[confirmation] = (prepared.entry.spec.slug, dict(prepared.params))
+    while len(_pending) > MAX_PENDING:
+        _pending.pop(next(iter(_pending)))
+    result = _refused(
+        label,
+        f"because it needs a human's confirmation (above ${threshold:g}, WIRO_MCP_CONFIRM_ABOVE_USD): it is "
+        "waiting for them in the task viewer (Confirm and run). Do not call it again; tell the user",
+        prepared,
+    )
+    result.meta = {
+        VIEWER_CONFIRM_KEY: {
+            "confirmation": confirmation,
+            "question": question(prepared, threshold),
+            "quote": prepared.quote.text(),
+        }
+    }
+    return result
+
+
+def _unsupported(
+    label: str, threshold: float, prepared: Prepared, ctx: Context, scope: str
+) -> types.CallToolResult:
+    if client_supports_apps(ctx):
+        return _in_viewer(label, threshold, prepared, scope)
     price = "its price is unknown" if prepared.quote.high is None else f"it costs more than ${threshold:g}"
     return _refused(
         label,
@@ -158,14 +208,14 @@ async def confirm(ctx: Context, label: str, prepared: Prepared, threshold: float
         if answer is not None:
             return _verdict(label, answer, prepared)
         if not can_ask:
-            return _unsupported(label, threshold, prepared)
+            return _unsupported(label, threshold, prepared, ctx, scope)
         ask = types.ElicitRequest(
             params=types.ElicitRequestFormParams(message=message, requested_schema=SCHEMA)
         )
         state = new_state(scope, prepared)
         return types.InputRequiredResult(input_requests={CONFIRM_KEY: ask}, request_state=state)
     if not can_ask:
-        return _unsupported(label, threshold, prepared)
+        return _unsupported(label, threshold, prepared, ctx, scope)
     try:
         with anyio.fail_after(ANSWER_SECONDS):
             answer = await ctx.session.elicit_form(message, SCHEMA, related_request_id=ctx.request_id)
@@ -173,5 +223,5 @@ async def confirm(ctx: Context, label: str, prepared: Prepared, threshold: float
         return _refused(label, f"no answer came within {ANSWER_SECONDS:g} s", prepared)
     except Exception as exc:  # a client that declared elicitation but cannot answer: never a silent run
         log.info("confirmation could not be asked: %s", type(exc).__name__)
-        return _unsupported(label, threshold, prepared)
+        return _unsupported(label, threshold, prepared, ctx, scope)
     return _verdict(label, answer, prepared)

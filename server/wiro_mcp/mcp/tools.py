@@ -31,7 +31,7 @@ from wiro_mcp.mcp.results import (
     task_list_result,
     task_result,
 )
-from wiro_mcp.tasks import Rejected, TaskReport, TaskService
+from wiro_mcp.tasks import Prepared, Rejected, TaskReport, TaskService
 from wiro_mcp.wiro.models import TaskHandle
 
 log = logging.getLogger(__name__)
@@ -55,15 +55,18 @@ async def run_entry(
     ctx: Context,
     roots: RootsLister,
     label: str = "",
+    confirmed: Callable[[Prepared], bool] | None = None,
 ) -> types.CallToolResult | types.InputRequiredResult:
-    """prepare → ask the human when the quote calls for it → start one task of `entry` → follow it for
-    the bounded wait → the result."""
+    """prepare → ask the human when the quote calls for it (unless `confirmed` says they already said
+    yes to exactly this call) → start one task of `entry` → follow it for the bounded wait → the result."""
     label = label or entry.name
     prepared = service.prepare(entry, arguments)
     if isinstance(prepared, Rejected):
         return rejected_result(label, prepared)
     threshold = service.config.confirm_above_usd
-    if threshold is not None and service.needs_confirmation(prepared.quote):
+    if confirmed is not None and not confirmed(prepared):
+        return rejected_result(label, Rejected(reason=NOT_CONFIRMED))
+    if confirmed is None and threshold is not None and service.needs_confirmation(prepared.quote):
         answer = await confirm(ctx, label, prepared, threshold, scope=service.endpoint)
         if answer is not None:
             return answer
@@ -86,6 +89,7 @@ async def run_entry(
     return task_result(report, started.quote, repeat_age=started.repeat_age)
 
 
+NOT_CONFIRMED = "the confirmation is not valid for this call (used already, expired, or altered)"
 # What an agent must know of every model tool, in the MCP layer's words (the catalog's own description
 # knows no tool names).
 MODEL_TOOL_ADVICE = "Unfinished? task_wait; calling again bills twice."
