@@ -57,7 +57,7 @@ def what_fits(entry: CatalogEntry, params: dict[str, Any], limit: float) -> str:
     if best is None:
         return f" No arguments of this model fit under ${limit:g}." if priced_all else ""
     changes = ", ".join(f"{k}={v}" for k, v in best[1].items() if str(params.get(k)) != v)
-    return f" Cheapest that fits: {changes or 'these arguments'} (${best[0]:.4f})." if changes else ""
+    return f" Cheapest that fits: {changes} (${best[0]:.4f})." if changes else ""
 
 
 def over_cap(
