@@ -41,8 +41,8 @@ MAX_REMEMBERED_SESSIONS = 1000
 # The server's own tools: no model may take one of these names.
 SERVER_TOOL_NAMES = CATALOG_TOOL_NAMES | TASK_TOOL_NAMES | {CONFIRM_RUN}
 
-# Tools whose results are no task: the viewer is not offered on them.
 RESOURCE_NOT_FOUND = -32002  # MCP's code for a resource that does not exist
+# Tools whose results are no task: the viewer is not offered on them.
 NO_VIEWER = frozenset({"search_models", "model_info", "task_list", CONFIRM_RUN})
 INSTRUCTIONS = (
     "Typed model tools and run_model start a paid Wiro generation (billed only if it succeeds) and wait a "
