@@ -126,17 +126,25 @@ def wiro(catalog: dict[str, CatalogEntry], tmp_path: Path) -> Iterator[RunningEm
         yield running
 
 
+@contextlib.contextmanager
+def bundled_and_generated(cache: Path, extra_models: int, seconds: float = 0.6) -> Iterator[RunningEmulator]:
+    """A signature-mode emulator on loopback serving the bundled models and `extra_models` generated
+    ones (the first twelve are one of each kind)."""
+    emulator = Emulator(
+        [e.spec for e in load_catalog().values()],
+        api_key=API_KEY,
+        api_secret=API_SECRET,
+        seconds={"*": seconds},
+        extra_models=extra_models,
+    )
+    with emulator_on_loopback(emulator, cache) as running:
+        yield running
+
+
 @pytest.fixture
 def wiro_catalog(catalog: dict[str, CatalogEntry], tmp_path: Path) -> Iterator[RunningEmulator]:
     """An emulator that also serves 40 generated models (every kind), for the live catalog."""
-    emulator = Emulator(
-        [e.spec for e in catalog.values()],
-        api_key=API_KEY,
-        api_secret=API_SECRET,
-        seconds={"*": 0.6},
-        extra_models=40,
-    )
-    with emulator_on_loopback(emulator, tmp_path / "catalog-cache") as running:
+    with bundled_and_generated(tmp_path / "catalog-cache", 40) as running:
         yield running
 
 

@@ -29,7 +29,6 @@ import anyio
 import anyio.to_thread
 import httpx2
 
-from wiro_mcp.thumbnails import thumbnail
 from wiro_mcp.wiro.models import Output
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,6 @@ MAX_REDIRECTS = 5
 # and text are inlined as they are, so they must be small already).
 INLINE_AUDIO_BYTES = 400_000
 INLINE_TEXT_BYTES = 64_000
-_INLINE_AT_MOST = {"image": 1 << 62, "audio": INLINE_AUDIO_BYTES}
 
 
 @dataclass(frozen=True)
@@ -202,7 +200,12 @@ class Outputs:
         found: dict[str, Preview] = {}
         for out in outputs:
             mime = out.mime
-            limit = min(cap, _INLINE_AT_MOST.get(mime.split("/", 1)[0], INLINE_TEXT_BYTES))
+            kind = mime.split("/", 1)[0]
+            limit = (
+                cap
+                if kind == "image"
+                else min(cap, INLINE_AUDIO_BYTES if kind == "audio" else INLINE_TEXT_BYTES)
+            )
             if limit <= 0 or not is_previewed(mime) or not 0 < out.size <= limit:
                 continue
             try:
@@ -215,7 +218,11 @@ class Outputs:
                 continue
             if len(data) > limit:
                 continue
-            if mime.startswith("image/"):
+            if kind == "image":
+                from wiro_mcp.thumbnails import (
+                    thumbnail,  # Pillow loads with the first image, not at start-up
+                )
+
                 small = await anyio.to_thread.run_sync(thumbnail, data)  # decoding is CPU work
                 if small is not None:
                     found[out.url] = Preview(small, "image/jpeg")

@@ -17,20 +17,20 @@ THUMBNAIL_SIDE = 512
 THUMBNAIL_MAX_BYTES = 75_000
 MAX_PIXELS = 60_000_000  # e.g. 7746x7746: far above any generated image, far below a bomb
 _QUALITIES = (82, 70, 55, 40)
+# Pillow's own guard, as its docs advise: a bomb warning is an error. Set once here: catch_warnings
+# around each call would change the process's filters from worker threads at the same time.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
 
 def thumbnail(data: bytes) -> bytes | None:
     """A JPEG of `data` small enough to inline, or None."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as opened:
-                if opened.width * opened.height > MAX_PIXELS:
-                    return None
-                opened.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))  # JPEG sources decode smaller
-                image = ImageOps.exif_transpose(opened)
-                image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-                flat = _on_white(image)
+        with Image.open(io.BytesIO(data)) as opened:  # above MAX_PIXELS it raises before decoding
+            opened.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))  # JPEG sources decode smaller
+            image = ImageOps.exif_transpose(opened)
+            image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+            flat = _on_white(image)
     except (OSError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         log.info("no preview: the image cannot be read (%s)", type(exc).__name__)
         return None

@@ -17,10 +17,8 @@ import mcp_types as types
 import pytest
 from mcp import Client
 
-from tests.conftest import API_KEY, API_SECRET, RunningEmulator, emulator_on_loopback
+from tests.conftest import RunningEmulator, bundled_and_generated
 from tests.e2e.helpers import stdio_client_for, stdio_params
-from wiro_mcp.catalog.load import load_catalog
-from wiro_mcp.sandbox.app import Emulator
 from wiro_mcp.sandbox.generated import generated_models
 
 pytestmark = pytest.mark.anyio
@@ -39,14 +37,7 @@ DOCUMENTS, THREE_D, REALTIME, IMAGE = (
 @pytest.fixture(scope="module")
 def kinds_wiro(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
     """One emulator for the module: the bundled models and one generated model of each kind."""
-    emulator = Emulator(
-        [e.spec for e in load_catalog().values()],
-        api_key=API_KEY,
-        api_secret=API_SECRET,
-        seconds={"*": 1.2},
-        extra_models=12,
-    )
-    with emulator_on_loopback(emulator, tmp_path_factory.mktemp("cache")) as running:
+    with bundled_and_generated(tmp_path_factory.mktemp("cache"), 12, seconds=1.2) as running:
         yield running
 
 

@@ -18,11 +18,9 @@ from mcp import Client
 from mcp.client.extension import advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
-from tests.conftest import API_KEY, API_SECRET, RunningEmulator, emulator_on_loopback
+from tests.conftest import RunningEmulator, bundled_and_generated
 from tests.e2e.helpers import stdio_client_for, stdio_params
-from wiro_mcp.catalog.load import load_catalog
 from wiro_mcp.mcp.viewer import VIEWER_URI
-from wiro_mcp.sandbox.app import Emulator
 from wiro_mcp.sandbox.generated import generated_models
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -53,14 +51,7 @@ window.addEventListener("message", (event) => {
 
 @pytest.fixture(scope="module")
 def viewer_wiro(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    emulator = Emulator(
-        [e.spec for e in load_catalog().values()],
-        api_key=API_KEY,
-        api_secret=API_SECRET,
-        seconds={"*": 0.6},
-        extra_models=12,
-    )
-    with emulator_on_loopback(emulator, tmp_path_factory.mktemp("cache")) as running:
+    with bundled_and_generated(tmp_path_factory.mktemp("cache"), 12) as running:
         yield running
 
 

@@ -27,10 +27,12 @@ _PAIR = re.compile(r"^\s*(\d{1,5})\s*[x:*×/]\s*(\d{1,5})\s*$")
 _NAMED = {
     "portrait": "vertical",
     "vertical": "vertical",
+    "tall": "vertical",
     "landscape": "horizontal",
     "horizontal": "horizontal",
+    "wide": "horizontal",
+    "square": "square",
 }
-_NAMED.update({"square": "square", "wide": "horizontal", "tall": "vertical"})
 
 # Task words an agent types, mapped onto the words Wiro's categories and titles use.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -139,17 +141,6 @@ class Offers:
     def orientations(self) -> tuple[Orientation, ...]:
         found = {orientation_of(r) for r in self.ratios}
         return tuple(o for o in ORIENTATIONS if o in found)
-
-    def words(self) -> list[str]:
-        """`5|10 s · 480p|720p · vertical|horizontal` for a search row."""
-        parts: list[str] = []
-        if self.durations:
-            parts.append("|".join(self.durations) + " s")
-        if self.resolutions:
-            parts.append("|".join(self.resolutions))
-        if self.orientations:
-            parts.append("|".join(self.orientations))
-        return parts
 
 
 def _values(tiers: Iterable[PriceTier], fields: Iterable[str]) -> tuple[str, ...]:

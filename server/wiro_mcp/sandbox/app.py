@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections import Counter
 from typing import Any
 
 import anyio
@@ -103,13 +104,13 @@ class Emulator:
             body: dict[str, Any] = {}
             files: dict[str, bytes] = {}
             uploads: dict[str, tuple[str, str]] = {}  # part → (file name, content type), as sent
+            seen: Counter[str] = Counter()
             request.state.uploads = uploads
             for key, value in form.multi_items():
                 if isinstance(value, UploadFile):
                     # A repeated part (several files of one input) is kept as `key#1`, `key#2`, …
-                    name = next(
-                        k for n in range(len(files) + 1) if (k := f"{key}#{n}" if n else key) not in files
-                    )
+                    name = f"{key}#{seen[key]}" if seen[key] else key
+                    seen[key] += 1
                     files[name] = await value.read()
                     uploads[name] = (value.filename or "", value.content_type or "")
                 elif key in body:  # a repeated field (URLs of a combinefileinput): a list

@@ -8,6 +8,7 @@ import json
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,10 +52,10 @@ def fingerprint(slug: str, params: dict[str, Any], parts: Sequence[FilePart]) ->
     """The same model (by its slug: two models may share a tool name's plain form) with the same
     arguments (local files by their bytes) gives the same text."""
     files: dict[str, str] = {}
+    seen: Counter[str] = Counter()
     for p in parts:  # several files of one input: `part`, `part#1`, …
-        key = next(
-            k for n in range(len(parts) + 1) if (k := p.part if n == 0 else f"{p.part}#{n}") not in files
-        )
+        key = f"{p.part}#{seen[p.part]}" if seen[p.part] else p.part
+        seen[p.part] += 1
         files[key] = hashlib.sha256(p.data).hexdigest()
     canonical = json.dumps(
         {"model": slug.lower(), "params": params, "files": files}, sort_keys=True, default=str

@@ -25,7 +25,6 @@ class Answer:
 
     text: str
     thinking: str = ""
-    source: str = "answer"  # answer (structured), raw (merged text) or debugoutput
 
     def __bool__(self) -> bool:
         return bool(self.text or self.thinking)
@@ -60,7 +59,7 @@ def answer_in(content: Any) -> Answer:
     raw = _joined(data.get("raw"))
     if not thinking:
         thinking = "\n\n".join(m.group(0)[7:].removesuffix("</think>").strip() for m in _THINK.finditer(raw))
-    return Answer(_THINK.sub("", raw).strip(), thinking.strip(), "raw")
+    return Answer(_THINK.sub("", raw).strip(), thinking.strip())
 
 
 def is_raw(contenttype: str) -> bool:
@@ -76,11 +75,10 @@ def task_answer(outputs: list[Any], debugoutput: str, has_files: bool) -> Answer
         return Answer(
             "\n\n".join(a.text for a in answers if a.text),
             "\n\n".join(a.thinking for a in answers if a.thinking),
-            answers[0].source,
         )
     text = debugoutput.strip()[:MAX_TEXT_CHARS]
     if text and not has_files:
-        return Answer(text, "", "debugoutput")
+        return Answer(text)
     return None
 
 
