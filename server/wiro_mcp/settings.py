@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     http_session_idle_seconds: float = Field(default=900.0, gt=0, le=86_400)
 
     image_preview: bool = True
+    preview_beside_viewer: bool = False
     preview_max_bytes: int = Field(default=20_000_000, ge=0)
 
     journal: str = ""

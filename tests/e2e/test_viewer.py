@@ -175,13 +175,32 @@ async def test_the_viewer_shows_each_kind_and_acts_through_the_host(
         message = (await page.evaluate("window.calls"))[1]
         assert message["method"] == "ui/message" and url in message["params"]["content"]["text"]
 
+        # Run again with a new seed: the call the server drew the seed for, sent as it is; a new task.
+        seeded = await client.call_tool(
+            "run_model", {"model": SLUGS["text-to-image"], "arguments": {"prompt": "a fox", "seed": 1}}
+        )
+        assert not [c for c in seeded.content if isinstance(c, types.ImageContent)]  # the viewer shows it
+        await show(seeded)
+        await frame.get_by_role("button", name="Run again with a new seed").click()
+        await page.wait_for_function("window.calls.length > 2")
+        sent = (await page.evaluate("window.calls"))[2]
+        assert sent["params"]["name"] == "run_model"
+        again = sent["params"]["arguments"]
+        assert again["model"] == SLUGS["text-to-image"] and again["arguments"]["prompt"] == "a fox"
+        assert again["arguments"]["seed"] != 1
+        ran = await client.call_tool("run_model", again)
+        await page.evaluate("([id, r]) => window.answer(id, r)", [sent["id"], plain(ran)])
+        taskid = (ran.structured_content or {})["taskid"]
+        assert taskid != (seeded.structured_content or {})["taskid"]
+        await frame.locator(f'.facts:has-text("task {taskid}")').wait_for()
+
         # A paid run the client cannot ask about: the viewer asks, and Confirm runs it once.
         asked = await confirming.call_tool("reve_generate", {"prompt": "a koala to confirm"})
         assert asked.is_error and "task viewer" in asked.content[0].text  # type: ignore[union-attr]
         await show(asked)
         await frame.get_by_role("button", name="Confirm and run ($0.04)").click()
-        await page.wait_for_function("window.calls.length > 2")
-        sent = (await page.evaluate("window.calls"))[2]
+        await page.wait_for_function("window.calls.length > 3")
+        sent = (await page.evaluate("window.calls"))[3]
         confirmation = (asked.meta or {})["wiro-mcp/confirm"]["confirmation"]
         assert sent["params"] == {"name": "confirm_run", "arguments": {"confirmation": confirmation}}
         runs = len(viewer_wiro.emulator.state.requests("Run"))

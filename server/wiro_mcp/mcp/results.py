@@ -13,6 +13,7 @@ from wiro_mcp.catalog.pricing import Quote
 from wiro_mcp.catalog.validate import clip
 from wiro_mcp.errors import WiroBalanceError, WiroError, WiroTransportError
 from wiro_mcp.journal import JournalEntry
+from wiro_mcp.outputs import Preview
 from wiro_mcp.tasks import SHOWN_ANSWER_CHARS, Prepared, Rejected, Started, TaskReport
 from wiro_mcp.wiro.models import STATES, STATUS_WORDS
 
@@ -163,11 +164,11 @@ def _answer_lines(report: TaskReport, data: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _shown(report: TaskReport) -> list[types.ContentBlock]:
+def _shown(report: TaskReport, previews: dict[str, Preview]) -> list[types.ContentBlock]:
     """What the chat can show of the outputs themselves: images, audio, and small text files."""
     blocks: list[types.ContentBlock] = []
     for out in report.task.file_outputs:
-        preview = report.previews.get(out.url)
+        preview = previews.get(out.url)
         if preview is None:
             continue
         data, mime = preview.data, preview.mime
@@ -185,10 +186,14 @@ def _shown(report: TaskReport) -> list[types.ContentBlock]:
 
 
 def task_result(
-    report: TaskReport, quote: Quote | None = None, *, repeat_age: float | None = None
+    report: TaskReport,
+    previews: dict[str, Preview] | None = None,
+    quote: Quote | None = None,
+    *,
+    repeat_age: float | None = None,
 ) -> types.CallToolResult:
-    """The result of a task: `repeat_age` when a repeated call was handed the task an identical
-    call started that many seconds ago."""
+    """The result of a task, with `previews` of its outputs inline: `repeat_age` when a repeated
+    call was handed the task an identical call started that many seconds ago."""
     data = structured(report)
     if repeat_age is not None:
         data["deduplicated"] = True
@@ -210,7 +215,7 @@ def task_result(
                 name=out.name or out.url, uri=out.url, mime_type=out.mime, size=out.size or None
             )
         )
-    content.extend(_shown(report))
+    content.extend(_shown(report, previews or {}))
     return types.CallToolResult(
         content=content, structured_content=data, is_error=report.task.state == "failed"
     )

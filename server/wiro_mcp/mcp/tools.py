@@ -13,15 +13,18 @@ from typing import Any, Protocol
 import jsonschema
 import mcp_types as types
 from mcp.server import ServerRequestContext
+from mcp.server.apps import client_supports_apps
 
 from wiro_mcp.catalog.constraints import MAX_SHOWN_IN_DESCRIPTION
 from wiro_mcp.catalog.load import CatalogEntry
+from wiro_mcp.catalog.pricing import Quote
 from wiro_mcp.catalog.validate import clip, one_line
 from wiro_mcp.errors import JournalError
 from wiro_mcp.journal import ACTIVE, JOURNAL_STATES
 from wiro_mcp.live_catalog import LiveCatalog
 from wiro_mcp.mcp.confirm import confirm
 from wiro_mcp.mcp.progress import follow_with_progress
+from wiro_mcp.mcp.rerun import RERUN_KEY, RERUN_STATES, rerun_call, rerun_from_journal
 from wiro_mcp.mcp.results import (
     MODEL_OUTPUT_SCHEMA,
     OUTPUT_SCHEMA,
@@ -86,7 +89,33 @@ async def run_entry(
         # Whatever went wrong after Run, the agent gets the ids of the task it paid for.
         log.exception("%s: following task %s failed", label, started.handle.label)
         return lost_follow_result(label, started)
-    return task_result(report, started.quote, repeat_age=started.repeat_age)
+    rerun = rerun_call(entry, prepared.params, report.tool) if shows_viewer(ctx) else None
+    return await reported(service, ctx, report, started.quote, repeat_age=started.repeat_age, rerun=rerun)
+
+
+def shows_viewer(ctx: Context) -> bool:
+    """The client renders the task viewer (it negotiated MCP Apps)."""
+    return client_supports_apps(ctx)
+
+
+async def reported(
+    service: TaskService,
+    ctx: Context,
+    report: TaskReport,
+    quote: Quote | None = None,
+    *,
+    repeat_age: float | None = None,
+    rerun: dict[str, Any] | None = None,
+) -> types.CallToolResult:
+    """A task's result for this client. Where the viewer shows it, the image and audio previews are
+    left out (the viewer plays the files themselves) unless configured, and a finished task's result
+    carries, for the viewer alone, the call that runs it again with a new seed."""
+    viewer = shows_viewer(ctx)
+    previews = await service.previews(report, media=not viewer or service.config.preview_beside_viewer)
+    result = task_result(report, previews, quote, repeat_age=repeat_age)
+    if viewer and rerun is not None and report.task.state in RERUN_STATES:
+        result.meta = {**(result.meta or {}), RERUN_KEY: rerun}
+    return result
 
 
 NOT_CONFIRMED = "the confirmation is not valid for this call (used already, expired, or altered)"
@@ -235,7 +264,9 @@ class HandleTool(CheckedTool):
                     f"{name}: invalid arguments: {field}: {one_line(value, 40)} is not an id."
                 )
         handle = self._service.handle(taskid or None, token or None)
-        return task_result(await self._action(ctx, handle, arguments))
+        report = await self._action(ctx, handle, arguments)
+        rerun = await rerun_from_journal(self._service, report) if shows_viewer(ctx) else None
+        return await reported(self._service, ctx, report, rerun=rerun)
 
 
 def id_text(value: Any) -> Any:

@@ -5,6 +5,7 @@ tool results. One call passes three stages, each a value of `records.py`:
     start(prepared, roots)      budget → local files → journal row → Run once (shielded) → Started
     follow(handle)              the follower, the bounded wait; a cancel stops the task    → TaskReport
     look / stop / recent        one Detail, Kill or Cancel, the journal                    (follow.py)
+    previews(report)            what a result shows inline, made with it, not kept         (follow.py)
 
 `TaskService` is the facade `mcp/` holds: it only wires the parts and names tasks by their tools.
 """
@@ -85,6 +86,7 @@ class TaskService:
         self.follow = self.following.follow
         self.look = self.following.look
         self.stop = self.following.stop
+        self.previews = self.following.previews
         self.idle = self.following.idle
 
     def __repr__(self) -> str:

@@ -1,5 +1,5 @@
 """Following a started task up to the bounded wait, looking at one, stopping one; each ends in a
-TaskReport (journal updated, finished outputs saved, previews read). A cancelled follow stops the
+TaskReport (journal updated, finished outputs saved; previews are read when a result is made). A cancelled follow stops the
 remote task (Cancel while queued, else Kill), shielded, unless detached or a repeat's."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import anyio
 
 from wiro_mcp.errors import WiroError, WiroValidationError
 from wiro_mcp.jsonish import as_dict
-from wiro_mcp.outputs import Outputs
+from wiro_mcp.outputs import Outputs, Preview
 from wiro_mcp.tasks.ledger import Ledger
 from wiro_mcp.tasks.records import ServiceConfig, TaskReport
 from wiro_mcp.tasks.start import SESSION_FIELD
@@ -30,6 +30,7 @@ LIVE_AUDIO_STATUS = "task_stream_ready"  # a realtime model's: ready for audio a
 SHOWN_ANSWER_CHARS = 20_000  # of a text answer in a result; a longer one is kept whole in a file
 MAX_CANCELS_KEPT = 100
 SANDBOX_ENDPOINT = "sandbox:"  # how the built-in emulator's tasks are journalled
+INLINE_MEDIA = ("image/", "audio/")  # the previews a viewer makes needless: it shows the files themselves
 
 
 class Following:
@@ -173,7 +174,6 @@ class Following:
         if task.state == "completed" and task.file_outputs:
             saved, note = await self.outputs.save(folder, task.id, task.file_outputs)
             notes = (*notes, note) if note else notes
-        previews = await self.outputs.previews(task.file_outputs, saved)
         answer = task.answer
         answer_file: Path | None = None
         if answer and len(answer.text) > SHOWN_ANSWER_CHARS:
@@ -189,10 +189,15 @@ class Following:
             task=task,
             finished=finished,
             saved=saved,
-            previews=previews,
             notes=notes,
             sandbox=self.endpoint.startswith(SANDBOX_ENDPOINT),
         )
+
+    async def previews(self, report: TaskReport, *, media: bool = True) -> dict[str, Preview]:
+        """What the chat can be shown of a report's outputs, made when its result is (and not kept):
+        `media` off leaves images and audio out, for a client whose viewer plays them from their URLs."""
+        outputs = [o for o in report.task.file_outputs if media or not o.mime.startswith(INLINE_MEDIA)]
+        return await self.outputs.previews(outputs, report.saved)
 
     async def look(self, handle: TaskHandle) -> TaskReport:
         task = await self.client.detail(taskid=handle.taskid or None, tasktoken=handle.token or None)

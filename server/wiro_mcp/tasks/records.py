@@ -11,7 +11,6 @@ from typing import Any, Literal
 from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.pricing import UNKNOWN, Quote
 from wiro_mcp.catalog.validate import FieldError
-from wiro_mcp.outputs import Preview
 from wiro_mcp.settings import Settings
 from wiro_mcp.wiro.answers import Answer
 from wiro_mcp.wiro.models import Task, TaskHandle
@@ -36,6 +35,8 @@ class ServiceConfig:
     confirm_above_usd: float | None = _default("confirm_above_usd")  # ask the human first above this quote
     # Under a cap or a budget, a run whose most it may cost is unknown counts as this much (None: refused).
     unpriced_run_usd: float | None = _default("unpriced_run_usd")
+    # Inline image and audio previews also for a client that shows the task viewer (which plays the files).
+    preview_beside_viewer: bool = _default("preview_beside_viewer")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceConfig:
@@ -48,6 +49,7 @@ class ServiceConfig:
             budget_seconds=settings.budget_seconds,
             confirm_above_usd=settings.confirm_above_usd,
             unpriced_run_usd=settings.unpriced_run_usd,
+            preview_beside_viewer=settings.preview_beside_viewer,
         )
 
 
@@ -102,7 +104,6 @@ class TaskReport:
     task: Task
     finished: bool
     saved: dict[str, Path] = field(default_factory=dict[str, Path])
-    previews: dict[str, Preview] = field(default_factory=dict[str, Preview])  # what the chat is shown
     notes: tuple[str, ...] = ()
     sandbox: bool = False  # the built-in emulator's task: nothing is billed, and results say so
     answer: Answer | None = None  # the text a finished task returned (an LLM's answer, a transcript)

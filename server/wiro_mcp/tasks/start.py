@@ -42,6 +42,7 @@ REALTIME_REFUSAL = (
 # Wiro keeps an LLM conversation per session_id and user_id (llm-chat-streaming.md): a call that
 # leaves them out starts a new conversation, under this server's own user id for the account.
 SESSION_FIELD, USER_FIELD = "session_id", "user_id"
+LOCAL_FILE_MARK = "(local file "  # how the journal records a file sent from disk (its bytes are not kept)
 
 
 async def no_roots() -> Sequence[Path]:
@@ -194,8 +195,11 @@ class Starter:
         session filled in here is new each time, and must not make an identical call look new)."""
         local: dict[str, list[str]] = {}
         for p in parts:
-            local.setdefault(f"{p.part}Url", []).append(f"local file {p.filename}, {len(p.data)} bytes")
-        recorded = {**sent, **{field: f"({'; '.join(files)})" for field, files in local.items()}}
+            local.setdefault(f"{p.part}Url", []).append(f"{p.filename}, {len(p.data)} bytes")
+        recorded = {
+            **sent,
+            **{field: f"{LOCAL_FILE_MARK}{'; '.join(files)})" for field, files in local.items()},
+        }
         spec, window = prepared.entry.spec, self.config.dedup_seconds
         return NewRun(
             endpoint=self.endpoint,
