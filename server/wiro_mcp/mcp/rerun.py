@@ -59,8 +59,10 @@ async def rerun_from_journal(service: TaskService, report: TaskReport) -> dict[s
     if found is None or any(str(v).startswith(LOCAL_FILE_MARK) for v in found.arguments.values()):
         return None
     call = rerun_call(entry, found.arguments, report.tool)
-    # What Wiro was sent may name a field otherwise than the tool does: offered only if the tool takes it.
-    valid = call is not None and jsonschema.Draft202012Validator(entry.input_schema).is_valid(
-        call["arguments"]
-    )
-    return call if valid else None
+    if call is None:
+        return None
+    try:  # what Wiro was sent may name a field otherwise than the tool does: offered only if it takes it
+        jsonschema.validate(call["arguments"], entry.input_schema)
+    except jsonschema.ValidationError:
+        return None
+    return call
