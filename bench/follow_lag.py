@@ -46,7 +46,7 @@ from wiro_mcp.wiro.watch import OnUpdate, PollingFollower, PollPolicy, TaskFollo
 MODES = ("socket", "polling", "wiro")
 CROWD_MODES = ("socket", "shared", "polling", "wiro")
 SHARED = 50  # tasks per connection in the "shared" mode
-WIRO_SCHEDULE = PollPolicy(stretch=1.0, stretch_generating=1.0, spend_near_end=False)
+WIRO_SCHEDULE = PollPolicy(skip_early=False, spend_near_end=False)
 
 
 class OfficialSchedule:

@@ -8,8 +8,9 @@ run. The emulator runs in a third process; the calls come from this one, over st
 For each server it prints the server process's own CPU per call (from /proc, so the clients' CPU
 is not in it), its peak RSS, and the completion lag of each call: the time from its call to its
 result, less the task's length (which the emulator holds at --seconds). `--profile` samples the
-server with py-spy (`pip install py-spy`) and prints the top 5 functions by own time and the journal's
-share of all samples. Prints figures; asserts nothing.
+server with py-spy (`pip install py-spy`; only the thread holding the GIL, so idle threads are not
+counted) and prints the top 5 functions by own time and the journal's share of all samples.
+Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import collections
 import contextlib
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -105,11 +107,12 @@ async def load(url: str, tool: str, calls: int, seconds: float) -> tuple[list[fl
     """`calls` calls at once over CLIENTS clients; each call's lag, and how many completed."""
     lags: list[float] = []
     completed = 0
+    tag = secrets.token_hex(4)
 
     async def one(client: Client, n: int) -> None:
         nonlocal completed
         began = time.monotonic()
-        args = {"prompt": f"bench {n}"} if tool != "sleep" else {}
+        args = {"prompt": f"bench {tag} {n}"} if tool != "sleep" else {}  # never a repeated call
         result = await client.call_tool(tool, args)
         lags.append(time.monotonic() - began - seconds)
         state = (result.structured_content or {}).get("state", "completed")
@@ -179,7 +182,19 @@ def run_once(
         raw = folder / f"{name}-{port}.txt"
         if profile:
             spy = subprocess.Popen(
-                [PY_SPY, "record", "--pid", str(pid), "--format", "raw", "-o", str(raw), "--rate", "200"],
+                [
+                    PY_SPY,
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--gil",
+                    "--format",
+                    "raw",
+                    "-o",
+                    str(raw),
+                    "--rate",
+                    "200",
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

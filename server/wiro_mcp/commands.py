@@ -28,7 +28,6 @@ from wiro_mcp.mcp.app import WiroMcp
 from wiro_mcp.mcp.catalog_tools import CATALOG_TOOL_NAMES
 from wiro_mcp.mcp.transports import SessionLimits, check_http_bind, run_http, run_stdio, serve_in_background
 from wiro_mcp.runtime import build_app, journal_path
-from wiro_mcp.sandbox.app import Emulator
 from wiro_mcp.settings import Settings
 from wiro_mcp.tasks import STOP_SECONDS, TaskService
 from wiro_mcp.terminal import ProgressDisplay, TerminalConfirmation, describe_tool, journal_table, width_of
@@ -237,6 +236,8 @@ async def run_sandbox(
     extra_models: int = 0,
     shared_sockets: bool = False,
 ) -> None:
+    from wiro_mcp.sandbox.app import Emulator  # the emulator's code loads only where it runs
+
     specs = [e.spec for e in load_catalog(settings.catalog_paths).values()]
     secret = api_secret.get_secret_value() if api_secret else None
     emulator = Emulator(

@@ -25,7 +25,6 @@ from wiro_mcp.mcp.transports import serve_in_background
 from wiro_mcp.offered import OfferedModels
 from wiro_mcp.outputs import OutputPolicy, Outputs
 from wiro_mcp.sandbox import SANDBOX_API_KEY, SANDBOX_API_SECRET
-from wiro_mcp.sandbox.app import Emulator
 from wiro_mcp.settings import Settings
 from wiro_mcp.tasks import SANDBOX_ENDPOINT, ServiceConfig, TaskService
 from wiro_mcp.wiro.auth import WiroAuth
@@ -56,6 +55,8 @@ async def wiro_endpoint(
             )
         yield settings.api_base_url, WiroAuth(settings.api_key, settings.api_secret), settings.socket_url
         return
+    from wiro_mcp.sandbox.app import Emulator  # the emulator's code loads only where it runs
+
     seconds = {"*": settings.sandbox_seconds} if settings.sandbox_seconds is not None else None
     emulator = Emulator(
         specs,

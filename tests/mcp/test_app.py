@@ -183,7 +183,7 @@ async def test_cancelling_a_call_kills_the_task_in_process(catalog: dict[str, Ca
         started = anyio.Event()
 
         async def on_progress(done: float, total: float | None, message: str | None) -> None:
-            if "(task_start)" in (message or ""):
+            if any(f"({s})" in (message or "") for s in ("task_start", "task_output")):  # generating
                 started.set()
 
         async def call() -> None:

@@ -14,7 +14,7 @@ from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
 from tests.conftest import in_process
 from wiro_mcp.catalog.load import CatalogEntry
-from wiro_mcp.mcp.rerun import RERUN_KEY
+from wiro_mcp.mcp.client_view import RERUN_KEY
 
 pytestmark = pytest.mark.anyio
 APPS = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})

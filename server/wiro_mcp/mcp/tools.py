@@ -10,21 +10,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import jsonschema
 import mcp_types as types
 from mcp.server import ServerRequestContext
-from mcp.server.apps import client_supports_apps
 
 from wiro_mcp.catalog.constraints import MAX_SHOWN_IN_DESCRIPTION
 from wiro_mcp.catalog.load import CatalogEntry
-from wiro_mcp.catalog.pricing import Quote
 from wiro_mcp.catalog.validate import clip, one_line
 from wiro_mcp.errors import JournalError
 from wiro_mcp.journal import ACTIVE, JOURNAL_STATES
 from wiro_mcp.live_catalog import LiveCatalog
+from wiro_mcp.mcp.client_view import reported, rerun_call, rerun_from_journal, shows_viewer
 from wiro_mcp.mcp.confirm import confirm
 from wiro_mcp.mcp.progress import follow_with_progress
-from wiro_mcp.mcp.rerun import RERUN_KEY, RERUN_STATES, rerun_call, rerun_from_journal
 from wiro_mcp.mcp.results import (
     MODEL_OUTPUT_SCHEMA,
     OUTPUT_SCHEMA,
@@ -32,7 +29,6 @@ from wiro_mcp.mcp.results import (
     lost_follow_result,
     rejected_result,
     task_list_result,
-    task_result,
 )
 from wiro_mcp.tasks import Prepared, Rejected, TaskReport, TaskService
 from wiro_mcp.wiro.models import TaskHandle
@@ -93,31 +89,6 @@ async def run_entry(
     return await reported(service, ctx, report, started.quote, repeat_age=started.repeat_age, rerun=rerun)
 
 
-def shows_viewer(ctx: Context) -> bool:
-    """The client renders the task viewer (it negotiated MCP Apps)."""
-    return client_supports_apps(ctx)
-
-
-async def reported(
-    service: TaskService,
-    ctx: Context,
-    report: TaskReport,
-    quote: Quote | None = None,
-    *,
-    repeat_age: float | None = None,
-    rerun: dict[str, Any] | None = None,
-) -> types.CallToolResult:
-    """A task's result for this client. Where the viewer shows it, the image and audio previews are
-    left out (the viewer plays the files themselves) unless configured, and a finished task's result
-    carries, for the viewer alone, the call that runs it again with a new seed."""
-    viewer = shows_viewer(ctx)
-    previews = await service.previews(report, media=not viewer or service.config.preview_beside_viewer)
-    result = task_result(report, previews, quote, repeat_age=repeat_age)
-    if viewer and rerun is not None and report.task.state in RERUN_STATES:
-        result.meta = {**(result.meta or {}), RERUN_KEY: rerun}
-    return result
-
-
 NOT_CONFIRMED = "the confirmation is not valid for this call (used already, expired, or altered)"
 # What an agent must know of every model tool, in the MCP layer's words (the catalog's own description
 # knows no tool names).
@@ -175,6 +146,8 @@ STOP = types.ToolAnnotations(idempotent_hint=True)
 
 def check_arguments(name: str, schema: dict[str, Any], arguments: dict[str, Any]) -> str | None:
     """A short message naming the field whose value does not fit `schema` (NaN and infinities included)."""
+    import jsonschema  # loads with the first call, not at start-up
+
     try:
         jsonschema.validate(arguments, schema)
     except jsonschema.ValidationError as exc:

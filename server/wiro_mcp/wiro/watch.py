@@ -1,11 +1,15 @@
 """Following a task to its end within a deadline, by polling Task/Detail (the fallback follower).
 
-Wiro's own MCP server polls every 2 s for a task's first 15 s, every 5 s until 60 s, then every 10 s.
-That schedule is the budget: the k-th Detail request is never sent before Wiro's own k-th, so a task
-never costs more requests than with Wiro's server. Within it, requests are spaced out while the end
-is far (queued, generating) and spent close together once Detail shows the last phases (output
-complete, post-processing), so the end is seen sooner than on Wiro's fixed ticks. Reaching the
-deadline is not an error: the latest snapshot comes back so the caller can hand out a handle.
+Wiro's own MCP server polls at once, then every 2 s for a task's first 15 s, every 5 s until 60 s,
+then every 10 s. That schedule is the budget: the k-th Detail request is never sent before Wiro's own
+k-th, so a task never costs more requests than with Wiro's server. Within it, every request falls on
+one of Wiro's own ticks (so the end is never seen later than Wiro's server would see it, whatever
+the task's timeline), except that the first is skipped (Run's answer is the first look) and every
+other tick is skipped while the task is still queued or being set up (its end is at least a
+generation away). The requests saved are spent close together once Detail shows the last phases,
+which Wiro documents before the end (output complete, the process ended, post-processing), so the
+end is then seen sooner than on Wiro's fixed ticks. Reaching the deadline is not an error: the
+latest snapshot comes back so the caller can hand out a handle.
 """
 
 from __future__ import annotations
@@ -35,16 +39,14 @@ WIRO_LADDER: tuple[tuple[float, float], ...] = ((15.0, 2.0), (60.0, 5.0), (math.
 @dataclass(frozen=True)
 class PollPolicy:
     """`ladder`: (below this many seconds, poll every this many), Wiro's own schedule by default;
-    `scale` shrinks the whole schedule (tests). The stretches space requests out while the end is
-    far; with `spend_near_end` the requests saved are spent once it is near. Stretches of 1 and
-    `spend_near_end=False` is Wiro's schedule itself (the benchmark's baseline). The stretches were
-    chosen by simulating jittered 3/15/40 s tasks on the emulator's timeline: never more requests
-    than Wiro's schedule, median lag 0.3/0.4/1.0 s against its 1.0/0.9/2.9 s."""
+    `scale` shrinks the whole schedule (tests). `skip_early` skips every other tick while the task
+    is queued or being set up; with `spend_near_end` the requests saved are spent once the end is
+    near. Both off is Wiro's schedule itself, less its first request (the benchmarks' baseline).
+    `bench/poll_timeline.py` judges it on timelines drawn independently of the emulator's."""
 
     ladder: tuple[tuple[float, float], ...] = WIRO_LADDER
     scale: float = 1.0
-    stretch: float = 1.5  # before generation starts
-    stretch_generating: float = 1.25
+    skip_early: bool = True
     spend_near_end: bool = True
     quickest: float = 0.25  # the closest two requests ever come, near the end
     max_transient_errors: int = 8
@@ -56,14 +58,14 @@ class PollPolicy:
         return self.ladder[-1][1] * self.scale
 
     def tick(self, k: int) -> float:
-        """When Wiro's schedule sends its k-th request (seconds after the follow began)."""
+        """When Wiro's schedule sends its request after its first (k ≥ 1), seconds after the follow began."""
         moment = 0.0
         for _ in range(k):
             moment += self.interval_at(moment)
         return moment
 
     def count_by(self, elapsed: float) -> int:
-        """How many requests Wiro's schedule has sent by `elapsed`."""
+        """How many requests Wiro's schedule has sent by `elapsed`, after its first."""
         count, moment = 0, 0.0
         while True:
             moment += self.interval_at(moment)
@@ -72,14 +74,14 @@ class PollPolicy:
             count += 1
 
     def next_after(self, elapsed: float, spent: int, status: str) -> float:
-        """When (seconds after the follow began) to send the next request."""
-        step = self.interval_at(elapsed)
-        if self.spend_near_end and status in NEAR_END_STATUSES:
-            banked = self.count_by(elapsed) - spent  # requests the schedule has made and we have not
-            wait = max(step / (banked + 1) if banked >= 1 else 0.0, self.quickest * self.scale)
-        else:
-            wait = step * (self.stretch if status in EARLY_STATUSES else self.stretch_generating)
-        return max(elapsed + wait, self.tick(spent + 1))
+        """When (seconds after the follow began) to send the next request, `spent` sent so far."""
+        passed = self.count_by(elapsed)  # Wiro's ticks gone by
+        banked = passed - spent  # requests Wiro's schedule has made and this one has not
+        if self.spend_near_end and status in NEAR_END_STATUSES and banked >= 1:
+            wait = max(self.interval_at(elapsed) / (banked + 1), self.quickest * self.scale)
+            return max(elapsed + wait, self.tick(spent + 1))
+        skip = 1 if self.skip_early and status in EARLY_STATUSES and passed % 2 == 0 else 0
+        return self.tick(passed + 1 + skip)
 
 
 @dataclass(frozen=True)

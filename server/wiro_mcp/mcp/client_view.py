@@ -1,5 +1,7 @@
-""" "Run again with a new seed", for the task viewer: the call that repeats a task with only its seed
-changed, carried in the result's `_meta` (for the app, not the model). The seed is drawn here, once
+"""What this client is shown of a task. Where it renders the task viewer (MCP Apps), the result leaves
+the image and audio previews out (the viewer plays the files themselves) unless configured, and
+carries, for the viewer alone, "Run again with a new seed": the call that repeats the task with only
+its seed changed, in the result's `_meta` (for the app, not the model). The seed is drawn here, once
 per result, so a double click sends one identical call (handed the first task), not two paid runs.
 The call goes through tools/call like any other: validation, caps, budget and confirmation apply."""
 
@@ -8,11 +10,15 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-import jsonschema
+import mcp_types as types
+from mcp.server import ServerRequestContext
+from mcp.server.apps import client_supports_apps
 
 from wiro_mcp.catalog.load import CatalogEntry
+from wiro_mcp.catalog.pricing import Quote
 from wiro_mcp.errors import JournalError
 from wiro_mcp.jsonish import as_dict
+from wiro_mcp.mcp.results import task_result
 from wiro_mcp.tasks import TaskReport, TaskService
 from wiro_mcp.tasks.start import LOCAL_FILE_MARK, SESSION_FIELD, USER_FIELD
 
@@ -61,8 +67,35 @@ async def rerun_from_journal(service: TaskService, report: TaskReport) -> dict[s
     call = rerun_call(entry, found.arguments, report.tool)
     if call is None:
         return None
+    import jsonschema  # loads with the first call, not at start-up
+
     try:  # what Wiro was sent may name a field otherwise than the tool does: offered only if it takes it
         jsonschema.validate(call["arguments"], entry.input_schema)
     except jsonschema.ValidationError:
         return None
     return call
+
+
+def shows_viewer(ctx: ServerRequestContext[Any]) -> bool:
+    """The client renders the task viewer (it negotiated MCP Apps)."""
+    return client_supports_apps(ctx)
+
+
+async def reported(
+    service: TaskService,
+    ctx: ServerRequestContext[Any],
+    report: TaskReport,
+    quote: Quote | None = None,
+    *,
+    repeat_age: float | None = None,
+    rerun: dict[str, Any] | None = None,
+) -> types.CallToolResult:
+    """A task's result for this client. Where the viewer shows it, the image and audio previews are
+    left out (the viewer plays the files themselves) unless configured, and a finished task's result
+    carries, for the viewer alone, the call that runs it again with a new seed."""
+    viewer = shows_viewer(ctx)
+    previews = await service.previews(report, media=not viewer or service.config.preview_beside_viewer)
+    result = task_result(report, previews, quote, repeat_age=repeat_age)
+    if viewer and rerun is not None and report.task.state in RERUN_STATES:
+        result.meta = {**(result.meta or {}), RERUN_KEY: rerun}
+    return result
