@@ -19,7 +19,9 @@ import argparse
 import collections
 import contextlib
 import os
+import resource
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -96,6 +98,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -153,8 +160,15 @@ def profile_top(raw: Path) -> tuple[list[tuple[str, float]], float]:
 
 
 def run_once(
-    name: str, calls: int, seconds: float, profile: bool, folder: Path, emulator_port: int
+    name: str,
+    calls: int,
+    seconds: float,
+    profile: bool,
+    folder: Path,
+    emulator: tuple[int, int],
+    keep: Path | None = None,
 ) -> dict[str, Any]:
+    emulator_port, emulator_pid = emulator
     port = free_port()
     if name == "bare":
         script = folder / "bare.py"
@@ -199,20 +213,29 @@ def run_once(
                 stderr=subprocess.DEVNULL,
             )
             time.sleep(1)
-        before = cpu_seconds(pid)
+        before, emulator_before, began = cpu_seconds(pid), cpu_seconds(emulator_pid), time.monotonic()
+        client_before = own_cpu_seconds()
         lags, completed = anyio.run(load, url, tool, calls, seconds)
         spent = cpu_seconds(pid) - before
+        wall = time.monotonic() - began
         figures: dict[str, Any] = {
             "completed": completed,
             "cpu_ms": 1000 * spent / calls,
             "lag_s": statistics.median(lags),
             "p95_s": statistics.quantiles(lags, n=20)[-1],
             "rss_mb": peak_rss_mb(pid),
+            # The emulator's share of the machine: where it is busy, lag is partly its own.
+            "emulator_cpu": (cpu_seconds(emulator_pid) - emulator_before) / wall,
+            "client_cpu": (own_cpu_seconds() - client_before) / wall,  # the calling side's, likewise
+            "server_cpu": spent / wall,
         }
         if spy is not None:
             spy.send_signal(2)  # SIGINT: py-spy writes what it has
             spy.wait(timeout=60)
             figures["top"], figures["journal_share"] = profile_top(raw)
+            if keep is not None:
+                keep.mkdir(parents=True, exist_ok=True)
+                shutil.copy(raw, keep / raw.name)
     return figures
 
 
@@ -224,21 +247,31 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
+    parser.add_argument("--keep", type=Path, help="keep py-spy's raw stacks in this folder")
     args = parser.parse_args()
     rows: dict[str, list[dict[str, Any]]] = {"wiro-mcp": [], "bare": []}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         emulator_port = free_port()
         emulator = [WIRO_MCP, "sandbox", "--port", str(emulator_port), "--api-key", "bench"]
-        with process([*emulator, "--seconds", str(args.seconds)], emulator_port):
+        with process([*emulator, "--seconds", str(args.seconds)], emulator_port) as emulator_pid:
             for _ in range(args.runs):  # interleaved, so both see the same machine
                 for name in rows:
                     rows[name].append(
-                        run_once(name, args.calls, args.seconds, args.profile, folder, emulator_port)
+                        run_once(
+                            name,
+                            args.calls,
+                            args.seconds,
+                            args.profile,
+                            folder,
+                            (emulator_port, emulator_pid),
+                            args.keep,
+                        )
                     )
     print(f"{args.calls} concurrent calls of {args.seconds:g} s tasks, {args.runs} runs (median, min-max):")
     print(
-        f"{'server':>9} {'completed':>10} {'CPU ms/call':>16} {'lag median':>17} {'lag p95':>17} {'peak RSS':>19}"
+        f"{'server':>9} {'completed':>10} {'CPU ms/call':>16} {'lag median':>17} {'lag p95':>17} "
+        f"{'peak RSS':>19} {'CPU: server, client, emulator':>30}"
     )
 
     def spread(name: str, key: str, form: str) -> str:
@@ -249,7 +282,10 @@ def main() -> None:
         done = min(r["completed"] for r in rows[name])
         print(
             f"{name:>9} {done:>10} {spread(name, 'cpu_ms', '.1f'):>16} {spread(name, 'lag_s', '.2f'):>17} "
-            f"{spread(name, 'p95_s', '.2f'):>17} {spread(name, 'rss_mb', '.0f'):>19}"
+            f"{spread(name, 'p95_s', '.2f'):>17} {spread(name, 'rss_mb', '.0f'):>19} "
+            f"{'':>9}{statistics.median(r['server_cpu'] for r in rows[name]):>6.0%} "
+            f"{statistics.median(r['client_cpu'] for r in rows[name]):>6.0%} "
+            f"{statistics.median(r['emulator_cpu'] for r in rows[name]):>6.0%}"
         )
     ours, bare = rows["wiro-mcp"], rows["bare"]
     cpu = statistics.median(r["cpu_ms"] for r in ours)

@@ -36,7 +36,7 @@ class SharedConnection:
         self.delivered_any = False  # to any task, ever
         self.closed: SocketClosed | None = None
         self._reading = False
-        self._news = anyio.Event()
+        self._news: anyio.Event | None = None  # made only when a second task waits on this connection
 
     def add(self, token: str, taskid: str) -> None:
         self.inboxes[token] = deque()
@@ -55,6 +55,8 @@ class SharedConnection:
             if self.closed is not None:
                 raise self.closed
             if self._reading:  # another follower is reading: wait for what it files
+                if self._news is None:
+                    self._news = anyio.Event()
                 await self._news.wait()
                 continue
             self._reading = True
@@ -64,8 +66,9 @@ class SharedConnection:
                 self.closed = closed
             finally:
                 self._reading = False
-                news, self._news = self._news, anyio.Event()
-                news.set()
+                news, self._news = self._news, None
+                if news is not None:
+                    news.set()
         return box.popleft()
 
     def _file(self, text: str) -> None:
