@@ -1,6 +1,7 @@
 """Following a started task up to the bounded wait, looking at one, stopping one; each ends in a
-TaskReport (journal updated, finished outputs saved; previews are read when a result is made). A cancelled follow stops the
-remote task (Cancel while queued, else Kill), shielded, unless detached or a repeat's."""
+TaskReport (journal updated, finished outputs saved; previews are read when a result is made). A
+cancelled follow stops the remote task (Cancel while queued, else Kill), shielded, unless detached
+or a repeat's."""
 
 from __future__ import annotations
 
