@@ -116,3 +116,26 @@ def test_sandbox_command_answers_the_pages_curl(tmp_path) -> None:
         proc.terminate()
         proc.wait(timeout=10)
         proc.stderr.close()
+
+
+def test_the_poller_never_asks_before_wiros_own_schedule_whatever_the_statuses() -> None:
+    """The budget holds on any timeline: the k-th Detail request is never before the k-th of Wiro's
+    own server (which asks at once, then on its ladder), for every status the task shows."""
+    import random
+
+    policy = PollPolicy()
+    statuses = [
+        "task_queue",
+        "task_assign",
+        "task_start",
+        "task_output",
+        "task_end",
+        "task_postprocess_start",
+    ]
+    rng = random.Random(5)
+    for _ in range(200):
+        elapsed, spent = 0.0, 0
+        while elapsed < 300:
+            elapsed = policy.next_after(elapsed, spent, rng.choice(statuses))
+            spent += 1
+            assert elapsed >= policy.tick(spent) - 1e-9  # Wiro's (spent + 1)-th, its first being at 0

@@ -3,10 +3,10 @@
 Wiro's own MCP server polls at once, then every 2 s for a task's first 15 s, every 5 s until 60 s,
 then every 10 s. That schedule is the budget: the k-th Detail request is never sent before Wiro's own
 k-th, so a task never costs more requests than with Wiro's server. Within it, every request falls on
-one of Wiro's own ticks (so the end is never seen later than Wiro's server would see it, whatever
-the task's timeline), except that the first is skipped (Run's answer is the first look) and every
-other tick is skipped while the task is still queued or being set up (its end is at least a
-generation away). The requests saved are spent close together once Detail shows the last phases,
+one of Wiro's own ticks (so an end that comes without warning is seen about when Wiro's server would
+see it, whatever the task's timeline), except that the first is skipped (Run's answer is the first
+look) and every other tick is skipped while the task is still queued or being set up (its end is
+at least a generation away). The requests saved are spent close together once Detail shows the last phases,
 which Wiro documents before the end (output complete, the process ended, post-processing), so the
 end is then seen sooner than on Wiro's fixed ticks. Reaching the deadline is not an error: the
 latest snapshot comes back so the caller can hand out a handle.
