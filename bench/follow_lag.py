@@ -51,10 +51,12 @@ WIRO_SCHEDULE = PollPolicy(skip_early=False, spend_near_end=False)
 
 class OfficialSchedule:
     """Wiro's own MCP server's schedule, exactly: a Task/Detail at once, then, after each answer, a
-    wait of 2 s while under 15 s, 5 s under 60 s, 10 s after (our poller starts one interval late)."""
+    wait of 2 s while under 15 s, 5 s under 60 s, 10 s after (our poller starts one interval late).
+    `scale` shrinks its clock, as `PollPolicy.scale` does ours (bench/poll_timeline.py)."""
 
-    def __init__(self, client: WiroClient) -> None:
+    def __init__(self, client: WiroClient, scale: float = 1.0) -> None:
         self.client = client
+        self.scale = scale
 
     async def follow(
         self,
@@ -67,11 +69,11 @@ class OfficialSchedule:
         began = anyio.current_time()
         requests = 0
         while True:
-            task = await self.client.detail(taskid=handle.taskid or None, tasktoken=handle.token or None)
+            task = await self.client.detail(**handle.ids)
             requests += 1
             if task.state in TERMINAL_STATES:
                 return WatchOutcome(task, True, requests)
-            pause = WIRO_SCHEDULE.interval_at(anyio.current_time() - began)
+            pause = WIRO_SCHEDULE.interval_at((anyio.current_time() - began) / self.scale) * self.scale
             if anyio.current_time() + pause - began > wait_seconds:
                 return WatchOutcome(task, False, requests)
             await anyio.sleep(pause)

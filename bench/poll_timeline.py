@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import anyio
 
-from wiro_mcp.wiro.models import TERMINAL_STATES, Task
+from follow_lag import OfficialSchedule  # bench/ is on the path when this runs
+from wiro_mcp.wiro.models import Task, TaskHandle
 from wiro_mcp.wiro.watch import PollPolicy, watch_task
 
 SET_UP = ("task_accept", "task_preprocess_start", "task_preprocess_end", "task_assign")
@@ -36,7 +37,6 @@ LATENCY = 0.05  # seconds each way to Wiro and back: a Detail round trip of 0.1 
 FAMILIES = ("docs order", "no warning", "long queue")
 LENGTHS = (3.0, 15.0, 40.0)
 FOLLOWERS = ("wiro-mcp", "wiro")
-WIRO = PollPolicy(skip_early=False, spend_near_end=False)  # the official ladder
 
 
 @dataclass
@@ -92,13 +92,9 @@ class FakeDetail:
 
 async def official(fake: FakeDetail, scale: float) -> tuple[int, float]:
     """Wiro's own server: a Detail at once, then one after each wait of its ladder."""
-    began, requests = anyio.current_time(), 0
-    while True:
-        task = await fake.detail(taskid="1")
-        requests += 1
-        if task.state in TERMINAL_STATES:
-            return requests, anyio.current_time()
-        await anyio.sleep(WIRO.interval_at((anyio.current_time() - began) / scale) * scale)
+    schedule = OfficialSchedule(fake, scale)  # type: ignore[arg-type]  (only Task/Detail is asked of it)
+    outcome = await schedule.follow(TaskHandle("1", "", ""), wait_seconds=3600)
+    return outcome.detail_requests, anyio.current_time()
 
 
 async def ours(fake: FakeDetail, scale: float) -> tuple[int, float]:

@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Literal
 
 import httpx2
+import mcp_types as types
 import pytest
 import uvicorn
+from mcp.client.extension import advertise
+from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from pydantic import SecretStr
 from starlette.types import ASGIApp
 
@@ -35,6 +38,13 @@ REPO = Path(__file__).resolve().parent.parent
 PAGES = REPO / "tests" / "fixtures" / "pages"
 API_KEY = "test-key-0123456789"
 API_SECRET = "test-secret-do-not-leak-4f9a1c"
+# A client that renders MCP Apps (the task viewer), as it says so when it connects.
+APPS = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
+
+
+def text_of(result: types.CallToolResult) -> str:
+    """A result's text blocks, as one text."""
+    return "\n".join(c.text for c in result.content if isinstance(c, types.TextContent))
 
 
 @pytest.fixture

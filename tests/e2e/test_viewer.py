@@ -15,10 +15,9 @@ import anyio
 import mcp_types as types
 import pytest
 from mcp import Client
-from mcp.client.extension import advertise
-from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
+from mcp.server.apps import APP_MIME_TYPE
 
-from tests.conftest import RunningEmulator, bundled_and_generated
+from tests.conftest import APPS, RunningEmulator, bundled_and_generated
 from tests.e2e.helpers import stdio_client_for, stdio_params
 from wiro_mcp.mcp.viewer import VIEWER_URI
 from wiro_mcp.sandbox.generated import generated_models
@@ -57,20 +56,18 @@ def viewer_wiro(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmu
 
 @pytest.fixture
 async def client(viewer_wiro: RunningEmulator, tmp_path: Path, errlog: TextIO) -> AsyncIterator[Client]:
-    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
     params = stdio_params(
         viewer_wiro, WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"), WIRO_MCP_WAIT_SECONDS="2"
     )
-    async with stdio_client_for(params, errlog, extensions=[apps]) as connected:
+    async with stdio_client_for(params, errlog, extensions=[APPS]) as connected:
         yield connected
 
 
 @pytest.fixture
 async def confirming(viewer_wiro: RunningEmulator, tmp_path: Path, errlog: TextIO) -> AsyncIterator[Client]:
     """A server that asks a human above $0.01, for a client that has the viewer but no elicitation."""
-    apps = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
     env = {"WIRO_MCP_JOURNAL": str(tmp_path / "c.sqlite3"), "WIRO_MCP_CONFIRM_ABOVE_USD": "0.01"}
-    async with stdio_client_for(stdio_params(viewer_wiro, **env), errlog, extensions=[apps]) as connected:
+    async with stdio_client_for(stdio_params(viewer_wiro, **env), errlog, extensions=[APPS]) as connected:
         yield connected
 
 

@@ -12,7 +12,7 @@ import mcp_types as types
 import pytest
 from mcp import Client
 
-from tests.conftest import InProcess, in_process
+from tests.conftest import InProcess, in_process, text_of
 from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.pricing import cost_for
 from wiro_mcp.sandbox.generated import generated_models
@@ -48,10 +48,6 @@ class Agent:
         self.calls = 0
 
 
-def text(result: types.CallToolResult) -> str:
-    return "\n".join(c.text for c in result.content if isinstance(c, types.TextContent))
-
-
 @pytest.fixture
 async def agent(catalog: dict[str, CatalogEntry]) -> AsyncIterator[tuple[Agent, InProcess]]:
     limits = {"max_cost_usd": 0.5}
@@ -64,7 +60,7 @@ async def agent(catalog: dict[str, CatalogEntry]) -> AsyncIterator[tuple[Agent, 
         yield scripted, sandbox
     named = re.compile(r"\b([a-z0-9]+(?:_[a-z0-9]+){2,})\b")  # tool-like names in results
     for result in scripted.results:
-        said = text(result)
+        said = text_of(result)
         for first, second in CONTRADICTIONS:
             assert not (re.search(first, said) and re.search(second, said)), said
         for name in named.findall(said.split("\n", 1)[0]):  # a result opens with the name of what ran
@@ -115,7 +111,7 @@ async def test_ten_requests_need_few_calls_and_no_result_contradicts_itself(
     cheapest, price = cheapest_ten_second_text_to_video()
     assert first["model"].lower() in cheapest and first["price_usd"]["low"] == pytest.approx(price)
     info = await scripted.call("model_info", {"model": first["model"]})
-    assert re.search(rf"\${price:.2f} per run when [^\n]*duration=10", text(info)), text(info)
+    assert re.search(rf"\${price:.2f} per run when [^\n]*duration=10", text_of(info)), text_of(info)
     assert scripted.calls == 2
 
     # 3. "A voiceover for my clip": found by that word, run: two calls.
@@ -125,19 +121,19 @@ async def test_ten_requests_need_few_calls_and_no_result_contradicts_itself(
     assert "text-to-speech" in voice["model"] and voice["media"] == "audio"
     spoken = await scripted.call("run_model", {"model": voice["model"], "arguments": {"prompt": "Welcome."}})
     assert not spoken.is_error and scripted.calls == 2
-    assert text(spoken).startswith(voice["model"])  # named by its slug: it has no typed tool
+    assert text_of(spoken).startswith(voice["model"])  # named by its slug: it has no typed tool
 
     # 4. The same image again: not a new run, said first, nothing new billed.
     runs = len(sandbox.state.requests("Run"))
     again = await scripted.call("reve_generate", {"prompt": "a koala in a red shirt"})
-    assert text(again).startswith("Not a new run: the same call as task")
+    assert text_of(again).startswith("Not a new run: the same call as task")
     assert (again.structured_content or {})["deduplicated"] is True
     assert len(sandbox.state.requests("Run")) == runs
 
     # 5. "What inputs does it take?": model_info's text alone answers it (values, labels, defaults).
     pixverse = await scripted.call("model_info", {"model": "PixVerse/image-to-video-v4"})
-    assert "- quality: one of 360p=360p(Turbo)|540p|720p|1080p, default 540p." in text(pixverse)
-    assert "$0.25 per run when duration=5" in text(pixverse)
+    assert "- quality: one of 360p=360p(Turbo)|540p|720p|1080p, default 540p." in text_of(pixverse)
+    assert "$0.25 per run when duration=5" in text_of(pixverse)
 
     # 6. A request over the cap: refused, with the cheapest arguments of that model that fit.
     dear = next(s for s, _ in generated_models(EXTRA) if "text-to-video" in s.categories)
@@ -145,16 +141,16 @@ async def test_ten_requests_need_few_calls_and_no_result_contradicts_itself(
         "run_model",
         {"model": dear.slug, "arguments": {"prompt": "waves", "resolution": "1080p", "duration": "10"}},
     )
-    assert over.is_error and "above the per-call cap of $0.5" in text(over)
-    assert re.search(r"Cheapest that fits: [^)]*resolution=480p", text(over)), text(over)
+    assert over.is_error and "above the per-call cap of $0.5" in text_of(over)
+    assert re.search(r"Cheapest that fits: [^)]*resolution=480p", text_of(over)), text_of(over)
 
     # 7. A 3D model whose format is required but published with a default: the agent need not give it.
     three_d = next(s for s, _ in generated_models(EXTRA) if "image-to-3d" in s.categories)
     shaped = await scripted.call(
         "run_model", {"model": three_d.slug, "arguments": {"inputImageUrl": "https://cdn.wiro.ai/chair.png"}}
     )
-    assert not shaped.is_error, text(shaped)
-    assert "published defaults: outputFormat='glb'" in text(shaped)
+    assert not shaped.is_error, text_of(shaped)
+    assert "published defaults: outputFormat='glb'" in text_of(shaped)
     assert sandbox.state.requests("Run")[-1].body["outputFormat"] == "glb"
 
     # 8. "Vertical" finds a model whose own values are 720:1280.
@@ -172,8 +168,8 @@ async def test_ten_requests_need_few_calls_and_no_result_contradicts_itself(
     taskid = (started.structured_content or {})["taskid"]
     assert [t["taskid"] for t in listed] == [taskid]
     stopped = await scripted.call("task_kill", {"taskid": taskid})
-    assert "stopped (cancelled), not billed ($0.00)" in text(stopped)
+    assert "stopped (cancelled), not billed ($0.00)" in text_of(stopped)
 
     # 10. Nothing found: the answer names the categories there are.
     nothing = await scripted.call("search_models", {"query": "zzqx"})
-    assert "text-to-speech" in text(nothing) and "text-to-video" in text(nothing)
+    assert "text-to-speech" in text_of(nothing) and "text-to-video" in text_of(nothing)

@@ -9,15 +9,12 @@ import json
 import mcp_types as types
 import pytest
 from mcp import Client
-from mcp.client.extension import advertise
-from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
-from tests.conftest import in_process
+from tests.conftest import APPS, in_process
 from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.mcp.client_view import RERUN_KEY
 
 pytestmark = pytest.mark.anyio
-APPS = advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
 TOOL = "runway_image_to_image_gen4_image"  # an image model with a seed
 ARGS = {"prompt": "@image1 at dusk", "inputImageUrl": "https://cdn.wiro.ai/uploads/sampleinputs/car.jpg"}
 

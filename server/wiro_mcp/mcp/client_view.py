@@ -76,11 +76,6 @@ async def rerun_from_journal(service: TaskService, report: TaskReport) -> dict[s
     return call
 
 
-def shows_viewer(ctx: ServerRequestContext[Any]) -> bool:
-    """The client renders the task viewer (it negotiated MCP Apps)."""
-    return client_supports_apps(ctx)
-
-
 async def reported(
     service: TaskService,
     ctx: ServerRequestContext[Any],
@@ -93,7 +88,7 @@ async def reported(
     """A task's result for this client. Where the viewer shows it, the image and audio previews are
     left out (the viewer plays the files themselves) unless configured, and a finished task's result
     carries, for the viewer alone, the call that runs it again with a new seed."""
-    viewer = shows_viewer(ctx)
+    viewer = client_supports_apps(ctx)  # it renders the task viewer
     previews = await service.previews(report, media=not viewer or service.config.preview_beside_viewer)
     result = task_result(report, previews, quote, repeat_age=repeat_age)
     if viewer and rerun is not None and report.task.state in RERUN_STATES:

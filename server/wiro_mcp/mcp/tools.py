@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import mcp_types as types
 from mcp.server import ServerRequestContext
+from mcp.server.apps import client_supports_apps
 
 from wiro_mcp.catalog.constraints import MAX_SHOWN_IN_DESCRIPTION
 from wiro_mcp.catalog.load import CatalogEntry
@@ -19,7 +20,7 @@ from wiro_mcp.catalog.validate import clip, one_line
 from wiro_mcp.errors import JournalError
 from wiro_mcp.journal import ACTIVE, JOURNAL_STATES
 from wiro_mcp.live_catalog import LiveCatalog
-from wiro_mcp.mcp.client_view import reported, rerun_call, rerun_from_journal, shows_viewer
+from wiro_mcp.mcp.client_view import reported, rerun_call, rerun_from_journal
 from wiro_mcp.mcp.confirm import confirm
 from wiro_mcp.mcp.progress import follow_with_progress
 from wiro_mcp.mcp.results import (
@@ -85,7 +86,7 @@ async def run_entry(
         # Whatever went wrong after Run, the agent gets the ids of the task it paid for.
         log.exception("%s: following task %s failed", label, started.handle.label)
         return lost_follow_result(label, started)
-    rerun = rerun_call(entry, prepared.params, report.tool) if shows_viewer(ctx) else None
+    rerun = rerun_call(entry, prepared.params, report.tool) if client_supports_apps(ctx) else None
     return await reported(service, ctx, report, started.quote, repeat_age=started.repeat_age, rerun=rerun)
 
 
@@ -238,7 +239,7 @@ class HandleTool(CheckedTool):
                 )
         handle = self._service.handle(taskid or None, token or None)
         report = await self._action(ctx, handle, arguments)
-        rerun = await rerun_from_journal(self._service, report) if shows_viewer(ctx) else None
+        rerun = await rerun_from_journal(self._service, report) if client_supports_apps(ctx) else None
         return await reported(self._service, ctx, report, rerun=rerun)
 
 

@@ -126,10 +126,8 @@ class Following:
         so it is killed rather than left running (and billed) until Wiro times it out."""
         with anyio.CancelScope(shield=True), anyio.move_on_after(STOP_SECONDS):
             try:
-                stopped = await self.client.kill(taskid=handle.taskid or None, tasktoken=handle.token or None)
-                last = stopped or await self.client.detail(
-                    taskid=handle.taskid or None, tasktoken=handle.token or None
-                )
+                stopped = await self.client.kill(**handle.ids)
+                last = stopped or await self.client.detail(**handle.ids)
             except WiroError as exc:
                 log.warning("task %s waits for live audio; Kill failed: %s", handle.label, exc)
         note = (
@@ -157,7 +155,7 @@ class Following:
         with anyio.move_on_after(STOP_SECONDS):
             for stop in attempts:
                 try:
-                    stopped = await stop(taskid=handle.taskid or None, tasktoken=handle.token or None)
+                    stopped = await stop(**handle.ids)
                 except WiroError as exc:
                     log.warning("call cancelled; %s of task %s failed: %s", stop.__name__, handle.label, exc)
                     continue
@@ -201,25 +199,24 @@ class Following:
         return await self.outputs.previews(outputs, report.saved)
 
     async def look(self, handle: TaskHandle) -> TaskReport:
-        task = await self.client.detail(taskid=handle.taskid or None, tasktoken=handle.token or None)
+        task = await self.client.detail(**handle.ids)
         return await self._report(task, task.state in TERMINAL_STATES)
 
     async def stop(self, handle: TaskHandle, *, kill: bool) -> TaskReport:
         """Kill (or Cancel) the task; when Wiro refuses because it is in the other phase (Cancel is for
         queued tasks, Kill for running ones), the other is used, so either stops it."""
-        ids = {"taskid": handle.taskid or None, "tasktoken": handle.token or None}
         first, second = (
             (self.client.kill, self.client.cancel) if kill else (self.client.cancel, self.client.kill)
         )
         try:
-            stopped = await first(**ids)
+            stopped = await first(**handle.ids)
         except WiroValidationError as refused:
             try:
-                stopped = await second(**ids)
+                stopped = await second(**handle.ids)
             except WiroValidationError:
-                task = await self.client.detail(**ids)
+                task = await self.client.detail(**handle.ids)
                 if task.state not in TERMINAL_STATES:
                     raise refused from None
                 return await self._report(task, True, (f"The task had already ended ({task.status}).",))
-        task = stopped if stopped is not None else await self.client.detail(**ids)
+        task = stopped if stopped is not None else await self.client.detail(**handle.ids)
         return await self._report(task, task.state in TERMINAL_STATES)

@@ -212,6 +212,11 @@ class TaskHandle:
     def label(self) -> str:
         return self.taskid or f"token {self.token[:6]}…"
 
+    @property
+    def ids(self) -> dict[str, str | None]:
+        """The handle as Wiro's task endpoints take it (an id left out as None)."""
+        return {"taskid": self.taskid or None, "tasktoken": self.token or None}
+
 
 class RunAnswer(_Wire):
     taskid: WireText

@@ -119,7 +119,7 @@ class _SocketRun:
 
     async def detail(self) -> Task:
         self.requests += 1
-        task = await self.f.client.detail(taskid=self.handle.taskid or None, tasktoken=self.handle.token)
+        task = await self.f.client.detail(**self.handle.ids)
         await self.report(task)
         return task
 

@@ -177,8 +177,7 @@ class PollingFollower:
     ) -> WatchOutcome:
         return await watch_task(
             self.client,
-            taskid=handle.taskid or None,
-            tasktoken=handle.token or None,
+            **handle.ids,
             wait_seconds=wait_seconds,
             policy=self.policy,
             on_update=on_update,
