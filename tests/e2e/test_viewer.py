@@ -152,6 +152,7 @@ async def test_the_viewer_shows_each_kind_and_acts_through_the_host(
 
         # A running video: Stop sends task_kill through the host; its answer says nothing was billed.
         await show(video)
+        await frame.locator('progress[aria-label="Progress"]').wait_for()
         taskid = (video.structured_content or {})["taskid"]
         await frame.get_by_role("button", name="Stop").click()
         await page.wait_for_function("window.calls.length > 0")

@@ -52,3 +52,12 @@ async def test_a_long_answer_is_cut_in_the_result_and_kept_whole_in_a_file(tmp_p
     assert data["text_file"] == str(kept) and data["text_chars"] == len(answer.strip())
     assert data["thinking"] == "Plan it." and "Plan it." not in first
     await outputs.aclose()
+
+
+def test_a_running_task_carries_wiros_percentage_for_the_viewer() -> None:
+    running = Task(id="7", status="task_output", percentage=60.0, progress_note="step 6/10")
+    report = TaskReport(tool="t", slug="o/p", task=running, finished=False)
+    assert (task_result(report).structured_content or {})["progress"] == 60.0
+    done = Task(id="7", status="task_postprocess_end", pexit="0", percentage=60.0)
+    finished = TaskReport(tool="t", slug="o/p", task=done, finished=True)
+    assert "progress" not in (task_result(finished).structured_content or {})

@@ -69,6 +69,8 @@ def structured(report: TaskReport) -> dict[str, Any]:
         data["error"] = task.debugerror or "the task failed without a reason from Wiro"
     if task.elapsed is not None:
         data["elapsed_seconds"] = task.elapsed
+    if task.state in ("queued", "running") and task.percentage is not None:
+        data["progress"] = task.percentage  # Wiro's own figure, as its socket last gave it (0-100)
     if task.cost_usd is not None and task.state in ("completed", "failed", "cancelled"):
         data["cost_usd"] = task.cost_usd
     answer = report.answer
