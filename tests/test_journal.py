@@ -132,7 +132,7 @@ async def test_a_journal_that_cannot_be_used_falls_back_to_memory(tmp_path: Path
     else:
         path.mkdir()
     try:
-        journal = open_journal(path)
+        journal = await open_journal(path)
         assert isinstance(journal, MemoryJournal) and str(path) in journal.where and "memory" in journal.where
         row = await journal.begin(NewRun(endpoint="e", tool="t", slug="s/p", arguments={}))
         await journal.started(row, taskid="7", tasktoken="t")

@@ -22,7 +22,7 @@ from wiro_mcp.catalog.load import load_catalog, load_spec_file
 from wiro_mcp.catalog.schema import tool_name
 from wiro_mcp.catalog.validate import suggest
 from wiro_mcp.errors import ConfigError, SpecError
-from wiro_mcp.journal import Query, SqliteJournal
+from wiro_mcp.journal import Query, TaskJournal, open_journal, shown_url
 from wiro_mcp.jsonish import as_dict
 from wiro_mcp.mcp.app import WiroMcp
 from wiro_mcp.mcp.catalog_tools import CATALOG_TOOL_NAMES
@@ -273,12 +273,20 @@ async def journal(settings: Settings, action: str, sandbox: bool, options: Journ
         _err("The journal is off (WIRO_MCP_JOURNAL=off).")
         return 1
     if action == "path":
-        print(path)
+        print(path if isinstance(path, Path) else shown_url(path))
         return 0
-    if not path.exists():
+    if isinstance(path, Path) and not path.exists():
         _err(f"No journal yet at {path}: no task has been started.")
         return 0
-    found = SqliteJournal(path)
+    found = await open_journal(path)
+    try:
+        return await _journal_action(found, action, options)
+    finally:
+        await found.aclose()
+
+
+async def _journal_action(found: TaskJournal, action: str, options: JournalOptions) -> int:
+    path = found.where
     if action == "clear":
         count = await found.count()
         if not options.yes:

@@ -71,9 +71,9 @@ async def wiro_endpoint(
         yield f"{url}/v1", auth, url.replace("http://", "ws://", 1) + "/v1"
 
 
-def journal_path(settings: Settings, sandbox: bool) -> Path | None:
+def journal_path(settings: Settings, sandbox: bool) -> Path | str | None:
     path = settings.journal_path
-    if path is not None and sandbox and not settings.journal:
+    if isinstance(path, Path) and sandbox and not settings.journal:
         path = path.with_name("sandbox-tasks.sqlite3")  # sandbox tasks never mix with billed ones
     return path
 
@@ -197,13 +197,14 @@ async def build_app(
             # Tasks, repeats and task_list are per Wiro and per account (a fingerprint of the key): two
             # projects on one machine never see, or are handed, each other's tasks.
             endpoint = sandbox_endpoint() if sandbox else f"{endpoint_key(client.base_url)}#{auth.account}"
+            journal = await open_journal(journal_path(settings, sandbox))
             service = TaskService(
                 client,
                 OfferedModels(typed),
                 ServiceConfig.from_settings(settings),
                 endpoint=endpoint,
                 account=endpoint if sandbox else auth.account,
-                journal=open_journal(journal_path(settings, sandbox)),
+                journal=journal,
                 follower=follower_for(settings, client, socket_url),
                 outputs=outputs,
                 files=FileAccess(
@@ -218,3 +219,4 @@ async def build_app(
                     tg.cancel_scope.cancel()
             finally:
                 await outputs.aclose()
+                await journal.aclose()

@@ -168,9 +168,12 @@ class Settings(BaseSettings):
         return default_cache_dir(self.xdg_cache_home, self.local_app_data)
 
     @property
-    def journal_path(self) -> Path | None:
+    def journal_path(self) -> Path | str | None:
+        """Where the journal is: a file, a PostgreSQL URL (kept as text), or None when it is off."""
         if self.journal.lower() in ("off", "none", "0", "false"):
             return None
+        if self.journal.lower().startswith(("postgresql://", "postgres://")):
+            return self.journal
         if self.journal:
             return Path(self.journal).expanduser()
         return default_data_dir(self.xdg_data_home, self.local_app_data) / "tasks.sqlite3"

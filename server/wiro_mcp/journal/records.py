@@ -34,6 +34,7 @@ class JournalEntry:
     created: float
     updated: float
     quote_usd: float | None = None  # the most the task was quoted to cost before it ran
+    owner: str = ""  # who started it: the OAuth token's subject; "" on a server for one person
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -83,8 +84,9 @@ class TaskUpdate:
 
 @dataclass(frozen=True)
 class NewRun:
-    """A Run about to be sent. `fingerprint` identifies the same model with the same arguments;
-    `account` (a fingerprint of the API key) is whose money it spends."""
+    """A Run about to be sent. `fingerprint` identifies the same model with the same arguments (a
+    repeat is one by the same `owner`); `account` (a fingerprint of the API key) is whose money it
+    spends, `owner` who spends it."""
 
     endpoint: str
     tool: str
@@ -95,24 +97,28 @@ class NewRun:
     quote_usd: float | None = None
     budget: Budget | None = None
     account: str = ""
+    owner: str = ""
 
 
 @dataclass(frozen=True)
 class Budget:
     """Spend allowed since a moment, for one account (whatever base URL reached it): tasks that may
-    still be billed count at their quote."""
+    still be billed count at their quote. `limit_usd` is each owner's (None: no limit per person),
+    `team_usd` everyone's together on the account (None: none)."""
 
-    limit_usd: float
+    limit_usd: float | None
     since: float
     account: str = ""
+    team_usd: float | None = None
 
 
 @dataclass(frozen=True)
 class OverBudget:
-    """begin() refused a Run: it would take the spend past the budget."""
+    """begin() refused a Run: it would take the spend past a budget (`team`: everyone's)."""
 
     spent_usd: float
     limit_usd: float
+    team: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,7 @@ class Query:
     state: str | None = None
     since: float | None = None
     limit: int = 20
+    owner: str | None = None  # one person's tasks; None: everyone's (the journal command)
 
 
 class TaskJournal(Protocol):
@@ -137,7 +144,7 @@ class TaskJournal(Protocol):
     async def begin(self, run: NewRun) -> int | JournalEntry | OverBudget:
         """A row for a Run about to be sent: its row number. When `run.repeat_since` is set and a task
         with the same fingerprint was started since then (and may still run, may have started, or
-        succeeded), that task's entry instead, and nothing is written. With `run.budget`, OverBudget
+        succeeded) by the same owner, that task's entry instead, and nothing is written. With `run.budget`, OverBudget
         when the spend since then plus this quote would pass it. Checks and write are one step, so
         concurrent callers (other processes too) cannot overspend together."""
         ...
@@ -158,4 +165,10 @@ class TaskJournal(Protocol):
         self, *, endpoint: str, taskid: str | None, tasktoken: str | None
     ) -> JournalEntry | None: ...
 
+    async def count(self) -> int: ...
+
     async def clear(self) -> int: ...
+
+    async def aclose(self) -> None:
+        """Let go of its connections (the journal is not used after)."""
+        ...
