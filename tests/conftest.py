@@ -229,3 +229,23 @@ async def in_process(
         )
         live = LiveCatalog(catalog, client, CatalogCache(None))
         yield InProcess(WiroMcp(service, live), emulator)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One throwaway PostgreSQL cluster for the whole run (tests/postgres.py)."""
+    from tests.postgres import cluster
+
+    with cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str, request: pytest.FixtureRequest) -> str:
+    """A new empty database of that cluster, for this test alone."""
+    import hashlib
+
+    from tests.postgres import new_database
+
+    name = "t_" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:16]
+    return new_database(postgres_server, name)

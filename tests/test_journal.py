@@ -6,9 +6,11 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
+import anyio
 import pytest
 
 from wiro_mcp.errors import JournalError
@@ -19,16 +21,31 @@ from wiro_mcp.journal import (
     OverBudget,
     Query,
     SqliteJournal,
+    TaskJournal,
     TaskUpdate,
     open_journal,
 )
 
 pytestmark = pytest.mark.anyio
 DONE = TaskUpdate(state="completed", status="task_postprocess_end", outputs=[], error="", cost_usd=0.01)
+KINDS = ["memory", "sqlite", "postgres"]  # every journal keeps the same contract
 
 
-async def test_a_row_is_written_before_run_and_completed_after(tmp_path: Path) -> None:
-    journal = SqliteJournal(tmp_path / "j.sqlite3")
+@pytest.fixture(params=KINDS)
+async def journal(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TaskJournal]:
+    if request.param == "memory":
+        made: TaskJournal = MemoryJournal("tests")
+    elif request.param == "sqlite":
+        made = SqliteJournal(tmp_path / "j.sqlite3")
+    else:
+        made = await open_journal(request.getfixturevalue("postgres_url"))
+    try:
+        yield made
+    finally:
+        await made.aclose()
+
+
+async def test_a_row_is_written_before_run_and_completed_after(journal: TaskJournal) -> None:
     row = await journal.begin(
         NewRun(endpoint="https://a/v1", tool="reve_generate", slug="reve/generate", arguments={"prompt": "x"})
     )
@@ -42,8 +59,7 @@ async def test_a_row_is_written_before_run_and_completed_after(tmp_path: Path) -
     assert "warning" not in done.as_json()
 
 
-async def test_the_same_id_on_two_endpoints_never_merges(tmp_path: Path) -> None:
-    journal = SqliteJournal(tmp_path / "j.sqlite3")
+async def test_the_same_id_on_two_endpoints_never_merges(journal: TaskJournal) -> None:
     for endpoint, tool in (
         ("sandbox", "reve_generate"),
         ("https://api.wiro.ai/v1", "pixverse_image_to_video_v4"),
@@ -60,8 +76,7 @@ async def test_the_same_id_on_two_endpoints_never_merges(tmp_path: Path) -> None
     assert found is not None and found.tool == "pixverse_image_to_video_v4"
 
 
-async def test_a_refused_run_leaves_no_row_and_a_lost_answer_stays_unknown(tmp_path: Path) -> None:
-    journal = SqliteJournal(tmp_path / "j.sqlite3")
+async def test_a_refused_run_leaves_no_row_and_a_lost_answer_stays_unknown(journal: TaskJournal) -> None:
     refused = await journal.begin(NewRun(endpoint="e", tool="t", slug="s/p", arguments={}))
     await journal.discard(refused)
     lost = await journal.begin(NewRun(endpoint="e", tool="t", slug="s/p", arguments={"prompt": "p"}))
@@ -187,8 +202,7 @@ def test_two_processes_creating_and_writing_one_journal_lose_nothing(tmp_path: P
     assert rows == (300, 300, 300)
 
 
-async def test_the_memory_journal_keeps_rows_apart_after_a_discard() -> None:
-    journal = MemoryJournal("tests")
+async def test_row_numbers_are_never_reused_after_a_discard(journal: TaskJournal) -> None:
     first = await journal.begin(NewRun(endpoint="e", tool="a", slug="s/p", arguments={}))
     second = await journal.begin(NewRun(endpoint="e", tool="b", slug="s/p", arguments={}))
     await journal.discard(first)
@@ -197,11 +211,9 @@ async def test_the_memory_journal_keeps_rows_apart_after_a_discard() -> None:
     assert sorted(e.tool for e in await journal.recent(Query())) == ["b", "c"]
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "memory"])
 async def test_a_budget_counts_billed_costs_and_quotes_of_what_may_still_be_billed(
-    tmp_path: Path, kind: str
+    journal: TaskJournal,
 ) -> None:
-    journal = SqliteJournal(tmp_path / "j.sqlite3") if kind == "sqlite" else MemoryJournal("test")
     budget = Budget(limit_usd=1.0, since=0.0, account="acct-a")
 
     def run(n: int, quote: float, endpoint: str = "e") -> NewRun:
@@ -246,8 +258,7 @@ async def test_a_budget_counts_billed_costs_and_quotes_of_what_may_still_be_bill
     assert isinstance(await journal.begin(other), int)  # another account's spend is its own
 
 
-async def test_a_run_being_sent_reads_starting_and_only_a_lost_answer_warns() -> None:
-    journal = MemoryJournal("test")
+async def test_a_run_being_sent_reads_starting_and_only_a_lost_answer_warns(journal: TaskJournal) -> None:
     row = await journal.begin(NewRun(endpoint="e", tool="t", slug="a/b", arguments={}))
     assert isinstance(row, int)
     (fresh,) = await journal.recent(Query())
@@ -259,8 +270,7 @@ async def test_a_run_being_sent_reads_starting_and_only_a_lost_answer_warns() ->
     assert "may have reached Wiro" in lost.as_json()["warning"]
 
 
-async def test_active_lists_the_tasks_that_may_still_change() -> None:
-    journal = MemoryJournal("tests")
+async def test_active_lists_the_tasks_that_may_still_change(journal: TaskJournal) -> None:
     for taskid, state in (("1", "queued"), ("2", "running"), ("3", "completed"), ("4", "cancelled")):
         row = await journal.begin(NewRun(endpoint="e", tool="t", slug="s/p", arguments={"n": taskid}))
         await journal.started(row, taskid=taskid, tasktoken="")
@@ -269,3 +279,71 @@ async def test_active_lists_the_tasks_that_may_still_change() -> None:
     active = await journal.recent(Query(state="active"))
     assert sorted(e.taskid or "" for e in active) == ["1", "2"]
     assert [e.taskid for e in await journal.recent(Query(state="completed"))] == ["3"]
+
+
+def owned_run(
+    owner: str, n: int, quote: float, budget: Budget | None = None, fingerprint: str = ""
+) -> NewRun:
+    return NewRun(
+        endpoint="e",
+        tool="t",
+        slug="a/b",
+        arguments={"n": n},
+        fingerprint=fingerprint,
+        repeat_since=0.0 if fingerprint else None,
+        quote_usd=quote,
+        budget=budget,
+        account="acct",
+        owner=owner,
+    )
+
+
+async def test_repeats_and_listings_are_per_owner(journal: TaskJournal) -> None:
+    first = await journal.begin(owned_run("ann", 1, 0.1, fingerprint="same"))
+    assert isinstance(first, int)
+    await journal.started(first, taskid="1", tasktoken="t1")
+    again = await journal.begin(owned_run("ann", 1, 0.1, fingerprint="same"))
+    assert not isinstance(again, int | OverBudget) and again.taskid == "1" and again.owner == "ann"
+    # Another person's identical call is a call of their own, never handed ann's task.
+    assert isinstance(await journal.begin(owned_run("bob", 1, 0.1, fingerprint="same")), int)
+    assert [e.owner for e in await journal.recent(Query(owner="ann"))] == ["ann"]
+    assert sorted(e.owner for e in await journal.recent(Query())) == ["ann", "bob"]
+
+
+async def test_each_owner_has_a_budget_and_the_team_one_more(journal: TaskJournal) -> None:
+    budget = Budget(limit_usd=0.5, since=0.0, account="acct", team_usd=0.8)
+    assert isinstance(await journal.begin(owned_run("ann", 1, 0.4, budget)), int)
+    mine = await journal.begin(owned_run("ann", 2, 0.2, budget))  # 0.6 > ann's 0.5
+    assert isinstance(mine, OverBudget) and not mine.team and mine.spent_usd == pytest.approx(0.4)
+    assert isinstance(await journal.begin(owned_run("bob", 3, 0.4, budget)), int)
+    team = await journal.begin(owned_run("cyd", 4, 0.1, budget))  # cyd has spent nothing, the team 0.8
+    assert isinstance(team, OverBudget) and team.team and team.limit_usd == 0.8
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_concurrent_runs_of_three_owners_never_pass_either_budget(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """200 begins at once from 3 owners through two journals on one database (two processes or two
+    replicas): no owner past 1.0, the team never past 2.0."""
+    if kind == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        journals: list[TaskJournal] = [await open_journal(url), await open_journal(url)]
+    else:
+        journals = [SqliteJournal(tmp_path / "j.sqlite3"), SqliteJournal(tmp_path / "j.sqlite3")]
+    budget = Budget(limit_usd=1.0, since=0.0, account="acct", team_usd=2.0)
+
+    async def one(n: int) -> None:
+        await journals[n % 2].begin(owned_run(("ann", "bob", "cyd")[n % 3], n, 0.07, budget))
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for n in range(200):
+                tg.start_soon(one, n)
+        rows = await journals[0].recent(Query(limit=1000))
+    finally:
+        for j in journals:
+            await j.aclose()
+    spent = {o: sum(e.quote_usd or 0 for e in rows if e.owner == o) for o in ("ann", "bob", "cyd")}
+    assert all(s <= 1.0 + 1e-9 for s in spent.values()), spent
+    assert 2.0 - 0.07 < sum(spent.values()) <= 2.0 + 1e-9, spent  # filled up to the team's budget, not past

@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     dedup_seconds: float = Field(default=300.0, ge=0)
     max_cost_usd: float | None = Field(default=None, ge=0)
     budget_usd: float | None = Field(default=None, ge=0)
+    team_budget_usd: float | None = Field(default=None, ge=0)
     budget_period: Literal["day", "week", "month"] = "day"
     confirm_above_usd: float | None = Field(default=None, ge=0)
     unpriced_run_usd: float | None = Field(default=None, ge=0)

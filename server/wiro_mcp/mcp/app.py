@@ -29,6 +29,7 @@ from wiro_mcp.errors import (
 )
 from wiro_mcp.files import root_from_uri
 from wiro_mcp.live_catalog import LiveCatalog
+from wiro_mcp.mcp.callers import READ_SCOPE, RUN_SCOPE, caller_of
 from wiro_mcp.mcp.catalog_tools import CATALOG_TOOL_NAMES, ModelInfoTool, RunModelTool, SearchModelsTool
 from wiro_mcp.mcp.confirm_run import CONFIRM_RUN, ConfirmRunTool
 from wiro_mcp.mcp.results import error_result, money_message, transport_message
@@ -42,6 +43,8 @@ MAX_REMEMBERED_SESSIONS = 1000
 SERVER_TOOL_NAMES = CATALOG_TOOL_NAMES | TASK_TOOL_NAMES | {CONFIRM_RUN}
 
 RESOURCE_NOT_FOUND = -32002  # MCP's code for a resource that does not exist
+# The server's own tools that start paid tasks (every model's typed tool does too).
+PAID_TOOLS = frozenset({"run_model", CONFIRM_RUN})
 # Tools whose results are no task: the viewer is not offered on them.
 NO_VIEWER = frozenset({"search_models", "model_info", "task_list", CONFIRM_RUN})
 INSTRUCTIONS = (
@@ -88,9 +91,12 @@ class _Server(Server[Any]):
 
 
 class WiroMcp:
-    def __init__(self, service: TaskService, live: LiveCatalog) -> None:
+    def __init__(self, service: TaskService, live: LiveCatalog, *, per_person: bool = False) -> None:
         self.service = service
         self.live = live
+        # Behind OAuth: every call must name its person (a request without one is refused, never
+        # taken as the server's one person).
+        self.per_person = per_person
         self.models = service.offered  # the one registry of typed tools' models
         server_tools: list[McpTool] = [
             SearchModelsTool(live, self.offered),
@@ -213,6 +219,9 @@ class WiroMcp:
         tool = self._model_tool(known) if known is not None else self._server_tools.get(name)
         if tool is None:
             return error_result(f"Unknown tool {clip(name, 80)!r}.")
+        refused = self._refused(ctx, name, paid=known is not None or name in PAID_TOOLS)
+        if refused is not None:
+            return refused
         try:
             return await tool.call(ctx, args)
         except WiroTransportError as exc:
@@ -226,6 +235,25 @@ class WiroMcp:
             # A bug must not reach the agent as Python text; the traceback goes to stderr.
             log.exception("tool %s failed", name)
             return error_result(f"{name}: internal error in wiro-mcp (details are in the server's log).")
+
+    def _refused(
+        self, ctx: ServerRequestContext[Any], name: str, *, paid: bool
+    ) -> types.CallToolResult | None:
+        """A call its caller may not make: nobody signed in on a server for many, or a token without
+        the scope (`wiro:run` starts paid tasks, `wiro:read` the rest). Nothing is sent."""
+        caller = caller_of(ctx)
+        if self.per_person and not caller.signed_in:
+            return error_result(
+                f"{name}: sign in first: this server takes OAuth access tokens. Nothing was sent."
+            )
+        needed = RUN_SCOPE if paid else READ_SCOPE
+        if not caller.may(needed):
+            return error_result(
+                f"{name}: your access token lacks the scope {needed}"
+                + (" (it starts paid Wiro tasks)" if paid else "")
+                + ": sign in again granting it. Nothing was sent."
+            )
+        return None
 
     async def _client_roots(self, ctx: ServerRequestContext[Any]) -> list[Path]:
         """The client's MCP roots (file:// URIs), when it offers them; a client without roots gives none."""

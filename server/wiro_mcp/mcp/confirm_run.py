@@ -10,6 +10,7 @@ from typing import Any
 import mcp_types as types
 
 from wiro_mcp.live_catalog import LiveCatalog
+from wiro_mcp.mcp.callers import confirmation_scope
 from wiro_mcp.mcp.catalog_tools import find_entry
 from wiro_mcp.mcp.confirm import pending_call, take_confirmation
 from wiro_mcp.mcp.results import OUTPUT_SCHEMA, error_result
@@ -54,7 +55,7 @@ class ConfirmRunTool(CheckedTool):
         found = await find_entry(self._live, CONFIRM_RUN, slug)
         if isinstance(found, types.CallToolResult):
             return found
-        scope = self._service.endpoint
+        scope = confirmation_scope(self._service.endpoint, ctx)
 
         def confirmed(prepared: Prepared) -> bool:  # the id holds for exactly this call, once
             return take_confirmation(confirmation, scope, prepared)

@@ -20,6 +20,7 @@ from wiro_mcp.catalog.validate import clip, one_line
 from wiro_mcp.errors import JournalError
 from wiro_mcp.journal import ACTIVE, JOURNAL_STATES
 from wiro_mcp.live_catalog import LiveCatalog
+from wiro_mcp.mcp.callers import caller_of, confirmation_scope
 from wiro_mcp.mcp.client_view import reported, rerun_call, rerun_from_journal
 from wiro_mcp.mcp.confirm import confirm
 from wiro_mcp.mcp.progress import follow_with_progress
@@ -67,10 +68,12 @@ async def run_entry(
     if confirmed is not None and not confirmed(prepared):
         return rejected_result(label, Rejected(reason=NOT_CONFIRMED))
     if confirmed is None and threshold is not None and service.needs_confirmation(prepared.quote):
-        answer = await confirm(ctx, label, prepared, threshold, scope=service.endpoint)
+        answer = await confirm(
+            ctx, label, prepared, threshold, scope=confirmation_scope(service.endpoint, ctx)
+        )
         if answer is not None:
             return answer
-    started = await service.start(prepared, client_roots=lambda: roots(ctx))
+    started = await service.start(prepared, client_roots=lambda: roots(ctx), owner=caller_of(ctx).owner)
     if isinstance(started, Rejected):
         return rejected_result(label, started)
     try:
@@ -238,6 +241,16 @@ class HandleTool(CheckedTool):
                     f"{name}: invalid arguments: {field}: {one_line(value, 40)} is not an id."
                 )
         handle = self._service.handle(taskid or None, token or None)
+        try:
+            theirs = await self._service.belongs_to(handle, caller_of(ctx).owner)
+        except JournalError as exc:
+            return error_result(f"{name}: {exc}. Nothing was sent to Wiro.")
+        if not theirs:
+            # The same words whether the task is someone else's or unknown: nothing is told of others.
+            return error_result(
+                f"{name}: no task {one_line(taskid or token, 40)} of yours is known here; task_list shows yours. "
+                "Nothing was sent to Wiro."
+            )
         report = await self._action(ctx, handle, arguments)
         rerun = await rerun_from_journal(self._service, report) if client_supports_apps(ctx) else None
         return await reported(self._service, ctx, report, rerun=rerun)
@@ -327,6 +340,7 @@ class TaskListTool(CheckedTool):
                 state=arguments.get("state"),
                 since=since,
                 limit=int(arguments.get("limit", 20)),
+                owner=caller_of(ctx).owner,
             )
         except JournalError as exc:
             return error_result(f"task_list: {exc}")

@@ -108,12 +108,18 @@ class TaskService:
         return cost.needs_confirmation(figure, self.config)
 
     async def submit(
-        self, entry: CatalogEntry, arguments: dict[str, Any] | None, client_roots: RootsProvider = no_roots
+        self,
+        entry: CatalogEntry,
+        arguments: dict[str, Any] | None,
+        client_roots: RootsProvider = no_roots,
+        owner: str = "",
     ) -> Started | Rejected:
         """prepare, then start: for a caller with nothing to do in between (no one to ask)."""
         prepared = self.prepare(entry, arguments)
         return (
-            prepared if isinstance(prepared, Rejected) else await self.starter.start(prepared, client_roots)
+            prepared
+            if isinstance(prepared, Rejected)
+            else await self.starter.start(prepared, client_roots, owner)
         )
 
     @property
@@ -127,7 +133,18 @@ class TaskService:
         state: str | None = None,
         since: float | None = None,
         limit: int = 20,
+        owner: str = "",
     ) -> list[JournalEntry]:
-        """This endpoint's tasks from the journal, newest first."""
-        query = Query(endpoint=self.endpoint, tool=tool, state=state, since=since, limit=limit)
+        """This endpoint's tasks from the journal that `owner` started, newest first."""
+        query = Query(endpoint=self.endpoint, tool=tool, state=state, since=since, limit=limit, owner=owner)
         return await self.journal.recent(query)
+
+    async def belongs_to(self, handle: TaskHandle, owner: str) -> bool:
+        """Whether `owner` may look at, wait on or stop this task: on a server for one person (owner
+        ""), any; on a server for many, only one the journal says they started."""
+        if not owner:
+            return True
+        found = await self.journal.find(
+            endpoint=self.endpoint, taskid=handle.taskid or None, tasktoken=handle.token or None
+        )
+        return found is not None and found.owner == owner

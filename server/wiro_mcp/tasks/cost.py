@@ -93,23 +93,25 @@ def over_cap(
 def budget_for(
     figure: Quote, config: ServiceConfig, *, account: str, durable: bool, where: str
 ) -> Budget | Rejected | None:
-    """The budget a Run must fit (checked by the journal in one step with its row), a refusal, or
-    None when no budget is set. A budget fails closed: without a journal on disk, or a bound."""
-    limit = config.budget_usd
-    if limit is None:
+    """The budgets a Run must fit (each person's and the team's, checked by the journal in one step
+    with its row), a refusal, or None when no budget is set. A budget fails closed: without a
+    journal on disk, or a bound."""
+    mine, team = config.budget_usd, config.team_budget_usd
+    if mine is None and team is None:
         return None
+    limit, setting = (mine, "WIRO_MCP_BUDGET_USD") if mine is not None else (team, "WIRO_MCP_TEAM_BUDGET_USD")
     if not durable:
         # A budget kept in one process's memory is a budget per process and per restart.
         return Rejected(
-            reason=f"a budget (WIRO_MCP_BUDGET_USD=${limit:g}) needs the task journal on disk, and the journal "
-            f"is {where}. Set WIRO_MCP_JOURNAL to a file this server can write, or unset WIRO_MCP_BUDGET_USD"
+            reason=f"a budget ({setting}=${limit:g}) needs the task journal on disk, and the journal "
+            f"is {where}. Set WIRO_MCP_JOURNAL to a file this server can write, or unset {setting}"
         )
     if bound(figure, config) is None:
         return Rejected(
-            reason=f"its price is {figure.text()}, so the budget of ${limit:g} (WIRO_MCP_BUDGET_USD) cannot "
-            f"be kept. {UNPRICED_HINT.format(setting='WIRO_MCP_BUDGET_USD')}"
+            reason=f"its price is {figure.text()}, so the budget of ${limit:g} ({setting}) cannot "
+            f"be kept. {UNPRICED_HINT.format(setting=setting)}"
         )
-    return Budget(limit, time.time() - config.budget_seconds, account)
+    return Budget(mine, time.time() - config.budget_seconds, account, team)
 
 
 def over_budget(
@@ -122,8 +124,11 @@ def over_budget(
     left = max(over.limit_usd - over.spent_usd, 0.0)
     hours = config.budget_seconds / 3600
     fits = what_fits(entry, params or {}, left) if entry is not None else ""
+    whose, setting = (
+        ("the team's", "WIRO_MCP_TEAM_BUDGET_USD") if over.team else ("the", "WIRO_MCP_BUDGET_USD")
+    )
     return Rejected(
-        reason=f"it is quoted at {figure.text()} and only ${left:.4f} of the ${over.limit_usd:g} budget is left "
-        f"for the last {hours:g} h (spent or running: ${over.spent_usd:.4f}).{fits} Raise WIRO_MCP_BUDGET_USD, "
+        reason=f"it is quoted at {figure.text()} and only ${left:.4f} of {whose} ${over.limit_usd:g} budget is "
+        f"left for the last {hours:g} h (spent or running: ${over.spent_usd:.4f}).{fits} Raise {setting}, "
         "or wait for older spend to leave the period."
     )

@@ -141,9 +141,12 @@ class Starter:
                 out.pop(rule.name)
         return out, parts
 
-    async def start(self, prepared: Prepared, client_roots: RootsProvider = no_roots) -> Started | Rejected:
-        """The budget, local files, the journal row (checked against repeats and the budget in one
-        step), then Run once; nothing is sent on a rejection."""
+    async def start(
+        self, prepared: Prepared, client_roots: RootsProvider = no_roots, owner: str = ""
+    ) -> Started | Rejected:
+        """The budget, local files, the journal row (checked against repeats and the budgets in one
+        step), then Run once; nothing is sent on a rejection. `owner` is who starts it ("" on a
+        server for one person): repeats and the budget per person are theirs."""
         entry, figure = prepared.entry, prepared.quote
         budget = cost.budget_for(
             figure, self.config, account=self.account, durable=self.journal.durable, where=self.journal.where
@@ -154,8 +157,8 @@ class Starter:
             params, parts = await self._file_parts(entry.rules, prepared.params, client_roots)
         except LocalFileError as exc:
             return Rejected(reason=str(exc))
-        sent = self._in_conversation(entry, params)
-        row = await self._begin(self._new_run(prepared, params, sent, parts, budget))
+        sent = self._in_conversation(entry, params, owner)
+        row = await self._begin(self._new_run(prepared, params, sent, parts, budget, owner))
         if isinstance(row, Rejected | Started):
             return row
         if isinstance(row, OverBudget):
@@ -173,14 +176,16 @@ class Starter:
         handle = TaskHandle(answer.taskid, answer.socketaccesstoken, self.endpoint)
         return Started(handle, spec.slug, task, notes, figure)
 
-    def _in_conversation(self, entry: CatalogEntry, params: dict[str, Any]) -> dict[str, Any]:
-        """A chat model's arguments with a new session_id (and this account's user_id) where left out."""
+    def _in_conversation(self, entry: CatalogEntry, params: dict[str, Any], owner: str) -> dict[str, Any]:
+        """A chat model's arguments with a new session_id (and this account's and person's user_id)
+        where left out."""
         fields = {r.name for r in entry.rules}
         filled = dict(params)
         if SESSION_FIELD in fields and not str(params.get(SESSION_FIELD) or "").strip():
             filled[SESSION_FIELD] = str(uuid.uuid4())
         if USER_FIELD in fields and not str(params.get(USER_FIELD) or "").strip():
-            filled[USER_FIELD] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"wiro-mcp:{self.account}"))
+            person = f"/{owner}" if owner else ""  # one person's id stays what it was before owners
+            filled[USER_FIELD] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"wiro-mcp:{self.account}{person}"))
         return filled
 
     def _new_run(
@@ -190,6 +195,7 @@ class Starter:
         sent: dict[str, Any],
         parts: list[FilePart],
         budget: Budget | None,
+        owner: str,
     ) -> NewRun:
         """The journal row of a Run of `sent`; a repeat is recognised by the agent's own `params` (a
         session filled in here is new each time, and must not make an identical call look new)."""
@@ -211,6 +217,7 @@ class Starter:
             quote_usd=cost.bound(prepared.quote, self.config),  # what the budget reserves until it settles
             budget=budget,
             account=self.account,
+            owner=owner,
         )
 
     async def _begin(self, run: NewRun) -> int | OverBudget | Started | Rejected:
