@@ -50,9 +50,10 @@ def cluster() -> Iterator[str]:
     data, port = folder / "data", free_port()
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres")
-    run = lambda *c: subprocess.run(
-        _as_server_user([str(programs / c[0]), *c[1:]]), check=True, capture_output=True
-    )  # noqa: E731
+
+    def run(program: str, *args: str) -> None:
+        subprocess.run(_as_server_user([str(programs / program), *args]), check=True, capture_output=True)
+
     try:
         run("initdb", "-D", str(data), "-A", "trust", "-U", USER, "--no-sync", "-E", "UTF8")
         options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"

@@ -17,7 +17,8 @@ MODULES = sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.part
 # client); the SDK stays out of everything below them.
 MCP_ALLOWED = ("mcp/", "commands.py", "terminal.py")
 # Output files are fetched without Wiro's credentials, so outputs.py has a client of its own.
-HTTP_CLIENTS_ALLOWED = ("wiro/", "outputs.py")
+# The authorization server's keys are fetched by the OAuth verifier, also without Wiro's credentials.
+HTTP_CLIENTS_ALLOWED = ("wiro/", "outputs.py", "mcp/oauth.py")
 IO_MODULES = {"sqlite3", "httpx2", "httpcore2", "anyio", "socket", "subprocess", "uvicorn", "starlette"}
 PURE_EXCEPT = {"catalog/load.py"}  # reads the spec files; every other catalog module is pure
 MAX_LINES = 420

@@ -26,7 +26,15 @@ from wiro_mcp.journal import Query, TaskJournal, open_journal, shown_url
 from wiro_mcp.jsonish import as_dict
 from wiro_mcp.mcp.app import WiroMcp
 from wiro_mcp.mcp.catalog_tools import CATALOG_TOOL_NAMES
-from wiro_mcp.mcp.transports import SessionLimits, check_http_bind, run_http, run_stdio, serve_in_background
+from wiro_mcp.mcp.hosting import OAuthResource, Readiness
+from wiro_mcp.mcp.transports import (
+    HttpOptions,
+    SessionLimits,
+    check_http_bind,
+    run_http,
+    run_stdio,
+    serve_in_background,
+)
 from wiro_mcp.runtime import build_app, journal_path
 from wiro_mcp.settings import Settings
 from wiro_mcp.tasks import STOP_SECONDS, TaskService
@@ -46,19 +54,31 @@ to speak on stdin, so nothing happens here. To try it by hand:
 Ctrl-C stops it."""
 
 
+def oauth_resource(settings: Settings) -> OAuthResource | None:
+    if not settings.oauth:
+        return None
+    if not (settings.oauth_issuer and settings.public_url):
+        raise ConfigError("OAuth needs both WIRO_MCP_OAUTH_ISSUER and WIRO_MCP_PUBLIC_URL")
+    return OAuthResource(settings.oauth_issuer, settings.public_url)
+
+
 async def serve(settings: Settings, sandbox: bool, http: bool) -> None:
-    if http:
-        check_http_bind(settings.http_host, settings.http_token)  # refuse before starting anything
-    async with build_app(settings, sandbox) as app:
+    oauth = oauth_resource(settings) if http else None
+    if http:  # refuse before starting anything
+        check_http_bind(settings.http_host, settings.http_token, oauth is not None)
+    async with build_app(settings, sandbox, per_person=oauth is not None) as app:
         if http:
-            await run_http(
-                app.server,
-                settings.http_host,
-                settings.http_port,
-                settings.http_token,
-                settings.allowed_host_names,
-                SessionLimits(settings.http_max_sessions, settings.http_session_idle_seconds),
+            options = HttpOptions(
+                host=settings.http_host,
+                port=settings.http_port,
+                token=settings.http_token,
+                oauth=oauth,
+                allowed_hosts=settings.allowed_host_names,
+                sessions=SessionLimits(settings.http_max_sessions, settings.http_session_idle_seconds),
+                ready=Readiness(app.journal_problem),
+                drain_seconds=settings.http_drain_seconds,
             )
+            await run_http(app.server, options)
         else:
             if sys.stdin.isatty():  # a person, not an MCP client, started it
                 _err(STDIO_ON_A_TERMINAL)

@@ -21,6 +21,7 @@ from wiro_mcp.files import FileAccess
 from wiro_mcp.journal import open_journal
 from wiro_mcp.live_catalog import CatalogCache, LiveCatalog, UnknownModel
 from wiro_mcp.mcp.app import SERVER_TOOL_NAMES, WiroMcp
+from wiro_mcp.mcp.confirm import use_state_keys
 from wiro_mcp.mcp.transports import serve_in_background
 from wiro_mcp.offered import OfferedModels
 from wiro_mcp.outputs import OutputPolicy, Outputs
@@ -169,8 +170,9 @@ def follower_for(settings: Settings, client: WiroClient, socket_url: str) -> Tas
 
 @contextlib.asynccontextmanager
 async def build_app(
-    settings: Settings, sandbox: bool, *, extra_file_roots: tuple[Path, ...] = ()
+    settings: Settings, sandbox: bool, *, extra_file_roots: tuple[Path, ...] = (), per_person: bool = False
 ) -> AsyncGenerator[WiroMcp, None]:
+    use_state_keys(settings.state_key_list)
     everything = load_catalog(settings.catalog_paths, reserved=SERVER_TOOL_NAMES)
     specs = [e.spec for e in everything.values()]  # the emulator knows every model, offered or not
     async with wiro_endpoint(settings, sandbox, specs) as (base_url, auth, socket_url):
@@ -211,7 +213,7 @@ async def build_app(
                     (*settings.file_root_paths, *extra_file_roots), int(settings.max_file_mb * 1_000_000)
                 ),
             )
-            app = WiroMcp(service, live)
+            app = WiroMcp(service, live, per_person=per_person)
             try:
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(sync_catalog, live, patterns, settings.tool_patterns, app)

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     http_allowed_hosts: str = ""
     http_max_sessions: int = Field(default=200, ge=1, le=100_000)
     http_session_idle_seconds: float = Field(default=900.0, gt=0, le=86_400)
+    http_drain_seconds: float = Field(default=1.0, ge=0, le=3600)
+    oauth_issuer: str = ""
+    public_url: str = ""
+    state_keys: SecretStr | None = None
 
     image_preview: bool = True
     preview_beside_viewer: bool = False
@@ -145,6 +149,16 @@ class Settings(BaseSettings):
     @property
     def allowed_host_names(self) -> tuple[str, ...]:
         return _split(self.http_allowed_hosts)
+
+    @property
+    def oauth(self) -> bool:
+        return bool(self.oauth_issuer or self.public_url)
+
+    @property
+    def state_key_list(self) -> tuple[bytes, ...]:
+        """WIRO_MCP_STATE_KEYS: comma-separated secrets; the first signs, every one verifies."""
+        text = self.state_keys.get_secret_value() if self.state_keys is not None else ""
+        return tuple(k.encode() for k in _split(text))
 
     @property
     def catalog_paths(self) -> tuple[Path, ...]:

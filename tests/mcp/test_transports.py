@@ -6,7 +6,8 @@ import pytest
 from pydantic import SecretStr
 
 from wiro_mcp.errors import ConfigError
-from wiro_mcp.mcp.transports import check_http_bind, is_loopback, transport_security
+from wiro_mcp.mcp.hosting import is_loopback
+from wiro_mcp.mcp.transports import check_http_bind, transport_security
 
 
 @pytest.mark.parametrize(

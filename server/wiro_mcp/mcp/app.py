@@ -21,6 +21,7 @@ from wiro_mcp import __version__
 from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.validate import clip
 from wiro_mcp.errors import (
+    JournalError,
     LocalFileError,
     WiroBalanceError,
     WiroConcurrencyError,
@@ -28,6 +29,7 @@ from wiro_mcp.errors import (
     WiroTransportError,
 )
 from wiro_mcp.files import root_from_uri
+from wiro_mcp.journal import Query
 from wiro_mcp.live_catalog import LiveCatalog
 from wiro_mcp.mcp.callers import READ_SCOPE, RUN_SCOPE, caller_of
 from wiro_mcp.mcp.catalog_tools import CATALOG_TOOL_NAMES, ModelInfoTool, RunModelTool, SearchModelsTool
@@ -235,6 +237,14 @@ class WiroMcp:
             # A bug must not reach the agent as Python text; the traceback goes to stderr.
             log.exception("tool %s failed", name)
             return error_result(f"{name}: internal error in wiro-mcp (details are in the server's log).")
+
+    async def journal_problem(self) -> str | None:
+        """What keeps the journal from answering (for /readyz), or None."""
+        try:
+            await self.service.journal.recent(Query(limit=1))
+        except JournalError as exc:
+            return str(exc)
+        return None
 
     def _refused(
         self, ctx: ServerRequestContext[Any], name: str, *, paid: bool

@@ -24,6 +24,7 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
@@ -34,6 +35,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
 from wiro_mcp.catalog.validate import one_line
+from wiro_mcp.errors import ConfigError
 from wiro_mcp.mcp.results import error_result
 from wiro_mcp.tasks import Prepared
 
@@ -51,7 +53,10 @@ SCHEMA: dict[str, Any] = {
 }
 ELICITATION = types.ClientCapabilities(elicitation=types.ElicitationCapability())
 STATE_SECONDS = 600.0  # how long a 2026-era question can be answered
-_SECRET = secrets.token_bytes(32)  # per process: an approval does not outlive the server that asked
+# Per process unless WIRO_MCP_STATE_KEYS names shared ones: then an approval asked on one replica
+# is taken on any. The first key signs, every key verifies (so keys rotate without downtime).
+_KEYS: list[bytes] = [secrets.token_bytes(32)]
+MIN_KEY_BYTES = 16
 MAX_ANSWERED = 10_000
 _answered: dict[str, float] = {}  # nonces of questions answered already, until they expire
 
@@ -59,13 +64,21 @@ Context = ServerRequestContext[Any]
 Answer = types.CallToolResult | types.InputRequiredResult | None
 
 
-def _mac(nonce: str, expires: str, scope: str, prepared: Prepared) -> str:
+def use_state_keys(keys: Sequence[bytes]) -> None:
+    """Sign approvals with these keys from now on (none given: keep this process's own)."""
+    if any(len(k) < MIN_KEY_BYTES for k in keys):
+        raise ConfigError(f"WIRO_MCP_STATE_KEYS: each key must be at least {MIN_KEY_BYTES} characters")
+    if keys:
+        _KEYS[:] = list(keys)
+
+
+def _mac(nonce: str, expires: str, scope: str, prepared: Prepared, key: bytes | None = None) -> str:
     canonical = json.dumps(
         [nonce, expires, scope, prepared.entry.spec.slug, prepared.params, prepared.quote.high],
         sort_keys=True,
         default=str,
     )
-    return hmac.new(_SECRET, canonical.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key or _KEYS[0], canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def new_state(scope: str, prepared: Prepared) -> str:
@@ -88,7 +101,7 @@ def take_state(state: str, scope: str, prepared: Prepared) -> bool:
     # Full of answers still live: none is taken (asked again) rather than an old one forgotten.
     if len(_answered) >= MAX_ANSWERED:
         return False
-    if not hmac.compare_digest(mac, _mac(nonce, expires, scope, prepared)):
+    if not any(hmac.compare_digest(mac, _mac(nonce, expires, scope, prepared, key)) for key in _KEYS):
         return False
     _answered[nonce] = float(expires)
     return True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import ipaddress
 import logging
 import os
 import signal
@@ -16,29 +15,19 @@ from typing import Any
 import anyio
 import uvicorn
 from mcp.server import Server
+from mcp.server.auth.provider import TokenVerifier
 from mcp.server.stdio import stdio_server
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wiro_mcp.errors import ConfigError
+from wiro_mcp.mcp.hosting import OAuthResource, Readiness, is_loopback
 
 log = logging.getLogger(__name__)
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
 SHUTDOWN_SECONDS = 20.0  # above the service's own bound on stopping a task
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        ip = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
 
 
 class BearerToken:
@@ -158,10 +147,16 @@ async def run_stdio(server: Server[Any], idle: Callable[[], bool] | None = None)
         tg.cancel_scope.cancel()
 
 
-def check_http_bind(host: str, token: SecretStr | None) -> None:
-    if not is_loopback(host) and token is None:
+def check_http_bind(host: str, token: SecretStr | None, oauth: bool = False) -> None:
+    if token is not None and oauth:
         raise ConfigError(
-            f"refusing to serve HTTP on {host} (not loopback) without a bearer token: set WIRO_MCP_HTTP_TOKEN"
+            "WIRO_MCP_HTTP_TOKEN and WIRO_MCP_OAUTH_ISSUER are both set: the static token is for one person, "
+            "OAuth for many; unset one"
+        )
+    if not is_loopback(host) and token is None and not oauth:
+        raise ConfigError(
+            f"refusing to serve HTTP on {host} (not loopback) without authentication: set WIRO_MCP_HTTP_TOKEN "
+            "(one person) or WIRO_MCP_OAUTH_ISSUER and WIRO_MCP_PUBLIC_URL (a team)"
         )
 
 
@@ -197,43 +192,71 @@ class SessionLimits:
     idle_seconds: float = 900.0
 
 
-def http_app(
-    server: Server[Any],
-    host: str,
-    token: SecretStr | None,
-    allowed_hosts: Sequence[str] = (),
-    sessions: SessionLimits = SessionLimits(),
-) -> ASGIApp:
-    check_http_bind(host, token)
-    app: ASGIApp = server.streamable_http_app(
+@dataclass(frozen=True)
+class HttpOptions:
+    """How `--http` serves: its address, who may call (a static token, or OAuth), its sessions, its
+    probes, and how long in-flight calls get to end on SIGTERM."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    token: SecretStr | None = None
+    oauth: OAuthResource | None = None
+    allowed_hosts: Sequence[str] = ()
+    sessions: SessionLimits = SessionLimits()
+    ready: Readiness | None = None
+    drain_seconds: float = 1.0
+
+
+def http_app(server: Server[Any], options: HttpOptions, verifier: TokenVerifier | None = None) -> ASGIApp:
+    check_http_bind(options.host, options.token, options.oauth is not None)
+    allowed = list(options.allowed_hosts)
+    auth: dict[str, Any] = {}
+    if options.oauth is not None and verifier is not None:
+        allowed.append(options.oauth.host)
+        auth = {"auth": options.oauth.settings(), "token_verifier": verifier}
+    probes = options.ready or Readiness()
+    app = server.streamable_http_app(
         streamable_http_path="/mcp",
-        host=host,
-        transport_security=transport_security(host, allowed_hosts),
-        max_sessions=sessions.most,
-        session_idle_timeout=sessions.idle_seconds,
+        host=options.host,
+        transport_security=transport_security(options.host, allowed),
+        max_sessions=options.sessions.most,
+        session_idle_timeout=options.sessions.idle_seconds,
+        custom_starlette_routes=probes.routes(),
+        **auth,
     )
-    return BearerToken(app, token) if token is not None else app
+    if options.oauth is not None:
+        # The SDK's metadata lists only the scopes every request needs; ours lists wiro:run too, so a
+        # client asks for both. Routes match in order: this one is found first.
+        app.router.routes[:0] = options.oauth.metadata_routes()
+    return BearerToken(app, options.token) if options.token is not None else app
 
 
-async def run_http(
-    server: Server[Any],
-    host: str,
-    port: int,
-    token: SecretStr | None,
-    allowed_hosts: Sequence[str] = (),
-    sessions: SessionLimits = SessionLimits(),
-) -> None:
-    app = http_app(server, host, token, allowed_hosts, sessions)
-    sock = bound_socket(host, port)
-    log.info("serving MCP over streamable HTTP at http://%s:%d/mcp", host, sock.getsockname()[1])
-    # Open calls get a moment to end on a signal; then they are cancelled, which stops their tasks.
-    config = uvicorn.Config(
-        app, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=1
-    )
-    http = QuietServer(config)
+async def run_http(server: Server[Any], options: HttpOptions) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        verifier = None
+        if options.oauth is not None:
+            from wiro_mcp.mcp.oauth import JwtVerifier, key_client
 
-    def stop() -> None:
-        http.should_exit = True
+            http_client = await stack.enter_async_context(key_client())
+            verifier = JwtVerifier(options.oauth.issuer, options.oauth.audiences, http_client)
+        app = http_app(server, options, verifier)
+        sock = bound_socket(options.host, options.port)
+        log.info("serving MCP over streamable HTTP at http://%s:%d/mcp", options.host, sock.getsockname()[1])
+        # Open calls get `drain_seconds` to end on a signal (each is bounded by its wait, after which
+        # it hands back its task); then they are cancelled, which stops their tasks unless on_cancel=detach.
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+            timeout_graceful_shutdown=max(1, round(options.drain_seconds)),
+        )
+        http = QuietServer(config)
+        probes = options.ready or Readiness()
 
-    async with stop_on_signals(stop):
-        await http.serve([sock])
+        def stop() -> None:
+            probes.draining = True
+            http.should_exit = True
+
+        async with stop_on_signals(stop):
+            await http.serve([sock])
