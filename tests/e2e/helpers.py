@@ -111,10 +111,12 @@ def running_http_server(
 
 
 @contextlib.asynccontextmanager
-async def http_client_for(url: str, mode: str = "auto", **kwargs: Any) -> AsyncGenerator[Client, None]:
-    """The official client over streamable HTTP, sending the test bearer token."""
+async def http_client_for(
+    url: str, mode: str = "auto", token: str = TOKEN, **kwargs: Any
+) -> AsyncGenerator[Client, None]:
+    """The official client over streamable HTTP, sending a bearer token (the test's static one)."""
     async with (
-        httpx2.AsyncClient(headers={"authorization": f"Bearer {TOKEN}"}, timeout=60) as http,
+        httpx2.AsyncClient(headers={"authorization": f"Bearer {token}"}, timeout=60) as http,
         Client(streamable_http_client(url, http_client=http), mode=mode, **kwargs) as client,  # type: ignore[arg-type]
     ):
         yield client

@@ -31,7 +31,7 @@ ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES
 MAX_TOKEN_CHARS = 16_384
 MAX_DOCUMENT_BYTES = 1_000_000  # the issuer's metadata or key set
 KEYS_MAX_AGE_SECONDS = 3600.0
-KEY_RETRY_SECONDS = 30.0
+KEY_RETRY_SECONDS = 5.0  # a token naming an unknown key fetches the keys again at most this often
 LEEWAY_SECONDS = 30  # clocks of two machines differ a little
 FETCH_SECONDS = 10.0
 
