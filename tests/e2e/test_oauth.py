@@ -110,7 +110,10 @@ async def test_one_person_never_sees_nor_stops_anothers_task(hosted: Hosted) -> 
         for tool in ("task_status", "task_wait", "task_kill", "task_cancel"):
             refused = await bob.call_tool(tool, {"taskid": taskid})
             assert refused.is_error and "of yours" in text_of(refused), tool
-        assert (len(hosted.wiro.state.requests("Task/Detail")), len(hosted.wiro.state.requests("Task/Kill"))) == (
+        assert (
+            len(hosted.wiro.state.requests("Task/Detail")),
+            len(hosted.wiro.state.requests("Task/Kill")),
+        ) == (
             detail,
             kill,
         )
