@@ -347,3 +347,12 @@ async def test_concurrent_runs_of_three_owners_never_pass_either_budget(
     spent = {o: sum(e.quote_usd or 0 for e in rows if e.owner == o) for o in ("ann", "bob", "cyd")}
     assert all(s <= 1.0 + 1e-9 for s in spent.values()), spent
     assert 2.0 - 0.07 < sum(spent.values()) <= 2.0 + 1e-9, spent  # filled up to the team's budget, not past
+
+
+async def test_a_key_is_used_once_until_it_expires(journal: TaskJournal) -> None:
+    import time
+
+    assert await journal.first_use("confirm:abc", time.time() + 60)
+    assert not await journal.first_use("confirm:abc", time.time() + 60)  # a replay
+    assert await journal.first_use("confirm:old", time.time() - 1)
+    assert await journal.first_use("confirm:old", time.time() + 60)  # expired ones are let go

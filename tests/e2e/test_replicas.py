@@ -107,6 +107,13 @@ async def test_a_confirmation_asked_on_one_replica_is_taken_on_another(team: Tea
         )
     assert isinstance(done, types.CallToolResult) and not done.is_error, text_of(done)  # type: ignore[arg-type]
     assert len(team.wiro.state.requests("Run")) == runs + 1
+    # Used once for the whole team: replayed on a third replica, it approves nothing (asked again).
+    async with http_client_for(team.replicas[1].url, token=token, elicitation_callback=never_called) as third:
+        await until_priced(third, RUNWAY)
+        replayed = await third.session.call_tool(
+            RUNWAY, VIDEO, input_responses=yes, request_state=asked.request_state, allow_input_required=True
+        )
+    assert isinstance(replayed, types.InputRequiredResult)
     # Another person cannot use cyd's approval.
     async with http_client_for(
         team.replicas[1].url, token=team.token("dan"), elicitation_callback=never_called

@@ -140,6 +140,9 @@ class PostgresJournal:
     async def update(self, *, endpoint: str, taskid: str, update: TaskUpdate) -> None:
         await self._in_transaction(rules.one(rules.update(endpoint, taskid, update)))
 
+    async def first_use(self, key: str, until: float) -> bool:
+        return await self._in_transaction(rules.first_use(key, until))
+
     async def count(self) -> int:
         return await self._in_transaction(rules.count(), write=False)
 

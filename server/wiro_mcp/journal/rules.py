@@ -222,6 +222,15 @@ def find(endpoint: str, taskid: str | None, tasktoken: str | None) -> Program[Jo
     return found[0] if found else None
 
 
+def first_use(key: str, until: float) -> Program[bool]:
+    """True the first time `key` is given (then it is kept until `until`); False ever after."""
+    yield Statement("DELETE FROM used_once WHERE until < ?", (time.time(),))
+    inserted = yield Statement(
+        "INSERT INTO used_once (key, until) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING key", (key, until)
+    )
+    return bool(inserted.rows)
+
+
 def count() -> Program[int]:
     found = yield Statement("SELECT COUNT(*) FROM tasks")
     return int(found.rows[0][0])

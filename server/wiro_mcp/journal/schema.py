@@ -18,10 +18,12 @@ class Migration:
     postgres: str
 
 
+# Keys that may be used once (a confirmation), until they expire: shared, so no replica takes one twice.
+_USED_ONCE = "CREATE TABLE IF NOT EXISTS used_once (key TEXT PRIMARY KEY, until"
 # Version 1 keyed rows by task id alone (ids of different endpoints could merge), 2 had no fingerprint
 # for recognising a repeated call, 3 no quote, 4 no account (a budget then counted every account's
 # spend under one base URL's spelling), 5 no owner (one person per server). PostgreSQL journals
-# began at 6.
+# began at 6. 7 had no record of confirmations used (each process kept its own).
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         2,
@@ -33,6 +35,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "quote_usd", "ALTER TABLE tasks ADD COLUMN quote_usd REAL", ""),
     Migration(5, "account", "ALTER TABLE tasks ADD COLUMN account TEXT NOT NULL DEFAULT ''", ""),
     Migration(6, "owner", "ALTER TABLE tasks ADD COLUMN owner TEXT NOT NULL DEFAULT ''", ""),
+    Migration(7, "", f"{_USED_ONCE} REAL NOT NULL)", f"{_USED_ONCE} DOUBLE PRECISION NOT NULL)"),
 )
 VERSION = MIGRATIONS[-1].number
 
@@ -69,7 +72,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     quote_usd REAL,
     account TEXT NOT NULL DEFAULT '',
     owner TEXT NOT NULL DEFAULT ''
-);"""
+);
+CREATE TABLE IF NOT EXISTS used_once (key TEXT PRIMARY KEY, until REAL NOT NULL);"""
     + INDEXES
 )
 # Times and money as double precision: PostgreSQL's REAL has six digits, too few for a time.
@@ -94,6 +98,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     account TEXT NOT NULL DEFAULT '',
     owner TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS used_once (key TEXT PRIMARY KEY, until DOUBLE PRECISION NOT NULL);
 CREATE TABLE IF NOT EXISTS journal_version (version INTEGER NOT NULL)"""  # then the migrations above its version, then INDEXES
 
 

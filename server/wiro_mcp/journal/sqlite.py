@@ -163,6 +163,9 @@ class SqliteJournal:
     async def update(self, *, endpoint: str, taskid: str, update: TaskUpdate) -> None:
         await self._run(rules.update(endpoint, taskid, update))
 
+    async def first_use(self, key: str, until: float) -> bool:
+        return await self._in_thread(rules.first_use(key, until))
+
     async def count(self) -> int:
         return await self._in_thread(rules.count(), write=False)
 

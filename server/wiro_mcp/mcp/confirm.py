@@ -24,7 +24,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
@@ -35,7 +35,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
 from wiro_mcp.catalog.validate import one_line
-from wiro_mcp.errors import ConfigError
+from wiro_mcp.errors import ConfigError, JournalError
 from wiro_mcp.mcp.results import error_result
 from wiro_mcp.tasks import Prepared
 
@@ -61,6 +61,7 @@ MAX_ANSWERED = 10_000
 _answered: dict[str, float] = {}  # nonces of questions answered already, until they expire
 
 Context = ServerRequestContext[Any]
+Once = Callable[[str, float], Awaitable[bool]]  # True the first time a key is used (TaskJournal.first_use)
 Answer = types.CallToolResult | types.InputRequiredResult | None
 
 
@@ -107,6 +108,20 @@ def take_state(state: str, scope: str, prepared: Prepared) -> bool:
     return True
 
 
+async def take_shared_state(state: str, scope: str, prepared: Prepared, once: Once) -> bool:
+    """take_state, and the first use of this state for every process sharing the journal (`once`):
+    replicas each keep their own memory of what was answered, the journal keeps everyone's. A
+    journal that cannot say approves nothing (the human is asked again)."""
+    if not take_state(state, scope, prepared):
+        return False
+    nonce, _, rest = state.partition(".")
+    try:
+        return await once(f"confirm:{nonce}", float(rest.partition(".")[0]))
+    except JournalError as exc:
+        log.error("a confirmation could not be checked against the journal: %s", exc)
+        return False
+
+
 def question(prepared: Prepared, threshold: float) -> str:
     """What the human is asked: the price first and apart, then the model and its arguments, each
     value on one line."""
@@ -145,9 +160,9 @@ def pending_call(confirmation: str) -> tuple[str, dict[str, Any]] | None:
     return _pending.get(confirmation)
 
 
-def take_confirmation(confirmation: str, scope: str, prepared: Prepared) -> bool:
+async def take_confirmation(confirmation: str, scope: str, prepared: Prepared, once: Once) -> bool:
     """True once for an id made for exactly this call, unexpired; then it is gone."""
-    if not take_state(confirmation, scope, prepared):
+    if not await take_shared_state(confirmation, scope, prepared, once):
         return False
     _pending.pop(confirmation, None)
     return True
@@ -197,7 +212,7 @@ def _verdict(label: str, answer: types.ElicitResult, prepared: Prepared) -> type
     return _refused(label, f"the human {said}", prepared)
 
 
-def _answer_in(ctx: Context, scope: str, prepared: Prepared) -> types.ElicitResult | None:
+async def _answer_in(ctx: Context, scope: str, prepared: Prepared, once: Once) -> types.ElicitResult | None:
     """The human's answer carried by a 2026-era retry of this very call, if any: used once."""
     try:
         params = types.CallToolRequestParams.model_validate(ctx.params or {})
@@ -206,18 +221,21 @@ def _answer_in(ctx: Context, scope: str, prepared: Prepared) -> types.ElicitResu
     answer = (params.input_responses or {}).get(CONFIRM_KEY)
     if not isinstance(answer, types.ElicitResult) or params.request_state is None:
         return None
-    if not take_state(params.request_state, scope, prepared):
+    if not await take_shared_state(params.request_state, scope, prepared, once):
         return None  # an answer to another question, an old one, or one used already: ask again
     return answer
 
 
-async def confirm(ctx: Context, label: str, prepared: Prepared, threshold: float, *, scope: str) -> Answer:
+async def confirm(
+    ctx: Context, label: str, prepared: Prepared, threshold: float, *, scope: str, once: Once
+) -> Answer:
     """None to go ahead; otherwise what to answer the call with (a refusal, or a 2026-era question).
-    `scope` names the Wiro endpoint and account an approval holds for."""
+    `scope` names the Wiro endpoint and account an approval holds for; `once` takes a 2026-era
+    answer's state once for every replica (the journal's first_use)."""
     message = question(prepared, threshold)
     can_ask = ctx.session.check_client_capability(ELICITATION)
     if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
-        answer = _answer_in(ctx, scope, prepared)
+        answer = await _answer_in(ctx, scope, prepared, once)
         if answer is not None:
             return _verdict(label, answer, prepared)
         if not can_ask:

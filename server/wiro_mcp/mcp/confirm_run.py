@@ -57,8 +57,8 @@ class ConfirmRunTool(CheckedTool):
             return found
         scope = confirmation_scope(self._service.endpoint, ctx)
 
-        def confirmed(prepared: Prepared) -> bool:  # the id holds for exactly this call, once
-            return take_confirmation(confirmation, scope, prepared)
+        async def confirmed(prepared: Prepared) -> bool:  # the id holds for exactly this call, once
+            return await take_confirmation(confirmation, scope, prepared, self._service.journal.first_use)
 
         label = f"{CONFIRM_RUN} ({found.spec.slug})"
         return await run_entry(self._service, found, params, ctx, self._roots, label, confirmed=confirmed)

@@ -56,7 +56,7 @@ async def run_entry(
     ctx: Context,
     roots: RootsLister,
     label: str = "",
-    confirmed: Callable[[Prepared], bool] | None = None,
+    confirmed: Callable[[Prepared], Awaitable[bool]] | None = None,
 ) -> types.CallToolResult | types.InputRequiredResult:
     """prepare → ask the human when the quote calls for it (unless `confirmed` says they already said
     yes to exactly this call) → start one task of `entry` → follow it for the bounded wait → the result."""
@@ -65,12 +65,11 @@ async def run_entry(
     if isinstance(prepared, Rejected):
         return rejected_result(label, prepared)
     threshold = service.config.confirm_above_usd
-    if confirmed is not None and not confirmed(prepared):
+    if confirmed is not None and not await confirmed(prepared):
         return rejected_result(label, Rejected(reason=NOT_CONFIRMED))
     if confirmed is None and threshold is not None and service.needs_confirmation(prepared.quote):
-        answer = await confirm(
-            ctx, label, prepared, threshold, scope=confirmation_scope(service.endpoint, ctx)
-        )
+        scope = confirmation_scope(service.endpoint, ctx)
+        answer = await confirm(ctx, label, prepared, threshold, scope=scope, once=service.journal.first_use)
         if answer is not None:
             return answer
     started = await service.start(prepared, client_roots=lambda: roots(ctx), owner=caller_of(ctx).owner)
