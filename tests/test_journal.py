@@ -356,3 +356,19 @@ async def test_a_key_is_used_once_until_it_expires(journal: TaskJournal) -> None
     assert not await journal.first_use("confirm:abc", time.time() + 60)  # a replay
     assert await journal.first_use("confirm:old", time.time() - 1)
     assert await journal.first_use("confirm:old", time.time() + 60)  # expired ones are let go
+
+
+def test_a_database_url_is_shown_without_its_password() -> None:
+    from wiro_mcp.journal import shown_url
+
+    shown = shown_url("postgresql://wiro:s3cret-pass@db.internal:5433/team?sslmode=require&password=x")
+    assert shown == "postgresql://wiro@db.internal:5433/team" and "s3cret" not in shown
+
+
+async def test_an_unreachable_database_is_a_clear_error_naming_no_password() -> None:
+    from tests.postgres import free_port
+    from wiro_mcp.errors import ConfigError
+
+    with pytest.raises(ConfigError) as refused:
+        await open_journal(f"postgresql://wiro:s3cret-pass@127.0.0.1:{free_port()}/team")
+    assert "postgresql://wiro@127.0.0.1" in str(refused.value) and "s3cret" not in str(refused.value)

@@ -77,6 +77,7 @@ async def serve(settings: Settings, sandbox: bool, http: bool) -> None:
                 sessions=SessionLimits(settings.http_max_sessions, settings.http_session_idle_seconds),
                 ready=Readiness(app.journal_problem),
                 drain_seconds=settings.http_drain_seconds,
+                busy=lambda: app.calls_in_flight > 0,
             )
             await run_http(app.server, options)
         else:

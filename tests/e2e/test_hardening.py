@@ -13,6 +13,7 @@ from pathlib import Path
 
 import anyio
 import httpx2
+import mcp_types as types
 import pytest
 
 from tests.conftest import RunningEmulator
@@ -164,3 +165,36 @@ def test_a_signal_stops_a_stdio_server_mid_call_and_its_task(wiro: RunningEmulat
                 server.kill()
     (task,) = wiro.state.tasks.values()
     assert task.stopped_at is not None and len(wiro.state.requests("Task/Kill")) == 1
+
+
+async def test_a_drain_lets_a_call_in_flight_hand_back_its_task_and_kills_nothing(
+    wiro: RunningEmulator, tmp_path: Path
+) -> None:
+    """With a drain longer than the bounded wait, SIGTERM lets the call end as a call ends: with
+    its task's handle (still running), which is not stopped."""
+    env = wiro.env(
+        WIRO_MCP_HTTP_TOKEN=TOKEN,
+        WIRO_MCP_JOURNAL=str(tmp_path / "j.sqlite3"),
+        WIRO_MCP_WAIT_SECONDS="3",
+        WIRO_MCP_HTTP_DRAIN_SECONDS="15",
+    )
+    port = free_port()
+    wiro.state.plan_next_run(seconds=30)
+    results: list[types.CallToolResult] = []
+    with running_http_server(env, port) as server:
+        # The client's own goodbye, sent once the server has gone, may fail: the call's answer is what counts.
+        with contextlib.suppress(Exception):
+            async with http_client_for(f"http://127.0.0.1:{port}/mcp") as client:
+                async with anyio.create_task_group() as tg:
+
+                    async def call() -> None:
+                        results.append(await client.call_tool("reve_generate", {"prompt": "drained"}))
+
+                    tg.start_soon(call)
+                    await wait_for_request(wiro, "Run")
+                    os.kill(server.pid, signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+    (result,) = results
+    assert not result.is_error and result.structured_content is not None
+    assert result.structured_content["state"] != "completed" and result.structured_content["taskid"]
+    assert not wiro.state.requests("Task/Kill")

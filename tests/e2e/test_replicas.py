@@ -65,6 +65,15 @@ def team(postgres_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             yield Team(f"http://127.0.0.1:{front}/mcp", running, issuer, wiro, database)
 
 
+def test_every_replica_is_healthy_and_ready(team: Team) -> None:
+    import httpx2
+
+    for replica in team.replicas:
+        base = replica.url.removesuffix("/mcp")
+        assert httpx2.get(f"{base}/healthz").json() == {"status": "ok"}
+        assert httpx2.get(f"{base}/readyz").json() == {"status": "ready"}  # its journal answers
+
+
 async def test_identical_calls_on_two_replicas_start_one_task(team: Team) -> None:
     runs = len(team.wiro.state.requests("Run"))
     token = team.token("ann")

@@ -13,7 +13,9 @@ from tests.conftest import in_process
 from wiro_mcp.catalog.load import CatalogEntry, entry_for
 from wiro_mcp.catalog.pricing import Quote
 from wiro_mcp.catalog.spec import PriceTier
-from wiro_mcp.mcp.confirm import new_state, question, take_state
+from wiro_mcp.errors import ConfigError
+from wiro_mcp.mcp import confirm as confirm_module
+from wiro_mcp.mcp.confirm import new_state, question, take_state, use_state_keys
 from wiro_mcp.tasks import Prepared
 
 pytestmark = pytest.mark.anyio
@@ -139,3 +141,24 @@ async def test_invalid_arguments_are_refused_before_anyone_is_asked(catalog: dic
         result = await client.call_tool(RUNWAY, {**VIDEO, "duration": "7"})
     assert result.is_error and "duration" in result.content[0].text  # type: ignore[union-attr]
     assert not sandbox.state.requests("Run")
+
+
+def test_shared_keys_rotate_without_refusing_a_question_asked_before(
+    catalog: dict[str, CatalogEntry],
+) -> None:
+    entry = priced(catalog)[RUNWAY]
+    quoted = Prepared(entry, entry.validate(VIDEO).params, Quote(0.5, 0.5))
+    old, new = b"the-old-key-0123456789", b"the-new-key-0123456789"
+    own = list(confirm_module._KEYS)  # this process's own key, put back after
+    try:
+        use_state_keys([old])
+        asked_before = new_state("e", quoted)
+        use_state_keys([new, old])  # the new key signs, the old one still verifies
+        assert take_state(asked_before, "e", quoted)
+        asked_after = new_state("e", quoted)
+        use_state_keys([b"another-key-0123456789"])  # the old keys gone: nothing they signed holds
+        assert not take_state(asked_after, "e", quoted)
+        with pytest.raises(ConfigError, match="at least 16"):
+            use_state_keys([b"short"])
+    finally:
+        use_state_keys(own)

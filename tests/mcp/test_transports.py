@@ -43,3 +43,27 @@ def test_off_loopback_needs_a_token() -> None:
         check_http_bind("0.0.0.0", None)
     check_http_bind("0.0.0.0", SecretStr("t"))
     check_http_bind("::ffff:127.0.0.1", None)
+
+
+@pytest.mark.anyio
+async def test_readiness_says_why_it_is_not_ready() -> None:
+    import httpx2
+    from starlette.applications import Starlette
+
+    from wiro_mcp.mcp.hosting import Readiness
+
+    problem: list[str] = ["the task journal postgresql://db/wiro cannot be read: connection refused"]
+
+    async def check() -> str | None:
+        return problem[0] if problem else None
+
+    probes = Readiness(check)
+    transport = httpx2.ASGITransport(app=Starlette(routes=probes.routes()))
+    async with httpx2.AsyncClient(transport=transport, base_url="http://t") as http:
+        answer = await http.get("/readyz")
+        assert answer.status_code == 503 and "connection refused" in answer.json()["problem"]
+        problem.clear()
+        assert (await http.get("/readyz")).status_code == 200
+        probes.draining = True
+        assert (await http.get("/readyz")).json() == {"status": "stopping"}
+        assert (await http.get("/healthz")).status_code == 200

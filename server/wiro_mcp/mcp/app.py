@@ -99,6 +99,7 @@ class WiroMcp:
         # Behind OAuth: every call must name its person (a request without one is refused, never
         # taken as the server's one person).
         self.per_person = per_person
+        self.calls_in_flight = 0  # tool calls being answered (a drain on SIGTERM waits for them)
         self.models = service.offered  # the one registry of typed tools' models
         server_tools: list[McpTool] = [
             SearchModelsTool(live, self.offered),
@@ -224,6 +225,7 @@ class WiroMcp:
         refused = self._refused(ctx, name, paid=known is not None or name in PAID_TOOLS)
         if refused is not None:
             return refused
+        self.calls_in_flight += 1
         try:
             return await tool.call(ctx, args)
         except WiroTransportError as exc:
@@ -237,6 +239,8 @@ class WiroMcp:
             # A bug must not reach the agent as Python text; the traceback goes to stderr.
             log.exception("tool %s failed", name)
             return error_result(f"{name}: internal error in wiro-mcp (details are in the server's log).")
+        finally:
+            self.calls_in_flight -= 1
 
     async def journal_problem(self) -> str | None:
         """What keeps the journal from answering (for /readyz), or None."""

@@ -119,7 +119,10 @@ async def stop_on_signals(
     async def watch() -> None:
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async for signum in signals:
-                log.info("%s: stopping; calls in flight stop their Wiro tasks", signal.Signals(signum).name)
+                log.info(
+                    "%s: stopping; calls still in flight then stop their Wiro tasks",
+                    signal.Signals(signum).name,
+                )
                 stop()
                 break
         if idle is not None:
@@ -205,6 +208,7 @@ class HttpOptions:
     sessions: SessionLimits = SessionLimits()
     ready: Readiness | None = None
     drain_seconds: float = 1.0
+    busy: Callable[[], bool] | None = None  # whether calls are in flight (a drain waits for them)
 
 
 def http_app(server: Server[Any], options: HttpOptions, verifier: TokenVerifier | None = None) -> ASGIApp:
@@ -242,21 +246,28 @@ async def run_http(server: Server[Any], options: HttpOptions) -> None:
         app = http_app(server, options, verifier)
         sock = bound_socket(options.host, options.port)
         log.info("serving MCP over streamable HTTP at http://%s:%d/mcp", options.host, sock.getsockname()[1])
-        # Open calls get `drain_seconds` to end on a signal (each is bounded by its wait, after which
-        # it hands back its task); then they are cancelled, which stops their tasks unless on_cancel=detach.
         config = uvicorn.Config(
-            app,
-            log_level="warning",
-            lifespan="on",
-            access_log=False,
-            timeout_graceful_shutdown=max(1, round(options.drain_seconds)),
+            app, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=1
         )
         http = QuietServer(config)
         probes = options.ready or Readiness()
+        busy = options.busy or (lambda: False)
 
-        def stop() -> None:
-            probes.draining = True
+        async def drain() -> None:
+            """Calls in flight get `drain_seconds` to end while the server still serves (each is
+            bounded by its wait, after which it hands back its task; /readyz says the replica is
+            stopping meanwhile); then the server stops, and calls still open are cancelled, which
+            stops their tasks unless on_cancel=detach."""
+            with anyio.move_on_after(options.drain_seconds):
+                while busy():  # noqa: ASYNC110  (a counter of calls, no event to wait on)
+                    await anyio.sleep(0.05)
             http.should_exit = True
 
-        async with stop_on_signals(stop):
-            await http.serve([sock])
+        async with anyio.create_task_group() as tg:
+
+            def stop() -> None:
+                probes.draining = True
+                tg.start_soon(drain)
+
+            async with stop_on_signals(stop):
+                await http.serve([sock])
