@@ -32,8 +32,9 @@ def is_loopback(host: str) -> bool:
     return ip.is_loopback
 
 
-def check_issuer_url(url: str, setting: str) -> str:
-    """An https URL (plain http only on loopback, for tests and local issuers), without a fragment."""
+def check_https_url(url: str, setting: str) -> str:
+    """An https URL (plain http only on loopback, for tests and local issuers), with neither query
+    nor fragment."""
     parts = urlsplit(url)
     local = parts.scheme == "http" and is_loopback(parts.hostname or "")
     if not (parts.scheme == "https" or local) or not parts.hostname or parts.fragment or parts.query:
@@ -50,8 +51,8 @@ class OAuthResource:
     public_url: str
 
     def __post_init__(self) -> None:
-        check_issuer_url(self.issuer, "WIRO_MCP_OAUTH_ISSUER")
-        check_issuer_url(self.public_url, "WIRO_MCP_PUBLIC_URL")
+        check_https_url(self.issuer, "WIRO_MCP_OAUTH_ISSUER")
+        check_https_url(self.public_url, "WIRO_MCP_PUBLIC_URL")
 
     @property
     def base(self) -> str:

@@ -10,6 +10,7 @@ signature, issuer, audience (this server), expiry and subject with PyJWT.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ import jwt
 from mcp.server.auth.provider import AccessToken
 
 from wiro_mcp.errors import ConfigError
-from wiro_mcp.mcp.hosting import check_issuer_url
+from wiro_mcp.mcp.hosting import check_https_url
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,6 @@ class JwtVerifier:
                 body += chunk
                 if len(body) > MAX_DOCUMENT_BYTES:
                     raise ValueError(f"{url} sent more than {MAX_DOCUMENT_BYTES} bytes")
-        import json
-
         found = json.loads(bytes(body))
         if not isinstance(found, dict):
             raise ValueError(f"{url} sent no JSON object")
@@ -107,7 +106,7 @@ class JwtVerifier:
                 continue
             uri = metadata.get("jwks_uri")
             if isinstance(uri, str) and uri:
-                return check_issuer_url(uri, "the issuer's jwks_uri")
+                return check_https_url(uri, "the issuer's jwks_uri")
             problems.append(f"{url} has no jwks_uri")
         raise ValueError("; ".join(problems))
 

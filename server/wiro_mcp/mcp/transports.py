@@ -215,7 +215,9 @@ def http_app(server: Server[Any], options: HttpOptions, verifier: TokenVerifier 
     check_http_bind(options.host, options.token, options.oauth is not None)
     allowed = list(options.allowed_hosts)
     auth: dict[str, Any] = {}
-    if options.oauth is not None and verifier is not None:
+    if options.oauth is not None:
+        if verifier is None:  # never an open server where OAuth was asked for
+            raise ConfigError("OAuth is set but no token verifier was given")
         allowed.append(options.oauth.host)
         auth = {"auth": options.oauth.settings(), "token_verifier": verifier}
     probes = options.ready or Readiness()
