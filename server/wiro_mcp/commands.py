@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shlex
 import signal
@@ -54,6 +55,21 @@ to speak on stdin, so nothing happens here. To try it by hand:
 Ctrl-C stops it."""
 
 
+GC_YOUNG_THRESHOLD = (
+    10_000  # objects allocated between collections of the youngest generation (Python's: 700)
+)
+
+
+def settle_garbage_collection() -> None:
+    """For a long-lived server: what start-up made (modules, the catalog) lives as long as the
+    process, so collections stop scanning it (gc.freeze); and with hundreds of calls in flight the
+    young generation fills with objects still in use, so it is collected less often. Measured by
+    bench/server_load.py: CPU per call 18.6 → 15.8 ms (2 runs each), the completion lag 3.8 → 2.8 s."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
+
+
 def oauth_resource(settings: Settings) -> OAuthResource | None:
     if not settings.oauth:
         return None
@@ -67,6 +83,7 @@ async def serve(settings: Settings, sandbox: bool, http: bool) -> None:
     if http:  # refuse before starting anything
         check_http_bind(settings.http_host, settings.http_token, oauth is not None)
     async with build_app(settings, sandbox, per_person=oauth is not None) as app:
+        settle_garbage_collection()
         if http:
             options = HttpOptions(
                 host=settings.http_host,
