@@ -32,8 +32,7 @@ with no COMMAND it serves MCP over stdio (or streamable HTTP with --http).
 examples:
   wiro-mcp --sandbox                  try every tool with no account (stdio)
   wiro-mcp --http --port 8765         streamable HTTP at 127.0.0.1:8765/mcp
-  wiro-mcp --http --host 0.0.0.0      for a team: with WIRO_MCP_OAUTH_ISSUER, WIRO_MCP_PUBLIC_URL
-                                      and a postgresql:// WIRO_MCP_JOURNAL (docs/deploy.md)
+  wiro-mcp --http --host 0.0.0.0      a team, behind OAuth (docs/deploy.md)
   wiro-mcp call reve_generate prompt="a koala in a red shirt" --sandbox
   wiro-mcp tools reve_generate        a tool's arguments, values, defaults
   wiro-mcp models search kling video  any Wiro model (`models show SLUG`)

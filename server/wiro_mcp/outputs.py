@@ -139,6 +139,9 @@ class UrlPolicy:
             raise RefusedUrl(f"{host} is an internal address")
 
 
+PREVIEWS_AT_ONCE = 16
+
+
 class Outputs:
     """Previews and downloads of output files; the MCP layer never fetches or writes files itself."""
 
@@ -147,6 +150,7 @@ class Outputs:
         self.urls = UrlPolicy(policy.base_url)
         self._own_http = http is None
         self.http = http or httpx2.AsyncClient(timeout=httpx2.Timeout(60.0, connect=10.0))
+        self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop, with the first preview
 
     def __repr__(self) -> str:
         return f"Outputs(download_dir={self.policy.download_dir!r})"
@@ -208,27 +212,37 @@ class Outputs:
             )
             if limit <= 0 or not is_previewed(mime) or not 0 < out.size <= limit:
                 continue
-            try:
-                if out.url in saved:  # already on disk: not fetched a second time
-                    data = await anyio.Path(saved[out.url]).read_bytes()
-                else:
-                    data = await self.fetch(out.url, limit, self.policy.preview_seconds)
-            except (RefusedUrl, httpx2.HTTPError, OSError, TimeoutError) as exc:
-                log.info("no preview of %s: %s", out.name or "an output", exc)
-                continue
-            if len(data) > limit:
-                continue
-            if kind == "image":
-                from wiro_mcp.thumbnails import (
-                    thumbnail,  # Pillow loads with the first image, not at start-up
-                )
-
-                small = await anyio.to_thread.run_sync(thumbnail, data)  # decoding is CPU work
-                if small is not None:
-                    found[out.url] = Preview(small, "image/jpeg")
-            else:
-                found[out.url] = Preview(data, mime)
+            async with self._previewing:
+                preview = await self._preview(out, kind, limit, saved)
+            if preview is not None:
+                found[out.url] = preview
         return found
+
+    @property
+    def _previewing(self) -> anyio.CapacityLimiter:
+        """Previews being made at once: each holds its file (up to the preview limit) and its decoded
+        image in memory, so hundreds of tasks ending together must not all hold theirs at once."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(PREVIEWS_AT_ONCE)
+        return self._limiter
+
+    async def _preview(self, out: Output, kind: str, limit: int, saved: dict[str, Path]) -> Preview | None:
+        try:
+            if out.url in saved:  # already on disk: not fetched a second time
+                data = await anyio.Path(saved[out.url]).read_bytes()
+            else:
+                data = await self.fetch(out.url, limit, self.policy.preview_seconds)
+        except (RefusedUrl, httpx2.HTTPError, OSError, TimeoutError) as exc:
+            log.info("no preview of %s: %s", out.name or "an output", exc)
+            return None
+        if len(data) > limit:
+            return None
+        if kind != "image":
+            return Preview(data, out.mime)
+        from wiro_mcp.thumbnails import thumbnail  # Pillow loads with the first image, not at start-up
+
+        small = await anyio.to_thread.run_sync(thumbnail, data)  # decoding is CPU work
+        return Preview(small, "image/jpeg") if small is not None else None
 
     async def keep_text(self, tool: str, taskid: str, name: str, text: str) -> tuple[Path | None, str]:
         """A task's whole text answer as a file (in the download folder, else a private temporary
