@@ -296,3 +296,11 @@ async def test_money_refusals_say_what_to_do(
         listed = await client.call_tool("task_list", {})
     assert refused.is_error and says in text_of(refused) and f"{message} (code {code})" in text_of(refused)
     assert listed.structured_content is not None and listed.structured_content["tasks"] == []
+
+
+def test_the_instructions_state_each_persons_and_the_teams_budget() -> None:
+    from wiro_mcp.mcp.app import instructions_for
+    from wiro_mcp.tasks import ServiceConfig
+
+    said = instructions_for(ServiceConfig(budget_usd=1.0, team_budget_usd=20.0))
+    assert "a budget of $1 per day" in said and "a team budget of $20 per day" in said

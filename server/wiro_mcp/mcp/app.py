@@ -65,6 +65,9 @@ def instructions_for(config: ServiceConfig) -> str:
     limits = [
         f"at most ${config.max_cost_usd:g} per call" if config.max_cost_usd is not None else "",
         f"a budget of ${config.budget_usd:g} per {period}" if config.budget_usd is not None else "",
+        f"a team budget of ${config.team_budget_usd:g} per {period}"
+        if config.team_budget_usd is not None
+        else "",
         f"a human confirms any call quoted above ${config.confirm_above_usd:g}"
         if config.confirm_above_usd is not None
         else "",
