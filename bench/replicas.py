@@ -18,7 +18,6 @@ import contextlib
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,35 +29,23 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' topology helpers
 
-from tests.e2e.helpers import WIRO_MCP, free_port, http_client_for
+from tests.e2e.helpers import http_client_for
 from tests.oauth_issuer import issuer_on_loopback
 from tests.postgres import cluster, new_database
 from tests.topology import nginx, replicas
+
+from server_load import WIRO_MCP, free_port, process  # bench/ is on the path when this runs
 
 PEOPLE = ("ann", "bob", "cyd")
 
 
 @contextlib.contextmanager
 def emulator(seconds: float) -> Iterator[int]:
+    """The emulator in its own process, its tasks `seconds` long; yields its port."""
     port = free_port()
     args = [WIRO_MCP, "sandbox", "--port", str(port), "--api-key", "bench", "--seconds", str(seconds)]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        import socket
-
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the emulator did not start") from None
-                time.sleep(0.05)
+    with process(args, port):
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 async def load(url: str, tokens: dict[str, str], calls: int, seconds: float) -> tuple[list[float], float]:

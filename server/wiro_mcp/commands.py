@@ -55,9 +55,8 @@ to speak on stdin, so nothing happens here. To try it by hand:
 Ctrl-C stops it."""
 
 
-GC_YOUNG_THRESHOLD = (
-    10_000  # objects allocated between collections of the youngest generation (Python's: 700)
-)
+# Objects allocated between collections of the youngest generation (Python's default: 700).
+GC_YOUNG_THRESHOLD = 10_000
 
 
 def settle_garbage_collection() -> None:

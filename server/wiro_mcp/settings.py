@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BASE_URL = "https://api.wiro.ai/v1"
 DEFAULT_SOCKET_URL = "wss://socket.wiro.ai/v1"
+DATABASE_SCHEMES = ("postgresql://", "postgres://")  # a journal on PostgreSQL
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -187,7 +188,7 @@ class Settings(BaseSettings):
         """Where the journal is: a file, a PostgreSQL URL (kept as text), or None when it is off."""
         if self.journal.lower() in ("off", "none", "0", "false"):
             return None
-        if self.journal.lower().startswith(("postgresql://", "postgres://")):
+        if self.journal.lower().startswith(DATABASE_SCHEMES):
             return self.journal
         if self.journal:
             return Path(self.journal).expanduser()

@@ -5,7 +5,8 @@ Wiro's ids when Run answers; a Run whose answer never came becomes `unknown`. So
 point leaves a row that says a task may exist. Rows are keyed by the Wiro endpoint plus the task
 id: the sandbox and the real API, or two endpoints, never merge.
 
-    TaskJournal (protocol, records.py)
+    TaskJournal (protocol, records.py), kept once by ProgramJournal (driven.py) over a driver's
+    │   one method that runs a program of rules in a transaction:
     ├── SqliteJournal     a file shared by every server process of a machine     (sqlite.py)
     │   └── MemoryJournal   the same SQL in memory: this process only, when the file cannot be
     │                       used or is switched off
@@ -54,17 +55,11 @@ __all__ = [
     "SqliteJournal",
     "TaskJournal",
     "TaskUpdate",
-    "is_database_url",
     "open_journal",
     "shown_url",
 ]
 
 log = logging.getLogger(__name__)
-DATABASE_SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_database_url(where: str) -> bool:
-    return where.lower().startswith(DATABASE_SCHEMES)
 
 
 def shown_url(url: str) -> str:

@@ -16,8 +16,8 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from wiro_mcp.errors import ConfigError, JournalError
-from wiro_mcp.journal import rules, schema, shown_url
-from wiro_mcp.journal.records import JournalEntry, NewRun, OverBudget, Query, TaskUpdate
+from wiro_mcp.journal import schema, shown_url
+from wiro_mcp.journal.driven import ProgramJournal
 from wiro_mcp.journal.rules import Outcome, Program, Statement
 
 T = TypeVar("T")
@@ -69,7 +69,7 @@ async def _migrate(db: Connection) -> None:
     await db.execute("INSERT INTO journal_version (version) VALUES (%s)", (schema.VERSION,))
 
 
-class PostgresJournal:
+class PostgresJournal(ProgramJournal):
     def __init__(self, pool: AsyncConnectionPool[Connection], url: str) -> None:
         self._pool = pool
         self._shown = shown_url(url)
@@ -113,7 +113,7 @@ class PostgresJournal:
     def durable(self) -> bool:
         return True
 
-    async def _in_transaction(self, program: Program[T], lock: str | None = None, write: bool = True) -> T:
+    async def _perform(self, program: Program[T], *, write: bool = True, lock: str | None = None) -> T:
         """`program` in one transaction; with `lock`, exclusive for that key across every replica."""
         try:
             async with self._pool.connection() as db, db.transaction():
@@ -124,36 +124,6 @@ class PostgresJournal:
             raise JournalError(
                 f"the task journal {self._shown} cannot be {'written' if write else 'read'}: {_said(exc, '')}"
             ) from None
-
-    async def begin(self, run: NewRun) -> int | JournalEntry | OverBudget:
-        return await self._in_transaction(rules.begin(run), lock=f"account:{run.account}")
-
-    async def started(self, row: int, *, taskid: str, tasktoken: str) -> None:
-        await self._in_transaction(rules.one(rules.started(row, taskid, tasktoken)))
-
-    async def unknown(self, row: int, *, error: str) -> None:
-        await self._in_transaction(rules.one(rules.unknown(row, error)))
-
-    async def discard(self, row: int) -> None:
-        await self._in_transaction(rules.one(rules.discard(row)))
-
-    async def update(self, *, endpoint: str, taskid: str, update: TaskUpdate) -> None:
-        await self._in_transaction(rules.one(rules.update(endpoint, taskid, update)))
-
-    async def first_use(self, key: str, until: float) -> bool:
-        return await self._in_transaction(rules.first_use(key, until))
-
-    async def count(self) -> int:
-        return await self._in_transaction(rules.count(), write=False)
-
-    async def recent(self, query: Query) -> list[JournalEntry]:
-        return await self._in_transaction(rules.recent(query), write=False)
-
-    async def find(self, *, endpoint: str, taskid: str | None, tasktoken: str | None) -> JournalEntry | None:
-        return await self._in_transaction(rules.find(endpoint, taskid, tasktoken), write=False)
-
-    async def clear(self) -> int:
-        return await self._in_transaction(rules.clear())
 
     async def aclose(self) -> None:
         await self._pool.close()

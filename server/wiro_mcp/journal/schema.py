@@ -18,12 +18,24 @@ class Migration:
     postgres: str
 
 
+# The two databases' spellings of what differs: the row key, and floating point (PostgreSQL's REAL has
+# six digits, too few for a time, so times and money are double precision there).
+SQLITE_TYPES = {"$ROW": "row INTEGER PRIMARY KEY AUTOINCREMENT", "$FLOAT": "REAL"}
+POSTGRES_TYPES = {"$ROW": '"row" BIGSERIAL PRIMARY KEY', "$FLOAT": "DOUBLE PRECISION"}
+
+
+def spelt(script: str, types: dict[str, str]) -> str:
+    for mark, spelling in types.items():
+        script = script.replace(mark, spelling)
+    return script
+
+
 # Keys that may be used once (a confirmation), until they expire: shared, so no replica takes one twice.
-_USED_ONCE = "CREATE TABLE IF NOT EXISTS used_once (key TEXT PRIMARY KEY, until"
+_USED_ONCE = "CREATE TABLE IF NOT EXISTS used_once (key TEXT PRIMARY KEY, until $FLOAT NOT NULL)"
 # Version 1 keyed rows by task id alone (ids of different endpoints could merge), 2 had no fingerprint
 # for recognising a repeated call, 3 no quote, 4 no account (a budget then counted every account's
-# spend under one base URL's spelling), 5 no owner (one person per server). PostgreSQL journals
-# began at 6. 7 had no record of confirmations used (each process kept its own).
+# spend under one base URL's spelling), 5 no owner (one person per server), 6 no record of the
+# confirmations used (each process kept its own). PostgreSQL journals began at 6.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         2,
@@ -35,7 +47,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "quote_usd", "ALTER TABLE tasks ADD COLUMN quote_usd REAL", ""),
     Migration(5, "account", "ALTER TABLE tasks ADD COLUMN account TEXT NOT NULL DEFAULT ''", ""),
     Migration(6, "owner", "ALTER TABLE tasks ADD COLUMN owner TEXT NOT NULL DEFAULT ''", ""),
-    Migration(7, "", f"{_USED_ONCE} REAL NOT NULL)", f"{_USED_ONCE} DOUBLE PRECISION NOT NULL)"),
+    Migration(7, "", spelt(_USED_ONCE, SQLITE_TYPES), spelt(_USED_ONCE, POSTGRES_TYPES)),
 )
 VERSION = MIGRATIONS[-1].number
 
@@ -51,55 +63,34 @@ CREATE UNIQUE INDEX IF NOT EXISTS tasks_key ON tasks(endpoint, taskid) WHERE tas
 CREATE INDEX IF NOT EXISTS tasks_repeat ON tasks(endpoint, fingerprint, created);
 CREATE INDEX IF NOT EXISTS tasks_spend ON tasks(account, created)
 """
-SQLITE = (
-    """
+_TABLES = f"""
 CREATE TABLE IF NOT EXISTS tasks (
-    row INTEGER PRIMARY KEY AUTOINCREMENT,
+    $ROW,
     taskid TEXT,
     tasktoken TEXT,
     tool TEXT NOT NULL,
     slug TEXT NOT NULL,
     state TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT '',
-    arguments TEXT NOT NULL DEFAULT '{}',
+    arguments TEXT NOT NULL DEFAULT '{{}}',
     outputs TEXT NOT NULL DEFAULT '[]',
     error TEXT NOT NULL DEFAULT '',
-    cost_usd REAL,
-    created REAL NOT NULL,
-    updated REAL NOT NULL,
+    cost_usd $FLOAT,
+    created $FLOAT NOT NULL,
+    updated $FLOAT NOT NULL,
     endpoint TEXT NOT NULL DEFAULT '',
     fingerprint TEXT NOT NULL DEFAULT '',
-    quote_usd REAL,
+    quote_usd $FLOAT,
     account TEXT NOT NULL DEFAULT '',
     owner TEXT NOT NULL DEFAULT ''
 );
-CREATE TABLE IF NOT EXISTS used_once (key TEXT PRIMARY KEY, until REAL NOT NULL);"""
-    + INDEXES
+{_USED_ONCE};
+"""
+SQLITE = spelt(_TABLES, SQLITE_TYPES) + INDEXES
+# PostgreSQL's version table; after it, the migrations above its version, then INDEXES.
+POSTGRES = (
+    spelt(_TABLES, POSTGRES_TYPES) + "CREATE TABLE IF NOT EXISTS journal_version (version INTEGER NOT NULL)"
 )
-# Times and money as double precision: PostgreSQL's REAL has six digits, too few for a time.
-POSTGRES = """
-CREATE TABLE IF NOT EXISTS tasks (
-    "row" BIGSERIAL PRIMARY KEY,
-    taskid TEXT,
-    tasktoken TEXT,
-    tool TEXT NOT NULL,
-    slug TEXT NOT NULL,
-    state TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT '',
-    arguments TEXT NOT NULL DEFAULT '{}',
-    outputs TEXT NOT NULL DEFAULT '[]',
-    error TEXT NOT NULL DEFAULT '',
-    cost_usd DOUBLE PRECISION,
-    created DOUBLE PRECISION NOT NULL,
-    updated DOUBLE PRECISION NOT NULL,
-    endpoint TEXT NOT NULL DEFAULT '',
-    fingerprint TEXT NOT NULL DEFAULT '',
-    quote_usd DOUBLE PRECISION,
-    account TEXT NOT NULL DEFAULT '',
-    owner TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS used_once (key TEXT PRIMARY KEY, until DOUBLE PRECISION NOT NULL);
-CREATE TABLE IF NOT EXISTS journal_version (version INTEGER NOT NULL)"""  # then the migrations above its version, then INDEXES
 
 
 def statements(script: str) -> list[str]:

@@ -17,8 +17,8 @@ from typing import TypeVar
 import anyio.to_thread
 
 from wiro_mcp.errors import JournalError
-from wiro_mcp.journal import rules, schema
-from wiro_mcp.journal.records import JournalEntry, NewRun, OverBudget, Query, TaskUpdate
+from wiro_mcp.journal import schema
+from wiro_mcp.journal.driven import ProgramJournal
 from wiro_mcp.journal.rules import Outcome, Program, Statement
 
 T = TypeVar("T")
@@ -55,7 +55,7 @@ def _migrate(db: sqlite3.Connection) -> None:
 MAX_IDLE_CONNECTIONS = 4  # as many as worker threads usually write at once
 
 
-class SqliteJournal:
+class SqliteJournal(ProgramJournal):
     """Blocking SQLite work runs in a worker thread, on connections kept open and reused (opening one
     per write cost most of a call's CPU); each write is still its own short transaction, so other
     processes sharing the file wait at most for one of them."""
@@ -117,8 +117,9 @@ class SqliteJournal:
             db.execute("COMMIT")
             return result
 
-    async def _in_thread(self, program: Program[T], write: bool = True) -> T:
-        """The blocking work in a worker thread; SQLite and OS failures become a JournalError."""
+    async def _perform(self, program: Program[T], *, write: bool = True, lock: str | None = None) -> T:
+        """The blocking work in a worker thread; SQLite and OS failures become a JournalError. No `lock`
+        is needed: a write transaction holds the whole file's write lock from its start."""
         try:
             return await anyio.to_thread.run_sync(
                 self._transaction, partial(run_program, program=program), write
@@ -127,9 +128,6 @@ class SqliteJournal:
             raise JournalError(
                 f"the task journal {self.path} cannot be {'written' if write else 'read'}: {exc}"
             ) from None
-
-    async def _run(self, statement: Statement) -> int:
-        return await self._in_thread(rules.one(statement))
 
     def _create(self) -> None:
         db = self._connect()
@@ -147,36 +145,6 @@ class SqliteJournal:
         finally:
             db.close()
         self._transaction(_migrate)
-
-    async def begin(self, run: NewRun) -> int | JournalEntry | OverBudget:
-        return await self._in_thread(rules.begin(run))
-
-    async def started(self, row: int, *, taskid: str, tasktoken: str) -> None:
-        await self._run(rules.started(row, taskid, tasktoken))
-
-    async def unknown(self, row: int, *, error: str) -> None:
-        await self._run(rules.unknown(row, error))
-
-    async def discard(self, row: int) -> None:
-        await self._run(rules.discard(row))
-
-    async def update(self, *, endpoint: str, taskid: str, update: TaskUpdate) -> None:
-        await self._run(rules.update(endpoint, taskid, update))
-
-    async def first_use(self, key: str, until: float) -> bool:
-        return await self._in_thread(rules.first_use(key, until))
-
-    async def count(self) -> int:
-        return await self._in_thread(rules.count(), write=False)
-
-    async def recent(self, query: Query) -> list[JournalEntry]:
-        return await self._in_thread(rules.recent(query), write=False)
-
-    async def find(self, *, endpoint: str, taskid: str | None, tasktoken: str | None) -> JournalEntry | None:
-        return await self._in_thread(rules.find(endpoint, taskid, tasktoken), write=False)
-
-    async def clear(self) -> int:
-        return await self._in_thread(rules.clear())
 
     async def aclose(self) -> None:
         with self._idle_lock:

@@ -21,14 +21,17 @@ SCOPES = (READ_SCOPE, RUN_SCOPE)
 @dataclass(frozen=True)
 class Caller:
     owner: str  # the token's subject; "" on a server for one person
-    scopes: frozenset[str] | None  # None: no OAuth, everything is allowed
-    signed_in: bool
+    scopes: frozenset[str] | None  # None: no token, so no OAuth: everything is allowed
+
+    @property
+    def signed_in(self) -> bool:
+        return self.scopes is not None
 
     def may(self, scope: str) -> bool:
         return self.scopes is None or scope in self.scopes
 
 
-ONE_PERSON = Caller(owner="", scopes=None, signed_in=False)
+ONE_PERSON = Caller(owner="", scopes=None)
 
 
 def caller_of(ctx: ServerRequestContext[Any]) -> Caller:
@@ -39,7 +42,7 @@ def caller_of(ctx: ServerRequestContext[Any]) -> Caller:
     if not isinstance(user, AuthenticatedUser):
         return ONE_PERSON
     token = user.access_token
-    return Caller(owner=token.subject or "", scopes=frozenset(token.scopes), signed_in=True)
+    return Caller(owner=token.subject or "", scopes=frozenset(token.scopes))
 
 
 def confirmation_scope(endpoint: str, ctx: ServerRequestContext[Any]) -> str:

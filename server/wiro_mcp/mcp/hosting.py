@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from mcp.server.auth.routes import create_protected_resource_routes
@@ -101,7 +101,7 @@ class Readiness:
     it is not stopping. `check` returns a problem, or None when all is well."""
 
     check: Callable[[], Awaitable[str | None]] | None = None
-    draining: bool = field(default=False)
+    draining: bool = False
 
     def routes(self) -> list[Route]:
         return [

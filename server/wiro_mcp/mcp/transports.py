@@ -9,7 +9,7 @@ import os
 import signal
 import socket
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -206,7 +206,7 @@ class HttpOptions:
     oauth: OAuthResource | None = None
     allowed_hosts: Sequence[str] = ()
     sessions: SessionLimits = SessionLimits()
-    ready: Readiness | None = None
+    ready: Readiness = field(default_factory=Readiness)  # the one /readyz answers from, and SIGTERM drains
     drain_seconds: float = 1.0
     busy: Callable[[], bool] | None = None  # whether calls are in flight (a drain waits for them)
 
@@ -220,14 +220,13 @@ def http_app(server: Server[Any], options: HttpOptions, verifier: TokenVerifier 
             raise ConfigError("OAuth is set but no token verifier was given")
         allowed.append(options.oauth.host)
         auth = {"auth": options.oauth.settings(), "token_verifier": verifier}
-    probes = options.ready or Readiness()
     app = server.streamable_http_app(
         streamable_http_path="/mcp",
         host=options.host,
         transport_security=transport_security(options.host, allowed),
         max_sessions=options.sessions.most,
         session_idle_timeout=options.sessions.idle_seconds,
-        custom_starlette_routes=probes.routes(),
+        custom_starlette_routes=options.ready.routes(),
         **auth,
     )
     if options.oauth is not None:
@@ -252,7 +251,6 @@ async def run_http(server: Server[Any], options: HttpOptions) -> None:
             app, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=1
         )
         http = QuietServer(config)
-        probes = options.ready or Readiness()
         busy = options.busy or (lambda: False)
 
         async def drain() -> None:
@@ -268,7 +266,7 @@ async def run_http(server: Server[Any], options: HttpOptions) -> None:
         async with anyio.create_task_group() as tg:
 
             def stop() -> None:
-                probes.draining = True
+                options.ready.draining = True
                 tg.start_soon(drain)
 
             async with stop_on_signals(stop):

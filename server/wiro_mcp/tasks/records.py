@@ -30,10 +30,9 @@ class ServiceConfig:
     # The same model with the same arguments within this many seconds returns the first task (0: off).
     dedup_seconds: float = _default("dedup_seconds")
     max_cost_usd: float | None = _default("max_cost_usd")  # per call
-    budget_usd: float | None = _default(
-        "budget_usd"
-    )  # per budget period, over the journal's spend (per person)
-    team_budget_usd: float | None = _default("team_budget_usd")  # the same, everyone's spend together
+    # Per budget period, over the journal's spend: each person's, and everyone's together.
+    budget_usd: float | None = _default("budget_usd")
+    team_budget_usd: float | None = _default("team_budget_usd")
     budget_seconds: float = 86_400.0  # the default period, a day (Settings.budget_seconds)
     confirm_above_usd: float | None = _default("confirm_above_usd")  # ask the human first above this quote
     # Under a cap or a budget, a run whose most it may cost is unknown counts as this much (None: refused).
