@@ -27,6 +27,7 @@ from wiro_mcp.mcp.hosting import OAuthResource, Readiness, is_loopback
 log = logging.getLogger(__name__)
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]")
+FLUSH_SECONDS = 0.5  # for a returned call's answer to reach its stream before the server stops
 SHUTDOWN_SECONDS = 20.0  # above the service's own bound on stopping a task
 
 
@@ -258,9 +259,11 @@ async def run_http(server: Server[Any], options: HttpOptions) -> None:
             bounded by its wait, after which it hands back its task; /readyz says the replica is
             stopping meanwhile); then the server stops, and calls still open are cancelled, which
             stops their tasks unless on_cancel=detach."""
-            with anyio.move_on_after(options.drain_seconds):
+            with anyio.move_on_after(options.drain_seconds) as waiting:
                 while busy():  # noqa: ASYNC110  (a counter of calls, no event to wait on)
                     await anyio.sleep(0.05)
+            if not waiting.cancelled_caught:  # the last call has returned: its answer is still being sent
+                await anyio.sleep(FLUSH_SECONDS)
             http.should_exit = True
 
         async with anyio.create_task_group() as tg:
