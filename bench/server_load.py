@@ -154,7 +154,7 @@ def profile_top(raw: Path) -> tuple[list[tuple[str, float]], float]:
         frames = stack.split(";")
         total += count
         own[frames[-1]] += count
-        journal += count if any("journal.py" in f for f in frames) else 0
+        journal += count if any("/journal/" in f for f in frames) else 0
     top = [(frame, count / total) for frame, count in own.most_common(5)] if total else []
     return top, journal / total if total else float("nan")
 

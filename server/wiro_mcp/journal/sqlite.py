@@ -5,11 +5,10 @@ The rules themselves are in rules.py, the schema in schema.py.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -52,20 +51,19 @@ def _migrate(db: sqlite3.Connection) -> None:
     db.execute(f"PRAGMA user_version={schema.VERSION}")
 
 
-MAX_IDLE_CONNECTIONS = 4  # as many as worker threads usually write at once
-
-
 class SqliteJournal(ProgramJournal):
-    """Blocking SQLite work runs in a worker thread, on connections kept open and reused (opening one
-    per write cost most of a call's CPU); each write is still its own short transaction, so other
-    processes sharing the file wait at most for one of them."""
+    """One connection, kept open, used by one worker thread at a time: a process's writes queue in the
+    event loop (cheap) rather than in threads contending for SQLite's write lock, which sleeps and
+    retries (under hundreds of calls at once, most of a call's CPU went there). Each write is still
+    its own short transaction, so other processes sharing the file wait at most for one of them."""
 
     def __init__(self, path: Path, *, busy_seconds: float = 30.0) -> None:
         self.path = path
         self._busy = busy_seconds
-        self._idle: list[sqlite3.Connection] = []  # open connections not in use, newest last
-        self._idle_lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = self._connect()
+        self._lock = threading.Lock()  # the connection's one user, even outside the limiter
+        self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop, at the first use
         self._create()
 
     def __repr__(self) -> str:
@@ -85,44 +83,30 @@ class SqliteJournal(ProgramJournal):
         db.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
         return db
 
-    @contextlib.contextmanager
-    def _connection(self) -> Generator[sqlite3.Connection, None, None]:
-        """An open connection, reused; one that failed is closed rather than kept (its state is unknown)."""
-        with self._idle_lock:
-            db = self._idle.pop() if self._idle else None
-        db = db or self._connect()
-        try:
-            yield db
-        except BaseException:
-            db.close()
-            raise
-        with self._idle_lock:
-            if len(self._idle) < MAX_IDLE_CONNECTIONS:
-                self._idle.append(db)
-                return
-        db.close()
-
     def _transaction(self, work: Callable[[sqlite3.Connection], T], write: bool = True) -> T:
-        """`work` on one connection, inside a write transaction (taken at once: BEGIN IMMEDIATE)
-        unless it only reads."""
-        with self._connection() as db:
+        """`work` inside a write transaction (taken at once: BEGIN IMMEDIATE) unless it only reads."""
+        with self._lock:
+            db = self._db
             if not write:
                 return work(db)
             db.execute("BEGIN IMMEDIATE")
             try:
                 result = work(db)
+                db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # the connection stays in use: never left inside a transaction
+                    db.execute("ROLLBACK")
                 raise
-            db.execute("COMMIT")
             return result
 
     async def _perform(self, program: Program[T], *, write: bool = True, lock: str | None = None) -> T:
-        """The blocking work in a worker thread; SQLite and OS failures become a JournalError. No `lock`
-        is needed: a write transaction holds the whole file's write lock from its start."""
+        """The blocking work in a worker thread, one at a time; SQLite and OS failures become a
+        JournalError. No `lock` is needed: a write transaction holds the whole file's write lock."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(1)
         try:
             return await anyio.to_thread.run_sync(
-                self._transaction, partial(run_program, program=program), write
+                self._transaction, partial(run_program, program=program), write, limiter=self._limiter
             )
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(
@@ -130,32 +114,30 @@ class SqliteJournal(ProgramJournal):
             ) from None
 
     def _create(self) -> None:
-        db = self._connect()
         try:
             # Two processes creating a new journal at once may find it locked: the WAL switch is retried.
             deadline = time.monotonic() + self._busy
             while True:
                 try:
-                    db.execute("PRAGMA journal_mode=WAL")
+                    self._db.execute("PRAGMA journal_mode=WAL")
                     break
                 except sqlite3.OperationalError as exc:
                     if "locked" not in str(exc) or time.monotonic() > deadline:
                         raise
                     time.sleep(0.05)
-        finally:
-            db.close()
-        self._transaction(_migrate)
+            self._transaction(_migrate)
+        except BaseException:
+            self._db.close()
+            raise
 
     async def aclose(self) -> None:
-        with self._idle_lock:
-            idle, self._idle = self._idle, []
-        for db in idle:
-            db.close()
+        with self._lock:
+            self._db.close()
 
 
 class MemoryJournal(SqliteJournal):
-    """The journal of this process alone, lost when it exits: the same SQL on one in-memory database
-    (one connection, used by one thread at a time); `reason` says why it is in use."""
+    """The journal of this process alone, lost when it exits: the same SQL on one in-memory database;
+    `reason` says why it is in use."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -163,6 +145,7 @@ class MemoryJournal(SqliteJournal):
         self._busy = 30.0
         self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
+        self._limiter = None
         self._transaction(_migrate)
 
     def __repr__(self) -> str:
@@ -175,11 +158,6 @@ class MemoryJournal(SqliteJournal):
     @property
     def durable(self) -> bool:
         return False
-
-    @contextlib.contextmanager
-    def _connection(self) -> Generator[sqlite3.Connection, None, None]:
-        with self._lock:
-            yield self._db
 
     async def aclose(self) -> None:
         return  # its one database is its memory: closing it would lose the tasks
