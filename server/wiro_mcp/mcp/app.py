@@ -129,6 +129,7 @@ class WiroMcp:
             on_list_resources=self._list_resources,
             on_read_resource=self._read_resource,
             on_subscriptions_listen=ListenHandler(self.bus),
+            get_tool_input_schema=self._input_schema,
         )
 
     def __repr__(self) -> str:
@@ -192,6 +193,13 @@ class WiroMcp:
         self._sessions[key] = ctx.session
         while len(self._sessions) > MAX_REMEMBERED_SESSIONS:
             self._sessions.pop(next(iter(self._sessions)))
+
+    def _input_schema(self, name: str) -> dict[str, Any] | None:
+        """A tool's input schema, for the SDK's check of `Mcp-Param-*` headers: looked up here, since
+        without it the SDK runs the whole tools/list for every tools/call."""
+        known = self.models.get(name)
+        tool = self._model_tool(known) if known is not None else self._server_tools.get(name)
+        return tool.definition.input_schema if tool is not None else None
 
     async def _list_tools(
         self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
