@@ -99,6 +99,39 @@ async def test_offline_from_the_cache(catalog: dict[str, CatalogEntry], tmp_path
             await offline.entry("acme/image-to-image-lite-4")  # never fetched, so nothing to fall back on
 
 
+async def test_a_cached_listing_prices_the_bundled_models_at_once_and_lists_the_rest_when_asked(
+    catalog: dict[str, CatalogEntry], tmp_path: Path
+) -> None:
+    em = emulator(catalog)
+    async with client_for(em) as client:
+        warm = LiveCatalog(catalog, client, CatalogCache(tmp_path))
+        await warm.refresh_listing()
+        names = {key: warm.name_of(key) for key in warm.index.rows}
+    async with unreachable() as client:
+        cold = LiveCatalog(catalog, client, CatalogCache(tmp_path))
+        cold.load_cached()
+        # What the typed tools show at start-up: the bundled models, priced from the cached listing.
+        priced = [cold.cached_entry(key) for key in cold.bundled]
+        assert all(e is not None and e.spec.prices for e in priced)
+        assert cold.listing_is_fresh
+        # The listed models, and the tool names they were given, as if it had all been read at once.
+        assert {key: cold.name_of(key) for key in cold.index.rows} == names
+        assert cold.resolve("acme/text-to-video-prime-2") == "acme/text-to-video-prime-2"
+
+
+async def test_a_damaged_cached_listing_is_a_stale_one(
+    catalog: dict[str, CatalogEntry], tmp_path: Path
+) -> None:
+    (tmp_path / "index.json").write_text(
+        json.dumps({"fetched_at": [1, 2], "tools": [{"title": [[["deep"]]]}]})
+    )
+    async with unreachable() as client:
+        live = LiveCatalog(catalog, client, CatalogCache(tmp_path))
+        live.load_cached()
+        assert not live.listing_is_fresh
+        assert len(live.index) == len(catalog)  # the item naming no model is not a row
+
+
 async def test_cold_and_unreachable_searches_the_bundled_models(
     catalog: dict[str, CatalogEntry], tmp_path: Path
 ) -> None:

@@ -44,15 +44,18 @@ def depth_of(value: Any, limit: int = MAX_DEPTH) -> int:
     return deepest
 
 
-def bounded_loads(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_DEPTH) -> Any:
+def bounded_loads(
+    text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int | None = MAX_DEPTH
+) -> Any:
     """`json.loads` for text from outside: ValueError for bad JSON, JsonTooLarge for JSON over
-    `max_bytes` or nested deeper than `max_depth` (never a RecursionError)."""
+    `max_bytes` or nested deeper than `max_depth` (never a RecursionError). With `max_depth` None the
+    depth is not walked: for a caller that reads the value field by field, never recursing into it."""
     if len(text) > max_bytes:
         raise JsonTooLarge(f"JSON of {len(text)} bytes, over the limit of {max_bytes}")
     try:
         value = json.loads(text)
     except RecursionError:
-        raise JsonTooLarge(f"JSON nested deeper than {max_depth} levels") from None
-    if depth_of(value, max_depth) > max_depth:
+        raise JsonTooLarge("JSON nested too deeply to read") from None
+    if max_depth is not None and depth_of(value, max_depth) > max_depth:
         raise JsonTooLarge(f"JSON nested deeper than {max_depth} levels")
     return value

@@ -13,6 +13,7 @@ import fnmatch
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import tempfile
@@ -25,10 +26,10 @@ import anyio
 
 from wiro_mcp.catalog.importer import import_tool_detail
 from wiro_mcp.catalog.load import CatalogEntry, entry_for
-from wiro_mcp.catalog.rows import RowIndex, row_from_spec, row_from_tool
+from wiro_mcp.catalog.rows import RowIndex, listed_key, row_from_spec, row_from_tool
 from wiro_mcp.catalog.schema import distinct_name, needs, tool_name
 from wiro_mcp.errors import SpecError, WiroError, WiroNotFoundError, WiroTransportError
-from wiro_mcp.jsonish import as_dict, bounded_loads, dicts
+from wiro_mcp.jsonish import MAX_DEPTH, as_dict, bounded_loads, dicts
 from wiro_mcp.wiro.client import WiroClient
 
 log = logging.getLogger(__name__)
@@ -69,16 +70,22 @@ class CatalogCache:
         digest = hashlib.sha256(key.encode()).hexdigest()[:10]
         return f"details/{_SAFE.sub('_', key)[:80]}-{digest}.json"
 
-    def read(self, name: str) -> dict[str, Any] | None:
+    def read(self, name: str, *, walked: bool = True) -> dict[str, Any] | None:
+        """A cached answer; None when missing or damaged (it is fetched again). `walked` off skips
+        the walk over the whole answer that bounds its depth (the decoder's own limit still holds):
+        for the listing, whose 5,000 items are read field by field (`row_from_tool`), and whose walk
+        was most of a cold start."""
         if name in self._memory:
             return self._memory[name]
         path = self._path(name)
         if path is None:
             return None
         try:
-            data = as_dict(bounded_loads(path.read_text(encoding="utf-8"), max_bytes=MAX_CACHE_FILE_BYTES))
+            text = path.read_text(encoding="utf-8")
+            depth = MAX_DEPTH if walked else None
+            data = as_dict(bounded_loads(text, max_bytes=MAX_CACHE_FILE_BYTES, max_depth=depth))
         except (OSError, ValueError):
-            return None  # missing or damaged: fetched again
+            return None
         self._memory[name] = data
         return data
 
@@ -115,8 +122,9 @@ class LiveCatalog:
         self.cache = cache
         self.max_age = max_age_seconds
         self.bundled = {e.spec.slug.lower(): e for e in bundled.values()}
-        self.index = RowIndex(row_from_spec(e.spec, _needs(e)) for e in self.bundled.values())
+        self._index = RowIndex(row_from_spec(e.spec, _needs(e)) for e in self.bundled.values())
         self.listed_at: float | None = None  # when the cached listing was fetched
+        self._untaken: list[dict[str, Any]] = []  # the cached listing, read but not yet made rows
         self._entries: dict[str, CatalogEntry] = dict(self.bundled)
         # Tool name → model key. Names are claimed in order (the server's own tools, the bundled specs,
         # then the listing's order); a model whose plain name is taken gets a distinct one.
@@ -126,16 +134,37 @@ class LiveCatalog:
         self._lock = anyio.Lock()
 
     def __repr__(self) -> str:
-        return f"LiveCatalog(models={len(self.index)}, cache={self.cache!r})"
+        return f"LiveCatalog(models={len(self._index) + len(self._untaken)}, cache={self.cache!r})"
 
     # ----- the listing
+    @property
+    def index(self) -> RowIndex:
+        """Every model's row: the bundled specs', then the listing's."""
+        self._take_untaken()
+        return self._index
+
     def load_cached(self) -> None:
-        """The cached listing, if any: no network."""
-        data = self.cache.read("index.json")
-        if data is not None:
-            self._take_listing(dicts(data.get("tools")), float(data.get("fetched_at") or 0))
+        """The cached listing, if any: no network. Only the bundled models' prices are taken from it
+        now (the typed tools show them); its other rows are made when first needed (a search, a slug
+        to resolve), not before the first tools/list."""
+        data = self.cache.read("index.json", walked=False)
+        if data is None:
+            return
+        tools = dicts(data.get("tools"))
+        self._take_listing(
+            [t for t in tools if listed_key(t) in self.bundled], _seconds(data.get("fetched_at"))
+        )
+        self._untaken = tools
+
+    def _take_untaken(self) -> None:
+        if self._untaken:
+            tools, self._untaken = self._untaken, []
+            assert self.listed_at is not None
+            self._take_listing(tools, self.listed_at)
 
     def _take_listing(self, tools: Iterable[dict[str, Any]], fetched_at: float) -> None:
+        self._take_untaken()  # a newer listing goes on top of the cached one, as it always has
+        index = self._index
         for tool in tools:
             row = row_from_tool(tool)
             if row is None:
@@ -145,16 +174,21 @@ class LiveCatalog:
                 if row.prices and not own.spec.prices:  # the bundled spec wins; its missing prices do not
                     priced = entry_for(own.spec.model_copy(update={"prices": row.prices}), own.origin)
                     self.bundled[row.key] = self._entries[row.key] = priced
-                    self.index.add(row_from_spec(priced.spec, _needs(priced)))
+                    index.add(row_from_spec(priced.spec, _needs(priced)))
                 continue
-            self.index.add(row)
-            self.name_of(row.key)
+            index.add(row)
+            self._claim_name(row.key)
         self.listed_at = fetched_at
 
     def name_of(self, key: str) -> str:
         """The tool name of a model: its plain name (`owner_project`), or, when another model or one of
         the server's own tools has that name already, a distinct form ending in a digest of its slug.
-        Never a silent overwrite of another model's tool."""
+        Never a silent overwrite of another model's tool. Names are claimed in the listing's order, so
+        the cached listing's rows are made first."""
+        self._take_untaken()
+        return self._claim_name(key)
+
+    def _claim_name(self, key: str) -> str:
         if key in self._names:
             return self._names[key]
         owner, _, project = key.partition("/")
@@ -351,6 +385,11 @@ class LiveCatalog:
         if self._tools.get(pattern):
             return [self._tools[pattern]]
         return []
+
+
+def _seconds(value: Any) -> float:
+    """A cached time stamp; 0 (long ago: the listing is stale) when it is not a number."""
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else 0.0
 
 
 def _count(value: Any) -> int:

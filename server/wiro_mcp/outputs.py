@@ -30,6 +30,7 @@ import anyio.to_thread
 import httpx2
 
 from wiro_mcp.wiro.models import Output
+from wiro_mcp.wiro.tls import ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -148,16 +149,26 @@ class Outputs:
     def __init__(self, policy: OutputPolicy, http: httpx2.AsyncClient | None = None) -> None:
         self.policy = policy
         self.urls = UrlPolicy(policy.base_url)
-        self._own_http = http is None
-        self.http = http or httpx2.AsyncClient(timeout=httpx2.Timeout(60.0, connect=10.0))
+        self._given_http = http
+        self._own_http: httpx2.AsyncClient | None = None  # made at the first fetch, not at start-up
         self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop, with the first preview
 
     def __repr__(self) -> str:
         return f"Outputs(download_dir={self.policy.download_dir!r})"
 
+    @property
+    def http(self) -> httpx2.AsyncClient:
+        if self._given_http is not None:
+            return self._given_http
+        if self._own_http is None:
+            self._own_http = httpx2.AsyncClient(
+                timeout=httpx2.Timeout(60.0, connect=10.0), verify=ssl_context()
+            )
+        return self._own_http
+
     async def aclose(self) -> None:
-        if self._own_http:
-            await self.http.aclose()
+        if self._own_http is not None:
+            await self._own_http.aclose()
 
     @contextlib.asynccontextmanager
     async def _stream(self, url: str) -> AsyncGenerator[httpx2.Response, None]:

@@ -5,13 +5,21 @@ handshakes that go wrong."""
 from __future__ import annotations
 
 import contextlib
+import datetime
+import ipaddress
 import json
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import anyio
 import anyio.abc
-import httpx2
 import pytest
+from anyio.streams.tls import TLSListener
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import (
     AcceptConnection,
@@ -79,8 +87,8 @@ async def server(script: Script) -> AsyncIterator[tuple[str, list[Peer]]]:
 
 
 @contextlib.asynccontextmanager
-async def open_socket(http: httpx2.AsyncClient, url: str) -> AsyncIterator[WireSocket]:
-    socket = await connect(http, url)
+async def open_socket(url: str) -> AsyncIterator[WireSocket]:
+    socket = await connect(url)
     try:
         yield socket
     finally:
@@ -90,7 +98,7 @@ async def open_socket(http: httpx2.AsyncClient, url: str) -> AsyncIterator[WireS
 async def read_all(url: str) -> tuple[list[str], str]:
     """Every text message until the connection ends, and why it ended."""
     got: list[str] = []
-    async with httpx2.AsyncClient() as http, open_socket(http, url) as socket:
+    async with open_socket(url) as socket:
         await socket.send_json({"type": "task_info", "tasktoken": "t"})
         with anyio.fail_after(5):
             while True:
@@ -180,12 +188,105 @@ async def test_sending_on_a_connection_the_server_closed_is_a_closed_socket() ->
         await peer.send(CloseConnection(code=1001))
         await anyio.sleep(5)
 
-    async with (
-        server(script) as (url, _peers),
-        httpx2.AsyncClient() as http,
-        open_socket(http, url) as socket,
-    ):
+    async with server(script) as (url, _peers), open_socket(url) as socket:
         with pytest.raises(SocketClosed):
             await socket.receive_text()
         with pytest.raises(SocketClosed, match="closed before the task ended"):
             await socket.send_json({"type": "task_info", "tasktoken": "late"})
+
+
+async def test_frames_sent_with_the_upgrade_answer_are_not_lost() -> None:
+    async def script(peer: Peer) -> None:
+        request = await peer.next_event()
+        assert isinstance(request, Request)
+        # The answer and the first message in one write: the client must read the message from what
+        # came with the answer, not wait for more.
+        await peer.stream.send(peer.ws.send(AcceptConnection()) + peer.ws.send(TextMessage('{"a": 1}')))
+        await peer.next_event()
+        await peer.send(CloseConnection(code=1000))
+
+    async with server(script) as (url, _peers):
+        got, reason = await read_all(url)
+    assert got == ['{"a": 1}'] and reason == "closed before the task ended"
+
+
+async def test_a_port_nobody_listens_on_is_a_closed_socket() -> None:
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    await listener.aclose()  # the port is free again: connecting to it is refused
+    with pytest.raises(SocketClosed, match="could not be reached"):
+        await connect(f"ws://127.0.0.1:{port}/v1")
+
+
+async def test_a_server_that_never_answers_the_upgrade_is_given_up_on() -> None:
+    async def script(peer: Peer) -> None:
+        await peer.stream.receive()
+        await peer.stream.send(b"HTTP/1.1 101 Switching")  # then nothing more
+        await anyio.sleep(5)
+
+    async with server(script) as (url, _peers):
+        with pytest.raises(SocketClosed, match=r"did not finish the upgrade within 0\.5 s"):
+            await connect(url, handshake_seconds=0.5)
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made with `cryptography` (installed with the SDK)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_a_wss_url_speaks_tls_and_checks_the_certificate(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    trusting = ssl.create_default_context(cafile=str(cert))
+
+    async def script(peer: Peer) -> None:
+        await peer.handshake()
+        await peer.next_event()
+        await peer.send(TextMessage('{"type": "task_end"}'), CloseConnection(code=1000))
+        await peer.next_event()
+
+    plain = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = plain.extra(anyio.abc.SocketAttribute.local_port)
+    listener = TLSListener(plain, served, standard_compatible=False)
+
+    async def handle(stream: anyio.abc.ByteStream) -> None:
+        async with stream:
+            with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                await script(Peer(stream))  # type: ignore[arg-type]
+
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, handle)
+        url = f"wss://127.0.0.1:{port}/v1"
+        socket = await connect(url, ssl_context=trusting)
+        await socket.send_json({"type": "task_info", "tasktoken": "t"})
+        assert await socket.receive_text() == '{"type": "task_end"}'
+        await socket.close()
+        # The same server, not trusted: the TLS failure is a socket that could not be reached.
+        with pytest.raises(SocketClosed, match="could not be reached"):
+            await connect(url, ssl_context=ssl.create_default_context())
+        tg.cancel_scope.cancel()

@@ -116,18 +116,37 @@ class ModelRow:
         return tool_name(self.owner, self.project)
 
 
+def _slug_parts(tool: dict[str, Any]) -> tuple[str, str]:
+    owner = tool.get("cleanslugowner") or tool.get("slugowner") or ""
+    project = tool.get("cleanslugproject") or tool.get("slugproject") or ""
+    return (
+        owner.strip() if isinstance(owner, str) else "",
+        project.strip() if isinstance(project, str) else "",
+    )
+
+
+def listed_key(tool: dict[str, Any]) -> str:
+    """The catalog key a Tool/List item would have as a row (checked only by `row_from_tool`)."""
+    return slug_key(*_slug_parts(tool))
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def row_from_tool(tool: dict[str, Any]) -> ModelRow | None:
-    """A Tool/List (or Tool/Detail) item → a row; None when it names no model."""
-    owner = str(tool.get("cleanslugowner") or tool.get("slugowner") or "").strip()
-    project = str(tool.get("cleanslugproject") or tool.get("slugproject") or "").strip()
+    """A Tool/List (or Tool/Detail) item → a row; None when it names no model. Only strings are taken
+    from its texts (never the text of whatever else is there), so its nesting is never walked."""
+    owner, project = _slug_parts(tool)
     if not is_slug_part(owner) or not is_slug_part(project):
         return None  # not a slug Run can be sent to
-    categories = tuple(clip(str(c), MAX_CATEGORY) for c in as_list(tool.get("categories"))[:MAX_CATEGORIES])
+    listed = as_list(tool.get("categories"))[:MAX_CATEGORIES]
+    categories = tuple(clip(c, MAX_CATEGORY) for c in listed if isinstance(c, str))
     return ModelRow(
         owner=owner,
         project=project,
-        title=clip(" ".join(str(tool.get("title") or f"{owner}/{project}").split()), MAX_TITLE),
-        description=clip(" ".join(str(tool.get("description") or "").split()), MAX_DESCRIPTION),
+        title=clip(" ".join((_text(tool.get("title")) or f"{owner}/{project}").split()), MAX_TITLE),
+        description=clip(" ".join(_text(tool.get("description")).split()), MAX_DESCRIPTION),
         categories=categories,
         dynamicprice=tool.get("dynamicprice"),
         media=media_of(categories),

@@ -24,6 +24,7 @@ from mcp.server.auth.provider import AccessToken
 
 from wiro_mcp.errors import ConfigError
 from wiro_mcp.mcp.hosting import check_https_url
+from wiro_mcp.wiro.tls import ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def scopes_of(claims: dict[str, Any]) -> list[str]:
 
 def key_client() -> httpx2.AsyncClient:
     """The client that fetches the issuer's metadata and keys: no credentials, no redirects."""
-    return httpx2.AsyncClient(timeout=FETCH_SECONDS, follow_redirects=False)
+    return httpx2.AsyncClient(timeout=FETCH_SECONDS, follow_redirects=False, verify=ssl_context())
 
 
 class JwtVerifier:

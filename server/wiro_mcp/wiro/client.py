@@ -27,6 +27,7 @@ from wiro_mcp.errors import (
 from wiro_mcp.jsonish import as_dict, bounded_loads
 from wiro_mcp.wiro.models import Output, RunAnswer, Task
 from wiro_mcp.wiro.retry import RetryPolicy, retry_delay, should_retry
+from wiro_mcp.wiro.tls import ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -186,24 +187,31 @@ class WiroClient:
         self.base_url = check_base_url(base_url)
         self._deadline = deadline_seconds
         self._retry = retry or RetryPolicy()
-        self._http = httpx2.AsyncClient(
-            base_url=self.base_url + "/",
-            auth=auth,
-            timeout=timeout,
-            transport=transport,
-            headers={"user-agent": f"wiro-mcp/{__version__}"},
-        )
+        self._auth = auth
+        self._timeout = timeout
+        self._transport = transport
+        self._client: httpx2.AsyncClient | None = None  # made at the first request, not at start-up
 
     def __repr__(self) -> str:
         return f"WiroClient(base_url={self.base_url!r})"
 
     @property
-    def http(self) -> httpx2.AsyncClient:
-        """The shared HTTP client, for fetching output files Wiro returned."""
-        return self._http
+    def _http(self) -> httpx2.AsyncClient:
+        if self._client is None:
+            self._client = httpx2.AsyncClient(
+                base_url=self.base_url + "/",
+                auth=self._auth,
+                timeout=self._timeout,
+                # The server's one TLS context (tls.py); a transport given (a test's) needs none.
+                verify=ssl_context() if self._transport is None else True,
+                transport=self._transport,
+                headers={"user-agent": f"wiro-mcp/{__version__}"},
+            )
+        return self._client
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     async def __aenter__(self) -> WiroClient:
         return self

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 
 import anyio
-import httpx2
 
 from wiro_mcp.errors import WiroError
 from wiro_mcp.wiro.client import WiroClient
@@ -51,20 +50,11 @@ class SocketFollower:
         self.url = socket_url
         self.fallback = fallback
         self.silence = silence_seconds
-        self.timeout = httpx2.Timeout(connect_seconds, read=None)
         self.handshake_seconds = connect_seconds  # connecting and the whole upgrade, in all
-        self._tls = httpx2.create_ssl_context()  # made once: loading certificates is the costly part
         self.pool = SocketPool(self.connect, tasks_per_connection)
 
     async def connect(self) -> WireSocket:
-        """A connection with a client of its own. One each, not one shared: a shared pool looks through
-        all its open connections on every connect, which grows with hundreds of sockets open at once."""
-        return await connect(
-            httpx2.AsyncClient(verify=self._tls, timeout=self.timeout),
-            self.url,
-            own_client=True,
-            handshake_seconds=self.handshake_seconds,
-        )
+        return await connect(self.url, handshake_seconds=self.handshake_seconds)
 
     def __repr__(self) -> str:
         return f"SocketFollower({self.url!r}, {self.pool!r}, fallback={self.fallback!r})"
@@ -134,9 +124,7 @@ class _SocketRun:
             return await self._listen()
         except SocketClosed as closed:
             raise _Fallback(closed.reason) from None
-        except httpx2.ConnectError:
-            raise _Fallback("could not be reached") from None
-        except (httpx2.HTTPError, OSError) as exc:
+        except OSError as exc:
             raise _Fallback(f"failed ({type(exc).__name__})") from None
         except WiroError as exc:  # Detail failing while the socket works: polling copes with it
             raise _Fallback(f"could not be checked ({exc})") from None

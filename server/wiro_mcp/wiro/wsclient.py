@@ -1,35 +1,43 @@
-"""A lean WebSocket client for Wiro's channel: httpx2 sends the upgrade request (one HTTP stack, its
-TLS and timeouts), wsproto frames the messages, and frames are read on the caller's own task.
+"""A lean WebSocket client for Wiro's channel: one TCP (or TLS) connection opened by anyio, the
+upgrade and the frames by wsproto, frames read on the caller's own task.
 
-httpx2's WebSocket session reads through a background task and a memory stream, two more task
-switches per frame; with hundreds of tasks followed at once and a couple of dozen events each, that
-was a third of the CPU of following a task (measured with `bench/follow_lag.py`). Wiro's channel needs
-little: one text message out, text messages in, pings answered, a close. Keepalive pings are not sent:
-silence is watched by the follower itself.
+Neither httpx2's WebSocket session nor an httpx2 upgrade is used: the session reads through a
+background task and a memory stream (two more task switches per frame), and an upgrade through
+httpx2 needs a client of its own per connection (a shared pool looks through every open connection
+on each request, and there are hundreds), about a millisecond of CPU each to make and close, with a
+cancel scope around every read. Wiro's channel needs little: one text message out, text messages in,
+pings answered, a close. Keepalive pings are not sent: silence is watched by the follower itself.
+The TLS context is the one every connection of the server shares (tls.py). Proxies from the
+environment are not used for it, as they were not before (httpx2 applies them to http and https
+URLs only); a socket that cannot connect leaves the task to polling.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import json
-import secrets
+import ssl
 from collections import deque
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
-import httpcore2
-import httpx2
-import wsproto.connection
+import anyio.abc
 import wsproto.events as ws_events
 import wsproto.utilities
-from wsproto.connection import Connection, ConnectionType
+from wsproto import ConnectionType, WSConnection
+from wsproto.connection import ConnectionState
 
-ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455, section 1.3
+from wiro_mcp import __version__
+from wiro_mcp.wiro.tls import ssl_context as shared_ssl_context
+
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # a whole LLM log fits; anything larger is not Wiro
+MAX_UPGRADE_BYTES = 64 * 1024  # the server's answer to the upgrade request: headers only
 READ_CHUNK = 65_536
 HANDSHAKE_SECONDS = 10.0
+# What a broken connection raises: anyio's own errors, and the OS's (refused, reset, unreachable,
+# a TLS failure: ssl.SSLError is an OSError).
+_BROKEN = (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
 
 
 class SocketClosed(Exception):
@@ -40,23 +48,13 @@ class SocketClosed(Exception):
         self.reason = reason
 
 
-def accept_key(key: str) -> str:
-    return base64.b64encode(hashlib.sha1(key.encode() + ACCEPT_GUID).digest()).decode()
-
-
 class WireSocket:
     """One open WebSocket connection: `send_json`, then `receive_text` until it raises SocketClosed."""
 
-    def __init__(
-        self,
-        stream: httpcore2.AsyncNetworkStream,
-        response: httpx2.Response,
-        client: httpx2.AsyncClient | None = None,
-    ) -> None:
+    def __init__(self, stream: anyio.abc.ByteStream, ws: WSConnection) -> None:
         self._stream = stream
-        self._response = response
-        self._client = client  # closed with the socket when the socket owns it
-        self._ws = Connection(ConnectionType.CLIENT)
+        self._ws = ws
+        self._fresh = True  # frames sent along with the upgrade's answer are read before the socket
         self._pending: deque[str] = deque()
         self._partial: list[str] = []
         self._partial_bytes = 0
@@ -75,16 +73,19 @@ class WireSocket:
     async def receive_text(self) -> str:
         """The next whole text message (binary frames are skipped: Wiro sends them to realtime
         audio models only)."""
+        if self._fresh:
+            self._fresh = False
+            await self._take_events()
         while not self._pending:
             if self._closed is not None:
                 raise SocketClosed(self._closed)
             try:
-                data = await self._stream.read(READ_CHUNK)
-            except httpcore2.NetworkError as exc:
-                raise SocketClosed(f"broke ({type(exc).__name__})") from None
-            if not data:
+                data = await self._stream.receive(READ_CHUNK)
+            except anyio.EndOfStream:
                 self._closed = "closed before the task ended"
                 continue
+            except _BROKEN as exc:
+                raise SocketClosed(f"broke ({type(exc).__name__})") from None
             self._ws.receive_data(data)
             await self._take_events()
         return self._pending.popleft()
@@ -120,60 +121,83 @@ class WireSocket:
     async def _write(self, data: bytes) -> None:
         try:
             async with self._writing:
-                await self._stream.write(data)
-        except httpcore2.NetworkError:
+                await self._stream.send(data)
+        except _BROKEN:
             self._closed = "broke while sending"
 
     async def close(self) -> None:
-        if self._ws.state is wsproto.connection.ConnectionState.OPEN:
+        if self._ws.state is ConnectionState.OPEN:
             with contextlib.suppress(wsproto.utilities.LocalProtocolError):
                 await self._write(self._ws.send(ws_events.CloseConnection(code=1000)))
         await self._stream.aclose()
-        await self._response.aclose()
-        if self._client is not None:
-            await self._client.aclose()
 
 
 async def connect(
-    client: httpx2.AsyncClient,
-    url: str,
-    *,
-    own_client: bool = False,
-    handshake_seconds: float = HANDSHAKE_SECONDS,
+    url: str, *, ssl_context: ssl.SSLContext | None = None, handshake_seconds: float = HANDSHAKE_SECONDS
 ) -> WireSocket:
-    """Open a connection to `url` (ws:// or wss://) through `client`, SocketClosed when the server
-    refuses or does not finish the upgrade within `handshake_seconds` (connecting included: a
-    handshake answered a byte at a time passes every per-read timeout). Not a context manager, so
-    that a connection shared by several tasks can be closed by whichever is last: `close()` it
-    (which closes `client` too when the socket owns it)."""
+    """Open a connection to `url` (ws:// or wss://, the latter with `ssl_context`, by default the
+    server's shared one), SocketClosed when
+    it cannot be reached, or the server refuses or does not finish the upgrade within
+    `handshake_seconds` (connecting included: a handshake answered a byte at a time passes every
+    per-read timeout). Not a context manager, so that a connection shared by several tasks can be
+    closed by whichever is last: `close()` it."""
+    parts = urlsplit(url)
+    secure = parts.scheme == "wss"
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise SocketClosed(f"is not a ws:// or wss:// URL ({parts.scheme or 'no scheme'})")
+    try:
+        port = parts.port or (443 if secure else 80)
+    except ValueError:
+        raise SocketClosed("has a port that is not a number") from None
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         with anyio.fail_after(handshake_seconds):
-            return await _upgrade(client, url, client if own_client else None)
+            stream: anyio.abc.ByteStream = (
+                await anyio.connect_tcp(
+                    parts.hostname,
+                    port,
+                    ssl_context=ssl_context or shared_ssl_context(),
+                    tls_standard_compatible=False,  # a close does not wait for the server's TLS goodbye
+                )
+                if secure
+                else await anyio.connect_tcp(parts.hostname, port)
+            )
+            try:
+                ws = await _upgrade(stream, parts.netloc.rpartition("@")[2], target)
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await stream.aclose()
+                raise
     except TimeoutError:
-        if own_client:
-            with anyio.CancelScope(shield=True):
-                await client.aclose()
         raise SocketClosed(f"did not finish the upgrade within {handshake_seconds:g} s") from None
-    except BaseException:
-        if own_client:
-            with anyio.CancelScope(shield=True):
-                await client.aclose()
-        raise
+    except _BROKEN as exc:
+        raise SocketClosed(f"could not be reached ({type(exc).__name__})") from None
+    return WireSocket(stream, ws)
 
 
-async def _upgrade(client: httpx2.AsyncClient, url: str, owned: httpx2.AsyncClient | None) -> WireSocket:
-    key = base64.b64encode(secrets.token_bytes(16)).decode()
-    headers = {
-        "connection": "upgrade",
-        "upgrade": "websocket",
-        "sec-websocket-key": key,
-        "sec-websocket-version": "13",
-    }
-    response = await client.send(client.build_request("GET", url, headers=headers), stream=True)
-    if response.status_code != 101:
-        await response.aclose()
-        raise SocketClosed(f"refused the connection (HTTP {response.status_code})")
-    if response.headers.get("sec-websocket-accept") != accept_key(key):
-        await response.aclose()
-        raise SocketClosed("answered the upgrade without a valid Sec-WebSocket-Accept")
-    return WireSocket(response.extensions["network_stream"], response, owned)
+async def _upgrade(stream: anyio.abc.ByteStream, host: str, target: str) -> WSConnection:
+    """The upgrade request, and the server's answer read until wsproto accepts or refuses it (it checks
+    the Sec-WebSocket-Accept key against the one it sent)."""
+    ws = WSConnection(ConnectionType.CLIENT)
+    agent = [(b"user-agent", f"wiro-mcp/{__version__}".encode())]
+    await stream.send(ws.send(ws_events.Request(host=host, target=target, extra_headers=agent)))
+    received = 0
+    while True:
+        try:
+            data = await stream.receive(READ_CHUNK)
+        except anyio.EndOfStream:
+            raise SocketClosed("closed the connection during the upgrade") from None
+        received += len(data)
+        if received > MAX_UPGRADE_BYTES:
+            raise SocketClosed(f"answered the upgrade with over {MAX_UPGRADE_BYTES // 1024} KiB of headers")
+        try:
+            ws.receive_data(data)  # the answer's checks run here, and in events()
+            for event in ws.events():
+                if isinstance(event, ws_events.AcceptConnection):
+                    return ws
+                if isinstance(event, ws_events.RejectConnection):
+                    raise SocketClosed(f"refused the connection (HTTP {event.status_code})")
+        except wsproto.utilities.RemoteProtocolError as exc:
+            if "accept token" in str(exc):
+                raise SocketClosed("answered the upgrade without a valid Sec-WebSocket-Accept") from None
+            raise SocketClosed(f"answered the upgrade wrongly ({exc})") from None
