@@ -7,6 +7,7 @@ import fcntl
 import io
 import os
 import pty
+import select
 import struct
 import termios
 from collections.abc import Iterator
@@ -35,6 +36,15 @@ def terminal(columns: int) -> Iterator[tuple[TextIO, int]]:
         os.close(reader)
 
 
+def read_frames(reader: int, count: int) -> str:
+    """What the terminal shows once `count` frames have arrived (a read may return them one at a
+    time), or whatever arrived within 5 s."""
+    written = b""
+    while written.count(b"\r") < count and select.select([reader], [], [], 5)[0]:
+        written += os.read(reader, 10_000)
+    return written.decode()
+
+
 async def test_the_bar_redraws_in_place_within_the_terminals_width_and_leaves_no_tail(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -43,7 +53,7 @@ async def test_the_bar_redraws_in_place_within_the_terminals_width_and_leaves_no
         show = ProgressDisplay(screen)
         await show(60, 100, "Wiro: generating 60% (step 6/10, 3s left) (task_output)")
         await show(100, 100, "Wiro: done (task_postprocess_end) " + "x" * 100)
-        written = os.read(reader, 10_000).decode()
+        written = read_frames(reader, 2)
     frames = written.split("\r")[1:]
     assert len(frames) == 2 and "\n" not in written
     assert all(f.endswith("\x1b[K") and len(f.removesuffix("\x1b[K")) < 70 for f in frames)
