@@ -290,3 +290,45 @@ async def test_a_wss_url_speaks_tls_and_checks_the_certificate(tmp_path: Path) -
         with pytest.raises(SocketClosed, match="could not be reached"):
             await connect(url, ssl_context=ssl.create_default_context())
         tg.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize(
+    ("frame", "why"),
+    [
+        (b"\x81\x85abcd" + bytes(x ^ y for x, y in zip(b"hello", b"abcd" * 2, strict=False)), "masked"),
+        (b"\xc1\x02hi", "reserved bit"),
+        (b"\x81\x02\xff\xfe", "not UTF-8"),
+        (b"\x80\x02hi", "no message to continue"),
+        (b"\x09\x02hi", "control frame fragmented"),
+        (b"\x83\x02hi", "unknown opcode"),
+    ],
+    ids=["masked", "reserved-bit", "bad-utf8", "lone-continuation", "fragmented-ping", "unknown-opcode"],
+)
+async def test_a_frame_that_breaks_the_protocol_ends_the_connection(frame: bytes, why: str) -> None:
+    async def script(peer: Peer) -> None:
+        await peer.handshake()
+        await peer.next_event()
+        await peer.send(TextMessage('{"type": "task_queue"}'))
+        await peer.stream.send(frame)
+        await anyio.sleep(5)
+
+    async with server(script) as (url, _peers):
+        got, reason = await read_all(url)
+    assert got == ['{"type": "task_queue"}']
+    assert reason.startswith("sent a broken frame") and why in reason
+
+
+async def test_long_messages_in_frames_of_every_length_encoding_arrive_whole() -> None:
+    sizes = [125, 126, 65_535, 65_536, 300_000]  # 7-bit, 16-bit and 64-bit lengths, at their edges
+
+    async def script(peer: Peer) -> None:
+        await peer.handshake()
+        await peer.next_event()
+        for size in sizes:
+            await peer.send(TextMessage("é" * (size // 2) + "x" * (size % 2)))
+        await peer.send(CloseConnection(code=1000))
+        await peer.next_event()
+
+    async with server(script) as (url, _peers):
+        got, _reason = await read_all(url)
+    assert [len(m.encode()) for m in got] == sizes

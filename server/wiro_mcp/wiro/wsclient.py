@@ -1,5 +1,6 @@
 """A lean WebSocket client for Wiro's channel: one TCP (or TLS) connection opened by anyio, the
-upgrade and the frames by wsproto, frames read on the caller's own task.
+upgrade request and its answer by h11 (httpcore2's own HTTP/1.1 parser), the frames by wsframes.py,
+read on the caller's own task.
 
 Neither httpx2's WebSocket session nor an httpx2 upgrade is used: the session reads through a
 background task and a memory stream (two more task switches per frame), and an upgrade through
@@ -14,8 +15,10 @@ URLs only); a socket that cannot connect leaves the task to polling.
 
 from __future__ import annotations
 
-import contextlib
+import base64
+import hashlib
 import json
+import secrets
 import ssl
 from collections import deque
 from typing import Any
@@ -23,14 +26,22 @@ from urllib.parse import urlsplit
 
 import anyio
 import anyio.abc
-import wsproto.events as ws_events
-import wsproto.utilities
-from wsproto import ConnectionType, WSConnection
-from wsproto.connection import ConnectionState
 
 from wiro_mcp import __version__
 from wiro_mcp.wiro.tls import ssl_context as shared_ssl_context
+from wiro_mcp.wiro.wsframes import (
+    CLOSE,
+    CONTINUATION,
+    PING,
+    PONG,
+    TEXT,
+    Frame,
+    FrameReader,
+    client_frame,
+    close_payload,
+)
 
+ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455, section 1.3
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # a whole LLM log fits; anything larger is not Wiro
 MAX_UPGRADE_BYTES = 64 * 1024  # the server's answer to the upgrade request: headers only
 READ_CHUNK = 65_536
@@ -51,31 +62,29 @@ class SocketClosed(Exception):
 class WireSocket:
     """One open WebSocket connection: `send_json`, then `receive_text` until it raises SocketClosed."""
 
-    def __init__(self, stream: anyio.abc.ByteStream, ws: WSConnection) -> None:
+    def __init__(self, stream: anyio.abc.ByteStream, received: bytes = b"") -> None:
         self._stream = stream
-        self._ws = ws
-        self._fresh = True  # frames sent along with the upgrade's answer are read before the socket
+        self._reader = FrameReader(MAX_MESSAGE_BYTES)
+        self._early = received  # bytes that came with the upgrade's answer: the first frames, maybe
         self._pending: deque[str] = deque()
-        self._partial: list[str] = []
+        self._partial: list[bytes] = []
         self._partial_bytes = 0
+        self._text = False  # the message being gathered is text (not binary, which is skipped)
         self._closed: str | None = None
+        self._close_sent = False
         self._writing = anyio.Lock()  # a registration and a ping's answer may be sent at once
 
     async def send_json(self, data: Any) -> None:
-        if self._closed is not None:
-            raise SocketClosed(self._closed)
-        try:
-            frame = self._ws.send(ws_events.TextMessage(json.dumps(data)))
-        except wsproto.utilities.LocalProtocolError:  # the server has begun closing it
-            raise SocketClosed("closed before the task ended") from None
-        await self._write(frame)
+        if self._closed is not None or self._close_sent:
+            raise SocketClosed(self._closed or "closed before the task ended")
+        await self._write(client_frame(TEXT, json.dumps(data).encode()))
 
     async def receive_text(self) -> str:
         """The next whole text message (binary frames are skipped: Wiro sends them to realtime
         audio models only)."""
-        if self._fresh:
-            self._fresh = False
-            await self._take_events()
+        if self._early:
+            early, self._early = self._early, b""
+            await self._take(early)
         while not self._pending:
             if self._closed is not None:
                 raise SocketClosed(self._closed)
@@ -86,35 +95,43 @@ class WireSocket:
                 continue
             except _BROKEN as exc:
                 raise SocketClosed(f"broke ({type(exc).__name__})") from None
-            self._ws.receive_data(data)
-            await self._take_events()
+            await self._take(data)
         return self._pending.popleft()
 
-    async def _take_events(self) -> None:
+    async def _take(self, data: bytes) -> None:
         answers: list[bytes] = []  # sent after every message is filed, so a cancel loses none
-        try:
-            for event in self._ws.events():
-                if isinstance(event, ws_events.TextMessage):
-                    self._collect(event)
-                elif isinstance(event, ws_events.Ping | ws_events.CloseConnection):
-                    if isinstance(event, ws_events.CloseConnection):
-                        self._closed = "closed before the task ended"
-                    with contextlib.suppress(wsproto.utilities.LocalProtocolError):  # already closing
-                        answers.append(self._ws.send(event.response()))
-        except wsproto.utilities.RemoteProtocolError as exc:
-            self._closed = f"sent a broken frame ({exc})"
+        for frame in self._reader.feed(data):
+            if frame.opcode == PING:
+                answers.append(client_frame(PONG, frame.payload))
+            elif frame.opcode == CLOSE:
+                self._closed = "closed before the task ended"
+                if not self._close_sent:
+                    self._close_sent = True
+                    answers.append(client_frame(CLOSE, frame.payload[:2]))  # its code, echoed
+                break
+            elif frame.opcode != PONG:
+                self._collect(frame)
+        if self._reader.error and self._closed is None:
+            self._closed = f"sent a broken frame ({self._reader.error})"
         for answer in answers:
             await self._write(answer)
 
-    def _collect(self, event: ws_events.TextMessage) -> None:
-        self._partial.append(event.data)
-        self._partial_bytes += len(event.data)
+    def _collect(self, frame: Frame) -> None:
+        if frame.opcode != CONTINUATION:
+            self._text = frame.opcode == TEXT
+        if self._text:
+            self._partial.append(frame.payload)
+            self._partial_bytes += len(frame.payload)
         if self._partial_bytes > MAX_MESSAGE_BYTES:
             self._closed = f"sent a message over {MAX_MESSAGE_BYTES // (1024 * 1024)} MiB"
             self._partial.clear()
             return
-        if event.message_finished:
-            self._pending.append("".join(self._partial))
+        if frame.fin:
+            if self._text:
+                try:
+                    self._pending.append(b"".join(self._partial).decode())
+                except UnicodeDecodeError:
+                    self._closed = "sent a broken frame (a text message that is not UTF-8)"
             self._partial.clear()
             self._partial_bytes = 0
 
@@ -126,9 +143,9 @@ class WireSocket:
             self._closed = "broke while sending"
 
     async def close(self) -> None:
-        if self._ws.state is ConnectionState.OPEN:
-            with contextlib.suppress(wsproto.utilities.LocalProtocolError):
-                await self._write(self._ws.send(ws_events.CloseConnection(code=1000)))
+        if self._closed is None and not self._close_sent:
+            self._close_sent = True
+            await self._write(client_frame(CLOSE, close_payload(1000)))
         await self._stream.aclose()
 
 
@@ -163,7 +180,7 @@ async def connect(
                 else await anyio.connect_tcp(parts.hostname, port)
             )
             try:
-                ws = await _upgrade(stream, parts.netloc.rpartition("@")[2], target)
+                received = await _upgrade(stream, parts.netloc.rpartition("@")[2], target)
             except BaseException:
                 with anyio.CancelScope(shield=True):
                     await stream.aclose()
@@ -172,32 +189,49 @@ async def connect(
         raise SocketClosed(f"did not finish the upgrade within {handshake_seconds:g} s") from None
     except _BROKEN as exc:
         raise SocketClosed(f"could not be reached ({type(exc).__name__})") from None
-    return WireSocket(stream, ws)
+    return WireSocket(stream, received)
 
 
-async def _upgrade(stream: anyio.abc.ByteStream, host: str, target: str) -> WSConnection:
-    """The upgrade request, and the server's answer read until wsproto accepts or refuses it (it checks
-    the Sec-WebSocket-Accept key against the one it sent)."""
-    ws = WSConnection(ConnectionType.CLIENT)
-    agent = [(b"user-agent", f"wiro-mcp/{__version__}".encode())]
-    await stream.send(ws.send(ws_events.Request(host=host, target=target, extra_headers=agent)))
-    received = 0
+def accept_key(key: str) -> str:
+    return base64.b64encode(hashlib.sha1(key.encode() + ACCEPT_GUID).digest()).decode()
+
+
+async def _upgrade(stream: anyio.abc.ByteStream, host: str, target: str) -> bytes:
+    """The upgrade request, and the server's answer read with h11 (bounded); what arrived after the
+    answer (the first frames, maybe) is returned for the socket to read first."""
+    import h11  # loads with the first socket, not at start-up
+
+    key = base64.b64encode(secrets.token_bytes(16)).decode()
+    http = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_UPGRADE_BYTES)
+    headers = [
+        ("host", host),
+        ("connection", "Upgrade"),
+        ("upgrade", "websocket"),
+        ("sec-websocket-key", key),
+        ("sec-websocket-version", "13"),
+        ("user-agent", f"wiro-mcp/{__version__}"),
+    ]
+    await stream.send(http.send(h11.Request(method="GET", target=target, headers=headers)))
     while True:
         try:
-            data = await stream.receive(READ_CHUNK)
-        except anyio.EndOfStream:
-            raise SocketClosed("closed the connection during the upgrade") from None
-        received += len(data)
-        if received > MAX_UPGRADE_BYTES:
-            raise SocketClosed(f"answered the upgrade with over {MAX_UPGRADE_BYTES // 1024} KiB of headers")
-        try:
-            ws.receive_data(data)  # the answer's checks run here, and in events()
-            for event in ws.events():
-                if isinstance(event, ws_events.AcceptConnection):
-                    return ws
-                if isinstance(event, ws_events.RejectConnection):
-                    raise SocketClosed(f"refused the connection (HTTP {event.status_code})")
-        except wsproto.utilities.RemoteProtocolError as exc:
-            if "accept token" in str(exc):
-                raise SocketClosed("answered the upgrade without a valid Sec-WebSocket-Accept") from None
+            event = http.next_event()
+        except h11.RemoteProtocolError as exc:
             raise SocketClosed(f"answered the upgrade wrongly ({exc})") from None
+        if event is h11.NEED_DATA:
+            try:
+                http.receive_data(await stream.receive(READ_CHUNK))
+            except anyio.EndOfStream:
+                raise SocketClosed("closed the connection during the upgrade") from None
+            continue
+        if isinstance(event, h11.InformationalResponse) and event.status_code == 101:
+            answer = {name.decode().lower(): value.decode("latin-1") for name, value in event.headers}
+            if answer.get("upgrade", "").lower() != "websocket":
+                raise SocketClosed("answered the upgrade with no Upgrade: websocket")
+            if answer.get("sec-websocket-accept") != accept_key(key):
+                raise SocketClosed("answered the upgrade without a valid Sec-WebSocket-Accept")
+            if answer.get("sec-websocket-extensions"):
+                raise SocketClosed("answered the upgrade with an extension nobody asked for")
+            return http.trailing_data[0]
+        if isinstance(event, h11.Response | h11.InformationalResponse):
+            raise SocketClosed(f"refused the connection (HTTP {event.status_code})")
+        raise SocketClosed("answered the upgrade wrongly")
