@@ -1,7 +1,9 @@
 """What the journal costs a call: CPU and wall time of N concurrent calls' journal writes (the
-write-ahead row, the ids, three status updates), on the journal as it is (connections kept open and
-reused) against a baseline in the same run that opens a connection for every write, as the journal
-did before. Prints figures; asserts nothing.
+write-ahead row, the ids, three status updates), on the journal as it is (one connection, one worker
+thread at a time) against a baseline in the same run that writes as the journal did before: each
+write on a worker thread of its own (up to anyio's 40 at once), on a connection from a pool of 4 kept
+open (a fresh one when none is free), all contending for SQLite's write lock. Prints figures;
+asserts nothing.
 
     python bench/journal_writes.py [--calls 200] [--runs 3]
 """
@@ -9,31 +11,57 @@ did before. Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sqlite3
 import statistics
 import tempfile
+import threading
 import time
-from collections.abc import Generator
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import anyio
+import anyio.to_thread
 
 from wiro_mcp.journal import NewRun, SqliteJournal, TaskUpdate
+from wiro_mcp.journal.rules import Program
+from wiro_mcp.journal.sqlite import run_program
+
+T = TypeVar("T")
 
 RUNNING = TaskUpdate(state="running", status="task_start", outputs=[], error="", cost_usd=None)
 
 
-class OneConnectionPerWrite(SqliteJournal):
-    """The baseline: a fresh connection for every write, closed after it."""
+class ThreadsContending(SqliteJournal):
+    """The baseline: the journal's writes as they were, from many threads on pooled connections."""
 
-    @contextlib.contextmanager
-    def _connection(self) -> Generator[sqlite3.Connection, None, None]:
-        db = self._connect()
+    def __init__(self, path: Path) -> None:
+        self._pool: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
+        super().__init__(path)
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], T], write: bool = True) -> T:
+        with self._pool_lock:
+            db = self._pool.pop() if self._pool else self._connect()
         try:
-            yield db
-        finally:
+            if write:
+                db.execute("BEGIN IMMEDIATE")
+            result = work(db)
+            if write:
+                db.execute("COMMIT")
+        except BaseException:
             db.close()
+            raise
+        with self._pool_lock:
+            if len(self._pool) < 4:
+                self._pool.append(db)
+                return result
+        db.close()
+        return result
+
+    async def _perform(self, program: Program[T], *, write: bool = True, lock: str | None = None) -> T:
+        return await anyio.to_thread.run_sync(self._transaction, partial(run_program, program=program), write)
 
 
 async def calls(journal: SqliteJournal, count: int) -> tuple[float, float]:
@@ -61,15 +89,16 @@ async def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    figures: dict[str, list[tuple[float, float]]] = {"reused connections": [], "baseline: one per write": []}
+    figures: dict[str, list[tuple[float, float]]] = {"one connection": [], "baseline: threads contending": []}
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):  # interleaved, so the machine's state is shared between the two
             for name, kind in (
-                ("reused connections", SqliteJournal),
-                ("baseline: one per write", OneConnectionPerWrite),
+                ("one connection", SqliteJournal),
+                ("baseline: threads contending", ThreadsContending),
             ):
                 journal = kind(Path(tmp) / f"{run}-{kind.__name__}.sqlite3")
                 figures[name].append(await calls(journal, args.calls))
+                await journal.aclose()
     print(f"{args.calls} concurrent calls x 5 journal writes, {args.runs} runs (median, min-max):")
     for name, got in figures.items():
         cpu = [c for _, c in got]
