@@ -372,3 +372,34 @@ async def test_an_unreachable_database_is_a_clear_error_naming_no_password() -> 
     with pytest.raises(ConfigError) as refused:
         await open_journal(f"postgresql://wiro:s3cret-pass@127.0.0.1:{free_port()}/team")
     assert "postgresql://wiro@127.0.0.1" in str(refused.value) and "s3cret" not in str(refused.value)
+
+
+async def test_writes_at_once_each_keep_their_own_outcome(journal: TaskJournal) -> None:
+    """Many calls' rows written together: each gets its own row, and one that cannot be written (its
+    arguments are not JSON) costs the others nothing."""
+    got: dict[int, object] = {}
+
+    async def one(n: int) -> None:
+        arguments: dict[str, object] = {"n": n} if n != 7 else {"not json": object()}
+        run = NewRun(endpoint="e", tool="t", slug="s/p", arguments=arguments, fingerprint=str(n))
+        try:
+            got[n] = await journal.begin(run)
+        except TypeError as exc:
+            got[n] = exc
+
+    async with anyio.create_task_group() as tg:
+        for n in range(40):
+            tg.start_soon(one, n)
+    assert isinstance(got.pop(7), TypeError)
+    assert all(isinstance(row, int) for row in got.values()) and len(set(got.values())) == 39
+    assert await journal.count() == 39
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_a_caller_cancelled_before_its_write_writes_nothing(kind: str, tmp_path: Path) -> None:
+    journal = MemoryJournal("tests") if kind == "memory" else SqliteJournal(tmp_path / "j.sqlite3")
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        await journal.begin(NewRun(endpoint="e", tool="t", slug="s/p", arguments={}))
+    assert await journal.count() == 0
+    await journal.aclose()

@@ -9,10 +9,11 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
+import anyio
+import anyio.lowlevel
 import anyio.to_thread
 
 from wiro_mcp.errors import JournalError
@@ -51,19 +52,46 @@ def _migrate(db: sqlite3.Connection) -> None:
     db.execute(f"PRAGMA user_version={schema.VERSION}")
 
 
+MAX_BATCH = 64  # programs in one transaction: another process waits at most for that many
+
+
+class _Queued(Generic[T]):
+    """One program waiting for its batch, and what came of it."""
+
+    def __init__(self, program: Program[T], write: bool) -> None:
+        self.program = program
+        self.write = write
+        self.woken = anyio.Event()  # its batch is done, or it is to lead the next one
+        self.finished = False
+        self.result: T | None = None
+        self.error: Exception | None = None
+
+    def run(self, db: sqlite3.Connection) -> bool:
+        try:
+            self.result = run_program(db, self.program)
+            return True
+        except Exception as exc:
+            self.error = exc
+            return False
+
+
 class SqliteJournal(ProgramJournal):
     """One connection, kept open, used by one worker thread at a time: a process's writes queue in the
     event loop (cheap) rather than in threads contending for SQLite's write lock, which sleeps and
-    retries (under hundreds of calls at once, most of a call's CPU went there). Each write is still
-    its own short transaction, so other processes sharing the file wait at most for one of them."""
+    retries (under hundreds of calls at once, most of a call's CPU went there). The writes queued
+    while a batch is being written go together in the next one (a group commit): one trip to the
+    worker thread and one transaction for up to MAX_BATCH of them, each program in a savepoint of its
+    own, so one that fails takes nothing of the others with it. A write's caller has its answer only
+    once its batch is committed: the write-ahead row before Run is on disk before Run is sent."""
 
     def __init__(self, path: Path, *, busy_seconds: float = 30.0) -> None:
         self.path = path
         self._busy = busy_seconds
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = self._connect()
-        self._lock = threading.Lock()  # the connection's one user, even outside the limiter
-        self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop, at the first use
+        self._lock = threading.Lock()  # the connection's one user
+        self._queue: list[_Queued[Any]] = []  # programs waiting for the next batch, in order
+        self._writing = False  # a batch is on its way: newcomers wait for the next one
         self._create()
 
     def __repr__(self) -> str:
@@ -100,18 +128,65 @@ class SqliteJournal(ProgramJournal):
             return result
 
     async def _perform(self, program: Program[T], *, write: bool = True, lock: str | None = None) -> T:
-        """The blocking work in a worker thread, one at a time; SQLite and OS failures become a
-        JournalError. No `lock` is needed: a write transaction holds the whole file's write lock."""
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(1)
-        try:
-            return await anyio.to_thread.run_sync(
-                self._transaction, partial(run_program, program=program), write, limiter=self._limiter
-            )
-        except (sqlite3.Error, OSError) as exc:
+        """`program` in the next batch; SQLite and OS failures become a JournalError. No `lock` is
+        needed: a write transaction holds the whole file's write lock."""
+        await anyio.lowlevel.checkpoint_if_cancelled()  # a caller cancelled already writes nothing
+        queued = _Queued(program, write)
+        self._queue.append(queued)
+        # Shielded: a program once queued is carried out and its answer taken, as a worker thread's
+        # work always was (a cancelled caller sees the cancel at its next await).
+        with anyio.CancelScope(shield=True):
+            if self._writing:
+                await queued.woken.wait()  # its batch is done, or it leads the next one
+            if not queued.finished:
+                await self._write_batch()
+        if queued.error is None:
+            return queued.result  # pyright: ignore[reportReturnType]  # set when no error is
+        if isinstance(queued.error, sqlite3.Error | OSError):
             raise JournalError(
-                f"the task journal {self.path} cannot be {'written' if write else 'read'}: {exc}"
+                f"the task journal {self.path} cannot be {'written' if write else 'read'}: {queued.error}"
             ) from None
+        raise queued.error
+
+    async def _write_batch(self) -> None:
+        """The queue's first MAX_BATCH programs in the worker thread; then the first of those left
+        leads the next batch."""
+        self._writing = True
+        batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+        try:
+            await anyio.to_thread.run_sync(self._run_batch, batch)
+        finally:
+            for queued in batch:
+                queued.finished = True
+                queued.woken.set()
+            if self._queue:
+                self._queue[0].woken.set()
+            else:
+                self._writing = False
+
+    def _run_batch(self, batch: list[_Queued[Any]]) -> None:
+        """In the worker thread: the batch in order, in one transaction when any of it writes."""
+        with self._lock:
+            db = self._db
+            if not any(q.write for q in batch):
+                for queued in batch:
+                    queued.run(db)
+                return
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                for queued in batch:
+                    db.execute("SAVEPOINT program")
+                    if queued.run(db):
+                        db.execute("RELEASE program")
+                    else:
+                        db.execute("ROLLBACK TO program")
+                        db.execute("RELEASE program")
+                db.execute("COMMIT")
+            except Exception as exc:  # the transaction itself failed: nothing of the batch holds
+                if db.in_transaction:  # the connection stays in use: never left inside a transaction
+                    db.execute("ROLLBACK")
+                for queued in batch:
+                    queued.error = queued.error or exc
 
     def _create(self) -> None:
         try:
@@ -145,7 +220,8 @@ class MemoryJournal(SqliteJournal):
         self._busy = 30.0
         self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
-        self._limiter = None
+        self._queue = []
+        self._writing = False
         self._transaction(_migrate)
 
     def __repr__(self) -> str:

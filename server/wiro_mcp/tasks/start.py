@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 
 from wiro_mcp.catalog.fields import FieldRule
@@ -163,6 +164,14 @@ class Starter:
             return row
         if isinstance(row, OverBudget):
             return cost.over_budget(row, figure, self.config, entry, prepared.params)
+        try:
+            await (
+                anyio.lowlevel.checkpoint_if_cancelled()
+            )  # cancelled while the row was written: send nothing
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                await self._forget(row)
+            raise
         answer = await self._run_once(entry, row, sent, parts)
         notes = (*prepared.notes, *await self.ledger.started(row, answer))
         spec = entry.spec
@@ -235,6 +244,13 @@ class Starter:
                 "journal file (or set WIRO_MCP_JOURNAL to another path) and try again."
             )
         return self._repeated(row) if isinstance(row, JournalEntry) else row
+
+    async def _forget(self, row: int) -> None:
+        """The row of a Run that was never sent: no task exists."""
+        try:
+            await self.journal.discard(row)
+        except JournalError as exc:
+            log.error("%s (the row of a Run never sent stays 'submitting')", exc)
 
     def _repeated(self, earlier: JournalEntry) -> Started | Rejected:
         """The same call again within the window: the first task, said so, instead of a second bill."""
