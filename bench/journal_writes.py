@@ -1,9 +1,9 @@
 """What the journal costs a call: CPU and wall time of N concurrent calls' journal writes (the
 write-ahead row, the ids, three status updates), on the journal as it is (one connection; the writes
-queued meanwhile go to the worker thread together, one transaction for each batch) against a baseline in the same run that writes as the journal did before: each
-write on a worker thread of its own (up to anyio's 40 at once), on a connection from a pool of 4 kept
-open (a fresh one when none is free), all contending for SQLite's write lock. Prints figures;
-asserts nothing.
+queued meanwhile go to the worker thread together, one transaction for each batch) against a
+baseline in the same run that writes as the journal did before: each write on a worker thread of its
+own (up to anyio's 40 at once), on a connection from a pool of 4 kept open (a fresh one when none is
+free), all contending for SQLite's write lock. Prints figures; asserts nothing.
 
     python bench/journal_writes.py [--calls 200] [--runs 3]
 """
