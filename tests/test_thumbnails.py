@@ -9,7 +9,7 @@ import random
 from PIL import Image
 
 from wiro_mcp.sandbox.media import png
-from wiro_mcp.thumbnails import THUMBNAIL_SIDE, thumbnail
+from wiro_mcp.thumbnails import THUMBNAIL_SIDE, already_small, thumbnail
 
 
 def noisy_png(width: int, height: int, mode: str = "RGB") -> bytes:
@@ -52,3 +52,10 @@ def test_transparency_is_shown_over_white() -> None:
     assert small is not None
     with Image.open(io.BytesIO(small)) as shown:
         assert shown.convert("RGB").getpixel((32, 32)) == (255, 255, 255)
+
+
+def test_only_an_image_no_larger_than_its_thumbnail_is_made_without_a_worker_thread() -> None:
+    # Read from the header alone.
+    assert already_small(png("a", 256, 256)) and already_small(png("b", THUMBNAIL_SIDE, 40))
+    assert not already_small(png("c", THUMBNAIL_SIDE + 1, 40))
+    assert not already_small(b"not an image at all")

@@ -250,9 +250,15 @@ class Outputs:
             return None
         if kind != "image":
             return Preview(data, out.mime)
-        from wiro_mcp.thumbnails import thumbnail  # Pillow loads with the first image, not at start-up
+        from wiro_mcp.thumbnails import already_small, thumbnail  # Pillow loads with the first image
 
-        small = await anyio.to_thread.run_sync(thumbnail, data)  # decoding is CPU work
+        # Decoding is CPU work, for a worker thread; an image no larger than its thumbnail (about 2 ms
+        # of work) costs less done here than the trip to the thread and back, where the thread and
+        # the event loop contend for the interpreter.
+        if already_small(data):
+            small = thumbnail(data)
+        else:
+            small = await anyio.to_thread.run_sync(thumbnail, data)
         return Preview(small, "image/jpeg") if small is not None else None
 
     async def keep_text(self, tool: str, taskid: str, name: str, text: str) -> tuple[Path | None, str]:
