@@ -3,14 +3,16 @@ journal, progress, results and image previews all on), against a bare server of 
 one tool sleeps as long as a task takes (the floor: what MCP over HTTP costs by itself), in the same
 run. The emulator runs in a third process; the calls come from this one, over streamable HTTP.
 
-    python bench/server_load.py [--calls 500] [--seconds 10] [--runs 3] [--profile]
+    python bench/server_load.py [--calls 500] [--seconds 10] [--runs 3] [--profile] [--progress]
 
 For each server it prints the server process's own CPU per call (from /proc, so the clients' CPU
 is not in it), its peak RSS, and the completion lag of each call: the time from its call to its
 result, less the task's length (which the emulator holds at --seconds). `--profile` samples the
 server with py-spy (`pip install py-spy`; only the thread holding the GIL, so idle threads are not
 counted) and prints the top 5 functions by own time and the journal's share of all samples.
-Prints figures; asserts nothing.
+`--progress` has every call ask for progress notifications, as a client that shows them does (the
+server then sends a couple of dozen a call; the bare server sends none). Prints figures; asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -110,8 +112,11 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def load(url: str, tool: str, calls: int, seconds: float) -> tuple[list[float], int]:
-    """`calls` calls at once over CLIENTS clients; each call's lag, and how many completed."""
+async def load(
+    url: str, tool: str, calls: int, seconds: float, progress: bool = False
+) -> tuple[list[float], int]:
+    """`calls` calls at once over CLIENTS clients; each call's lag, and how many completed. With
+    `progress`, each call asks for progress notifications, as a client that shows them does."""
     lags: list[float] = []
     completed = 0
     tag = secrets.token_hex(4)
@@ -120,7 +125,11 @@ async def load(url: str, tool: str, calls: int, seconds: float) -> tuple[list[fl
         nonlocal completed
         began = time.monotonic()
         args = {"prompt": f"bench {tag} {n}"} if tool != "sleep" else {}  # never a repeated call
-        result = await client.call_tool(tool, args)
+
+        async def shown(value: float, total: float | None, message: str | None) -> None:
+            return None
+
+        result = await client.call_tool(tool, args, progress_callback=shown if progress else None)
         lags.append(time.monotonic() - began - seconds)
         state = (result.structured_content or {}).get("state", "completed")
         completed += int(not result.is_error and state == "completed")
@@ -164,6 +173,7 @@ def run_once(
     calls: int,
     seconds: float,
     profile: bool,
+    progress: bool,
     folder: Path,
     emulator: tuple[int, int],
     keep: Path | None = None,
@@ -215,7 +225,7 @@ def run_once(
             time.sleep(1)
         before, emulator_before, began = cpu_seconds(pid), cpu_seconds(emulator_pid), time.monotonic()
         client_before = own_cpu_seconds()
-        lags, completed = anyio.run(load, url, tool, calls, seconds)
+        lags, completed = anyio.run(load, url, tool, calls, seconds, progress)
         spent = cpu_seconds(pid) - before
         wall = time.monotonic() - began
         figures: dict[str, Any] = {
@@ -247,6 +257,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="each call asks for progress notifications (as most clients do)",
+    )
     parser.add_argument("--keep", type=Path, help="keep py-spy's raw stacks in this folder")
     args = parser.parse_args()
     rows: dict[str, list[dict[str, Any]]] = {"wiro-mcp": [], "bare": []}
@@ -263,6 +278,7 @@ def main() -> None:
                             args.calls,
                             args.seconds,
                             args.profile,
+                            args.progress,
                             folder,
                             (emulator_port, emulator_pid),
                             args.keep,

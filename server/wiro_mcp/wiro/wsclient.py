@@ -153,11 +153,10 @@ async def connect(
     url: str, *, ssl_context: ssl.SSLContext | None = None, handshake_seconds: float = HANDSHAKE_SECONDS
 ) -> WireSocket:
     """Open a connection to `url` (ws:// or wss://, the latter with `ssl_context`, by default the
-    server's shared one), SocketClosed when
-    it cannot be reached, or the server refuses or does not finish the upgrade within
-    `handshake_seconds` (connecting included: a handshake answered a byte at a time passes every
-    per-read timeout). Not a context manager, so that a connection shared by several tasks can be
-    closed by whichever is last: `close()` it."""
+    server's shared one); SocketClosed when it cannot be reached, or the server refuses or does not
+    finish the upgrade within `handshake_seconds` (connecting included: a handshake answered a byte
+    at a time passes every per-read timeout). Not a context manager, so that a connection shared by
+    several tasks can be closed by whichever is last: `close()` it."""
     parts = urlsplit(url)
     secure = parts.scheme == "wss"
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
