@@ -1,13 +1,16 @@
-"""Host checks for every bind address, and the bind rule, without starting a server."""
+"""Host checks for every bind address, the bind rule, and the listening socket."""
 
 from __future__ import annotations
+
+import asyncio
+import socket
 
 import pytest
 from pydantic import SecretStr
 
 from wiro_mcp.errors import ConfigError
 from wiro_mcp.mcp.hosting import is_loopback
-from wiro_mcp.mcp.transports import check_http_bind, transport_security
+from wiro_mcp.mcp.transports import bound_socket, check_http_bind, transport_security
 
 
 @pytest.mark.parametrize(
@@ -67,3 +70,28 @@ async def test_readiness_says_why_it_is_not_ready() -> None:
         probes.draining = True
         assert (await http.get("/readyz")).json() == {"status": "stopping"}
         assert (await http.get("/healthz")).status_code == 200
+
+
+@pytest.mark.anyio
+async def test_connections_to_the_http_server_send_small_answers_at_once() -> None:
+    """The listening socket uvicorn is given, served as uvicorn serves it (asyncio's create_server):
+    each connection it accepts has Nagle's algorithm off, so an answer written in pieces is not held
+    back for the client's delayed ACK (40 ms a response, before)."""
+    loop = asyncio.get_running_loop()
+    accepted: asyncio.Future[int] = loop.create_future()
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            sock = transport.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    listening = bound_socket("127.0.0.1", 0)
+    server = await loop.create_server(Probe, sock=listening)
+    try:
+        client = socket.create_connection(listening.getsockname())
+        assert await asyncio.wait_for(accepted, 5) != 0
+        client.close()
+    finally:
+        server.close()
+        await server.wait_closed()
