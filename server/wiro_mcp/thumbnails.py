@@ -21,6 +21,8 @@ _QUALITIES = (82, 70, 55, 40)
 # around each call would change the process's filters from worker threads at the same time.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+# What Pillow raises for an image it cannot, or must not, read.
+_UNREADABLE = (OSError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError)
 
 
 def thumbnail(data: bytes) -> bytes | None:
@@ -31,7 +33,7 @@ def thumbnail(data: bytes) -> bytes | None:
             image = ImageOps.exif_transpose(opened)
             image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
             flat = _on_white(image)
-    except (OSError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+    except _UNREADABLE as exc:
         log.info("no preview: the image cannot be read (%s)", type(exc).__name__)
         return None
     for side in (THUMBNAIL_SIDE, THUMBNAIL_SIDE // 2):
@@ -51,7 +53,7 @@ def already_small(data: bytes) -> bool:
     try:
         with Image.open(io.BytesIO(data)) as opened:
             return max(opened.size) <= THUMBNAIL_SIDE
-    except (OSError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+    except _UNREADABLE:
         return False
 
 

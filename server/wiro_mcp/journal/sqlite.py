@@ -88,11 +88,14 @@ class SqliteJournal(ProgramJournal):
         self.path = path
         self._busy = busy_seconds
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = self._connect()
+        self._use(self._connect())
+        self._create()
+
+    def _use(self, db: sqlite3.Connection) -> None:
+        self._db = db
         self._lock = threading.Lock()  # the connection's one user
         self._queue: list[_Queued[Any]] = []  # programs waiting for the next batch, in order
         self._writing = False  # a batch is on its way: newcomers wait for the next one
-        self._create()
 
     def __repr__(self) -> str:
         return f"SqliteJournal({str(self.path)!r})"
@@ -218,10 +221,7 @@ class MemoryJournal(SqliteJournal):
         self.reason = reason
         self.path = Path(":memory:")
         self._busy = 30.0
-        self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        self._lock = threading.Lock()
-        self._queue = []
-        self._writing = False
+        self._use(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False))
         self._transaction(_migrate)
 
     def __repr__(self) -> str:

@@ -164,13 +164,11 @@ class Starter:
             return row
         if isinstance(row, OverBudget):
             return cost.over_budget(row, figure, self.config, entry, prepared.params)
-        try:
-            await (
-                anyio.lowlevel.checkpoint_if_cancelled()
-            )  # cancelled while the row was written: send nothing
+        try:  # cancelled while the row was being written: nothing is sent
+            await anyio.lowlevel.checkpoint_if_cancelled()
         except anyio.get_cancelled_exc_class():
             with anyio.CancelScope(shield=True):
-                await self._forget(row)
+                await self._settle_unstarted(row)
             raise
         answer = await self._run_once(entry, row, sent, parts)
         notes = (*prepared.notes, *await self.ledger.started(row, answer))
@@ -245,12 +243,16 @@ class Starter:
             )
         return self._repeated(row) if isinstance(row, JournalEntry) else row
 
-    async def _forget(self, row: int) -> None:
-        """The row of a Run that was never sent: no task exists."""
+    async def _settle_unstarted(self, row: int, error: WiroError | None = None) -> None:
+        """The row of a Run that started no task we know of: discarded when none exists (never sent,
+        or refused by Wiro), marked unknown when `error` says the Run may have reached Wiro."""
         try:
-            await self.journal.discard(row)
+            if isinstance(error, WiroTransportError) and error.sent_maybe:
+                await self.journal.unknown(row, error=str(error))
+            else:
+                await self.journal.discard(row)
         except JournalError as exc:
-            log.error("%s (the row of a Run never sent stays 'submitting')", exc)
+            log.error("%s (the row of this Run stays 'submitting')", exc)
 
     def _repeated(self, earlier: JournalEntry) -> Started | Rejected:
         """The same call again within the window: the first task, said so, instead of a second bill."""
@@ -280,12 +282,5 @@ class Starter:
             try:
                 return await self.client.run(spec.owner, spec.project, params, parts)
             except WiroError as exc:
-                uncertain = isinstance(exc, WiroTransportError) and exc.sent_maybe
-                try:
-                    if uncertain:
-                        await self.journal.unknown(row, error=str(exc))
-                    else:
-                        await self.journal.discard(row)  # Wiro refused it: no task exists
-                except JournalError as journal_exc:
-                    log.error("%s (the row of this Run stays 'submitting')", journal_exc)
+                await self._settle_unstarted(row, exc)
                 raise
