@@ -224,3 +224,20 @@ async def test_two_followers_of_one_task_each_hear_it_to_the_end_on_shared_conne
     assert [o.task.state for o in outcomes] == ["completed", "completed"]
     assert [o.detail_requests for o in outcomes] == [1, 1]  # neither lost its events to the other
     assert wiro.emulator.socket.connections == 2
+
+
+async def test_output_urls_name_the_host_the_run_went_to_when_the_socket_is_reached_by_another(
+    wiro: RunningEmulator,
+) -> None:
+    # The push shows the outputs before Task/Detail does: their URLs must still be at Wiro's own host,
+    # or the output policy (https, or http to Wiro's host) would refuse to fetch them.
+    async with wiro.client() as client:
+        polling = PollingFollower(client, PollPolicy(scale=0.05))
+        renamed = wiro.socket_url.replace("127.0.0.1", "localhost", 1)
+        socket = SocketFollower(client, renamed, polling, silence_seconds=5.0)
+        answer = await client.run("reve", "generate", {"prompt": "x"})
+        handle = client_handle(wiro, answer.taskid, answer.socketaccesstoken)
+        outcome = await socket.follow(handle, wait_seconds=20, last_known=Task(id=answer.taskid))
+    assert len(wiro.state.requests("socket")) == 1  # it was the push, not polling
+    urls = [o.url for o in outcome.task.file_outputs]
+    assert urls and all(u.startswith(wiro.root + "/files/") for u in urls), urls

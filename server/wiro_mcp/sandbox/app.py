@@ -195,6 +195,7 @@ class Emulator:
             earlier: list[Any] = before if isinstance(before, list) else [before]  # pyright: ignore[reportUnknownVariableType]
             params[part] = said if before in (None, "") else [*earlier, said]
         task = self.state.create_task(spec, params)
+        task.files_root = _files_root(request)
         answer: dict[str, Any] = {
             "errors": [],
             "taskid": task.id,
@@ -347,9 +348,10 @@ class Emulator:
     def _make_output(self, task: SandboxTask, request: HTTPConnection) -> dict[str, Any]:
         name, contenttype, data = output_file(task.spec.effective_media, f"{task.id}:{task.params}")
         self.state.files[f"{task.uuid}/{name}"] = (contenttype, data)
-        base = request.base_url  # a socket's is ws://: the files are served over HTTP
-        base = base.replace(scheme={"ws": "http", "wss": "https"}.get(base.scheme, base.scheme))
-        url = str(base).rstrip("/") + f"/files/{task.uuid}/{name}"
+        # At the host the Run was sent to, whichever request shows the outputs first: the socket may
+        # be reached under another name, and an output URL at neither Wiro's host nor https is
+        # (rightly) not fetched.
+        url = (task.files_root or _files_root(request)) + f"/files/{task.uuid}/{name}"
         return {
             "id": task.uuid.replace("-", "")[:32],
             "name": name,
@@ -359,6 +361,12 @@ class Emulator:
             "addedtime": str(int(time.time())),
             "url": url,
         }
+
+
+def _files_root(request: HTTPConnection) -> str:
+    base = request.base_url  # a socket's is ws://: the files are served over HTTP
+    base = base.replace(scheme={"ws": "http", "wss": "https"}.get(base.scheme, base.scheme))
+    return str(base).rstrip("/")
 
 
 def text_of(task: SandboxTask) -> str:

@@ -84,6 +84,7 @@ class SandboxTask:
     outputs: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     turn: int = 1  # for an LLM: which turn of its conversation (session_id) this is
     live: bool = False  # planned to behave as a realtime model
+    files_root: str = ""  # where its output files are served: the host its Run was sent to
 
     @property
     def kind(self) -> Kind:
