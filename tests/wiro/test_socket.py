@@ -23,12 +23,16 @@ pytestmark = pytest.mark.anyio
 
 @contextlib.asynccontextmanager
 async def follower(
-    wiro: RunningEmulator, silence: float = 5.0, per_connection: int = 1
+    wiro: RunningEmulator, silence: float = 5.0, per_connection: int = 1, socket_url: str = ""
 ) -> AsyncIterator[tuple[SocketFollower, WiroClient]]:
     async with wiro.client() as client:
         polling = PollingFollower(client, PollPolicy(scale=0.05))
         socket = SocketFollower(
-            client, wiro.socket_url, polling, silence_seconds=silence, tasks_per_connection=per_connection
+            client,
+            socket_url or wiro.socket_url,
+            polling,
+            silence_seconds=silence,
+            tasks_per_connection=per_connection,
         )
         yield socket, client
 
@@ -231,10 +235,8 @@ async def test_output_urls_name_the_host_the_run_went_to_when_the_socket_is_reac
 ) -> None:
     # The push shows the outputs before Task/Detail does: their URLs must still be at Wiro's own host,
     # or the output policy (https, or http to Wiro's host) would refuse to fetch them.
-    async with wiro.client() as client:
-        polling = PollingFollower(client, PollPolicy(scale=0.05))
-        renamed = wiro.socket_url.replace("127.0.0.1", "localhost", 1)
-        socket = SocketFollower(client, renamed, polling, silence_seconds=5.0)
+    renamed = wiro.socket_url.replace("127.0.0.1", "localhost", 1)
+    async with follower(wiro, socket_url=renamed) as (socket, client):
         answer = await client.run("reve", "generate", {"prompt": "x"})
         handle = client_handle(wiro, answer.taskid, answer.socketaccesstoken)
         outcome = await socket.follow(handle, wait_seconds=20, last_known=Task(id=answer.taskid))

@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
@@ -194,8 +194,10 @@ class Emulator:
             before = params.get(part)
             earlier: list[Any] = before if isinstance(before, list) else [before]  # pyright: ignore[reportUnknownVariableType]
             params[part] = said if before in (None, "") else [*earlier, said]
-        task = self.state.create_task(spec, params)
-        task.files_root = _files_root(request)
+        # Its files are served at the host this Run was sent to, whichever request shows them first
+        # (the socket may be reached under another name: a URL at neither Wiro's host nor https is,
+        # rightly, not fetched).
+        task = self.state.create_task(spec, params, files_root=str(request.base_url).rstrip("/"))
         answer: dict[str, Any] = {
             "errors": [],
             "taskid": task.id,
@@ -239,7 +241,7 @@ class Emulator:
         answer: dict[str, Any] = {
             "total": "1",
             "errors": [],
-            "tasklist": [self._task_json(found, request, now)],
+            "tasklist": [self._task_json(found, now)],
         }
         answer["result"] = True
         return self._finish(JSONResponse(answer), fault)
@@ -305,13 +307,13 @@ class Emulator:
         return Response(data, media_type=contenttype)
 
     # ----- task rendering
-    def _task_json(self, task: SandboxTask, request: Request, now: float) -> dict[str, Any]:
+    def _task_json(self, task: SandboxTask, now: float) -> dict[str, Any]:
         status = task.status(now)
         elapsed = min(task.elapsed(now), task.seconds)
         done = status == "task_postprocess_end"
         failed = done and task.fail is not None
         if done and not failed and not task.outputs:
-            task.outputs = self._make_outputs(task, request)
+            task.outputs = self._make_outputs(task)
         stamp = str(task.created_epoch)
         began = task.created_epoch + int(task.seconds * 0.3)
         return {
@@ -336,22 +338,19 @@ class Emulator:
             "outputs": task.outputs if done and not failed else [],
         }
 
-    def _make_outputs(self, task: SandboxTask, request: HTTPConnection) -> list[dict[str, Any]]:
+    def _make_outputs(self, task: SandboxTask) -> list[dict[str, Any]]:
         """A finished task's outputs: an LLM's raw answer, none for a transcript (its text is in
         debugoutput), else one file."""
         if task.kind == "llm":
             return [llm_output(task.params, task.turn)[0]]
         if task.kind == "transcript":
             return []
-        return [self._make_output(task, request)]
+        return [self._make_output(task)]
 
-    def _make_output(self, task: SandboxTask, request: HTTPConnection) -> dict[str, Any]:
+    def _make_output(self, task: SandboxTask) -> dict[str, Any]:
         name, contenttype, data = output_file(task.spec.effective_media, f"{task.id}:{task.params}")
         self.state.files[f"{task.uuid}/{name}"] = (contenttype, data)
-        # At the host the Run was sent to, whichever request shows the outputs first: the socket may
-        # be reached under another name, and an output URL at neither Wiro's host nor https is
-        # (rightly) not fetched.
-        url = (task.files_root or _files_root(request)) + f"/files/{task.uuid}/{name}"
+        url = f"{task.files_root}/files/{task.uuid}/{name}"
         return {
             "id": task.uuid.replace("-", "")[:32],
             "name": name,
@@ -361,12 +360,6 @@ class Emulator:
             "addedtime": str(int(time.time())),
             "url": url,
         }
-
-
-def _files_root(request: HTTPConnection) -> str:
-    base = request.base_url  # a socket's is ws://: the files are served over HTTP
-    base = base.replace(scheme={"ws": "http", "wss": "https"}.get(base.scheme, base.scheme))
-    return str(base).rstrip("/")
 
 
 def text_of(task: SandboxTask) -> str:

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import anyio
-from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from wiro_mcp.jsonish import as_dict
@@ -110,7 +109,7 @@ class SocketChannel:
     connection, and the default serves only the first, ignoring any later one)."""
 
     def __init__(
-        self, state: SandboxState, make_outputs: Callable[[SandboxTask, HTTPConnection], list[dict[str, Any]]]
+        self, state: SandboxState, make_outputs: Callable[[SandboxTask], list[dict[str, Any]]]
     ) -> None:
         self.state = state
         self._make_outputs = make_outputs
@@ -139,7 +138,7 @@ class SocketChannel:
             if fault == "silent":
                 while True:
                     await socket.receive_text()
-            await self._follow(_sender(socket, None), task, fault, socket)
+            await self._follow(_sender(socket, None), task, fault)
             await socket.close()
         except _Dropped:
             await socket.close(code=1011)
@@ -161,7 +160,7 @@ class SocketChannel:
         async def follow(task: SandboxTask) -> None:
             with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # the client left first
                 try:
-                    await self._follow(send, task, fault, socket)
+                    await self._follow(send, task, fault)
                 except _Dropped:
                     await socket.close(code=1011)
 
@@ -175,9 +174,7 @@ class SocketChannel:
                 if task is not None and fault != "silent":
                     tg.start_soon(follow, task)
 
-    async def _follow(
-        self, send: Send, task: SandboxTask, fault: SocketFault | None, connection: HTTPConnection
-    ) -> None:
+    async def _follow(self, send: Send, task: SandboxTask, fault: SocketFault | None) -> None:
         events = timeline(task)
         sent = 0
         while True:
@@ -198,13 +195,13 @@ class SocketChannel:
             live = task.kind == "realtime"  # waits for audio until stopped: it never ends by itself
             if elapsed >= task.seconds and not live:
                 if fault != "garbage":
-                    outputs = [] if task.fail else self._outputs(task, connection)
+                    outputs = [] if task.fail else self._outputs(task)
                     await send(_event(task, "task_postprocess_end", outputs))
                 return
             upcoming = events[sent][0] if sent < len(events) else math.inf if live else task.seconds
             await anyio.sleep(min(upcoming - elapsed, MAX_SLEEP))
 
-    def _outputs(self, task: SandboxTask, connection: HTTPConnection) -> list[dict[str, Any]]:
+    def _outputs(self, task: SandboxTask) -> list[dict[str, Any]]:
         if not task.outputs:
-            task.outputs = self._make_outputs(task, connection)
+            task.outputs = self._make_outputs(task)
         return task.outputs

@@ -79,12 +79,12 @@ class SandboxTask:
     created_epoch: int
     seconds: float
     fail: str | None
+    files_root: str  # where its output files are served: the host its Run was sent to
     stopped_at: float | None = None
     cost: float = 0.0  # what a successful run bills, fixed when it starts
     outputs: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     turn: int = 1  # for an LLM: which turn of its conversation (session_id) this is
     live: bool = False  # planned to behave as a realtime model
-    files_root: str = ""  # where its output files are served: the host its Run was sent to
 
     @property
     def kind(self) -> Kind:
@@ -140,7 +140,7 @@ class SandboxState:
     def find_model(self, owner: str, project: str) -> ModelSpec | None:
         return self.models.get(f"{owner}/{project}".lower())
 
-    def create_task(self, spec: ModelSpec, params: dict[str, Any]) -> SandboxTask:
+    def create_task(self, spec: ModelSpec, params: dict[str, Any], *, files_root: str) -> SandboxTask:
         plan = self.plans.popleft() if self.plans else RunPlan()
         seconds = plan.seconds
         if seconds is None:
@@ -159,6 +159,7 @@ class SandboxState:
             fail=plan.fail,
             cost=billed(spec, params, seconds),
             live=plan.live,
+            files_root=files_root,
         )
         session = str(params.get("session_id") or "")
         if session and task.kind == "llm":
