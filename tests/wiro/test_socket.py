@@ -73,6 +73,16 @@ async def test_the_push_path_reports_every_status_and_percentages_for_one_detail
     assert len(wiro.state.requests("socket")) == 1
 
 
+async def test_events_keep_a_task_longer_than_the_silence_on_the_socket_for_one_detail(
+    wiro: RunningEmulator,
+) -> None:
+    # Events come at least every 0.4 s over 4 s: no spell of 0.8 s passes without one.
+    outcome, seen = await run_and_follow(wiro, seconds=4.0, silence=0.8)
+    assert outcome.finished and outcome.task.state == "completed"
+    assert outcome.detail_requests == 1 and len(wiro.state.requests("Task/Detail")) == 1
+    assert seen[-1].status == "task_postprocess_end"
+
+
 @pytest.mark.parametrize("fault", ["refuse", "drop", "silent", "garbage"])
 async def test_each_socket_fault_hands_the_task_to_polling_and_it_completes(
     wiro: RunningEmulator, fault: SocketFault

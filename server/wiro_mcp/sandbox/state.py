@@ -113,6 +113,7 @@ class SandboxState:
         self.models = {spec.slug.lower(): spec for spec in specs}
         self.seconds = dict(seconds or {})
         self.tasks: dict[str, SandboxTask] = {}
+        self._by_token: dict[str, SandboxTask] = {}  # the socket registers by token: no scan per task
         self.files: dict[str, tuple[str, bytes]] = {}
         self.log: list[LoggedRequest] = []
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
@@ -166,6 +167,7 @@ class SandboxState:
             self.turns[session] += 1
             task.turn = self.turns[session]
         self.tasks[task.id] = task
+        self._by_token[task.token] = task
         return task
 
     def _new_id(self) -> str:
@@ -179,5 +181,5 @@ class SandboxState:
         if taskid and taskid in self.tasks:
             return self.tasks[taskid]
         if token:
-            return next((t for t in self.tasks.values() if t.token == token), None)
+            return self._by_token.get(token)
         return None

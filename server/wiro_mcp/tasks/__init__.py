@@ -62,7 +62,7 @@ class TaskService:
         self.account = account or endpoint  # whose money: budgets are kept per account
         self.journal = journal
         self.offered = offered  # tasks are reported under their model's typed tool, if it has one
-        ledger = Ledger(journal, endpoint)
+        self.ledger = ledger = Ledger(journal, endpoint)
         self.starter = Starter(
             client,
             config,

@@ -166,7 +166,7 @@ class Following:
                 return
 
     async def _report(self, task: Task, finished: bool, notes: tuple[str, ...] = ()) -> TaskReport:
-        await self.ledger.update(task)
+        await self.ledger.update_behind(task)
         tool, slug = self.naming(task)
         saved: dict[str, Path] = {}
         folder = tool or slug or "task"

@@ -3,9 +3,12 @@ the journal keeps failing, kept here and written at the next chance), and each l
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncGenerator
 
 import anyio
+import anyio.abc
 
 from wiro_mcp.errors import JournalError
 from wiro_mcp.journal import TaskJournal, TaskUpdate
@@ -22,6 +25,7 @@ class Ledger:
         self.endpoint = endpoint
         # Journal rows whose ids could not be written yet: retried at every later journal write.
         self._unrecorded: dict[int, RunAnswer] = {}
+        self._background: anyio.abc.TaskGroup | None = None  # set while `writing_behind` is open
 
     def __repr__(self) -> str:
         return f"Ledger({self.journal!r}, unrecorded={len(self._unrecorded)})"
@@ -43,6 +47,33 @@ class Ledger:
                         )
                     await anyio.sleep(delay)
         return ()  # pragma: no cover  (the loop always returns)
+
+    @contextlib.asynccontextmanager
+    async def writing_behind(self) -> AsyncGenerator[None, None]:
+        """While open, `update_behind` writes in the background; closing waits for what is pending."""
+        async with anyio.create_task_group() as tg:
+            self._background = tg
+            try:
+                yield
+            finally:
+                self._background = None
+
+    async def update_behind(self, task: Task) -> None:
+        """`update`, not waited for where a background is open: a result need not wait for the
+        journal's commit (a failed update is only logged either way), and under load that commit
+        waits its turn behind other tasks' writes. The row holds the task's ids already; its reserved
+        quote stays on the budget until this lands (failing closed meanwhile)."""
+        if self._background is None:
+            await self.update(task)
+        else:
+            self._background.start_soon(self._update_shielded, task)
+
+    async def _update_shielded(self, task: Task) -> None:
+        with anyio.CancelScope(shield=True):  # a shutdown waits for it rather than losing it
+            try:
+                await self.update(task)
+            except Exception:  # a background task's failure must not take the server down
+                log.exception("task %s: its final state was not journalled", task.id)
 
     async def update(self, task: Task) -> None:
         if not task.id:

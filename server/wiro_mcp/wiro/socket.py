@@ -12,6 +12,8 @@ socket over a task that is not moving (a long queue) is kept. The events are rea
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 import anyio
 
@@ -134,22 +136,29 @@ class _SocketRun:
             # Nothing documents that a registration replays what already happened: a task that ended
             # while we connected would leave the socket silent. So the first quiet spell is short.
             spell = min(self.f.silence, FIRST_CHECK_SECONDS)
+            first = spell < self.f.silence  # the short first spell, however long its events keep it
+            heard = -math.inf  # when the last event came, by time.monotonic()
             while True:
-                # One scope per quiet spell, its deadline pushed back by each event (cheaper than a
-                # timeout per message, which adds up over hundreds of sockets).
-                with anyio.move_on_after(spell) as quiet:
+                # One scope per spell, left alone by each event (moving its deadline reschedules a
+                # timer, which adds up over hundreds of sockets): when it expires, an event heard
+                # within the last `silence` seconds starts a spell for the rest of that time.
+                with anyio.move_on_after(spell):
                     while True:
                         event = await events.next_event()
-                        quiet.deadline = anyio.current_time() + self.f.silence
+                        heard = time.monotonic()
                         if event.kind in TERMINAL_STATUSES:
                             return await self._ended()
                         assert self.latest is not None
                         updated = apply_event(self.latest, event)
                         if updated is not None:
                             await self.report(updated)
-                if quiet.cancelled_caught and await self._silent(events, first=spell < self.f.silence):
+                quiet_for = time.monotonic() - heard
+                if quiet_for < self.f.silence:
+                    spell = self.f.silence - quiet_for
+                    continue
+                if await self._silent(events, first=first):
                     return self.outcome(True)
-                spell = self.f.silence
+                spell, first = self.f.silence, False
 
     async def _silent(self, events: Subscription, first: bool) -> bool:
         """Nothing for a while: one Detail tells a quiet task from a socket that stopped delivering.
