@@ -7,7 +7,9 @@ run. The emulator runs in a third process; the calls come from this one, over st
 
 For each server it prints the server process's own CPU per call (from /proc, so the clients' CPU
 is not in it), its peak RSS, and the completion lag of each call: the time from its call to its
-result, less the task's length (which the emulator holds at --seconds). `--profile` samples the
+result, less the task's length (which the emulator holds at --seconds). Its CPU is also sampled
+every 0.1 s: how long it was at a full core (90 % or more) while the calls started and while their
+tasks ended (one core is all an event loop has, so that is how long each burst kept it busy). `--profile` samples the
 server with py-spy (`pip install py-spy`; only the thread holding the GIL, so idle threads are not
 counted) and prints the top 5 functions by own time and the journal's share of all samples.
 `--progress` has every call ask for progress notifications, as a client that shows them does (the
@@ -29,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +46,8 @@ WIRO_MCP = str(Path(sys.executable).parent / "wiro-mcp")
 PY_SPY = str(Path(sys.executable).parent / "py-spy")
 CLIENTS = 20  # HTTP clients the calls are spread over (each holds its share of the calls open at once)
 TICKS = os.sysconf("SC_CLK_TCK")
+SAMPLE_SECONDS = 0.1
+FULL_CORE = 0.9  # a sample at 90 % of a core or more counts as busy
 TARGETS = {"cpu_ms": 10.0, "lag_s": 1.0, "rss_mb": 150.0, "journal_share": 0.10}
 # The bare server: one tool that waits as long as a task takes, on the SDK's own streamable HTTP.
 BARE = """
@@ -103,6 +108,34 @@ def cpu_seconds(pid: int) -> float:
 def own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+class BusyTrace:
+    """`pid`'s CPU sampled every SAMPLE_SECONDS in a thread: the seconds it spent at a full core,
+    before and after `split` seconds from the start."""
+
+    def __init__(self, pid: int, split: float) -> None:
+        self.pid, self.split = pid, split
+        self.busy = [0.0, 0.0]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> BusyTrace:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        began = last = time.monotonic()
+        used = cpu_seconds(self.pid)
+        while not self._stop.wait(SAMPLE_SECONDS):
+            now, now_used = time.monotonic(), cpu_seconds(self.pid)
+            if now_used - used >= FULL_CORE * (now - last):
+                self.busy[now - began >= self.split] += now - last
+            last, used = now, now_used
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -225,7 +258,8 @@ def run_once(
             time.sleep(1)
         before, emulator_before, began = cpu_seconds(pid), cpu_seconds(emulator_pid), time.monotonic()
         client_before = own_cpu_seconds()
-        lags, completed = anyio.run(load, url, tool, calls, seconds, progress)
+        with BusyTrace(pid, split=seconds / 2) as busy:  # the starts come first, the ends a task later
+            lags, completed = anyio.run(load, url, tool, calls, seconds, progress)
         spent = cpu_seconds(pid) - before
         wall = time.monotonic() - began
         figures: dict[str, Any] = {
@@ -238,6 +272,8 @@ def run_once(
             "emulator_cpu": (cpu_seconds(emulator_pid) - emulator_before) / wall,
             "client_cpu": (own_cpu_seconds() - client_before) / wall,  # the calling side's, likewise
             "server_cpu": spent / wall,
+            "busy_starts_s": busy.busy[0],
+            "busy_ends_s": busy.busy[1],
         }
         if spy is not None:
             spy.send_signal(2)  # SIGINT: py-spy writes what it has
@@ -302,6 +338,11 @@ def main() -> None:
             f"{'':>9}{statistics.median(r['server_cpu'] for r in rows[name]):>6.0%} "
             f"{statistics.median(r['client_cpu'] for r in rows[name]):>6.0%} "
             f"{statistics.median(r['emulator_cpu'] for r in rows[name]):>6.0%}"
+        )
+    for name in rows:
+        print(
+            f"{name:>9}: at a full core for {spread(name, 'busy_starts_s', '.1f')} s while the calls "
+            f"started, {spread(name, 'busy_ends_s', '.1f')} s while their tasks ended"
         )
     ours, bare = rows["wiro-mcp"], rows["bare"]
     cpu = statistics.median(r["cpu_ms"] for r in ours)

@@ -189,3 +189,20 @@ async def test_a_task_tool_on_an_id_wiro_does_not_know_says_so(
         assert result.is_error and "internal error" not in text, text
     assert "task-not-exist" in unknown.content[0].text  # type: ignore[union-attr]
     assert "tasktoken: a\\nPrice" in odd.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_long_lived_sandbox_drops_its_oldest_files_and_an_upload_keeps_a_new_name() -> None:
+    emulator = Emulator([], api_key=API_KEY, api_secret=API_SECRET)
+    emulator.state.files.max_bytes = 2_500_000  # room for two of these uploads, not three
+    transport = httpx2.ASGITransport(app=emulator.app)
+    auth = WiroAuth(SecretStr(API_KEY), SecretStr(API_SECRET))
+    async with WiroClient(ASGI_BASE, auth, transport=transport) as client:
+        uploads = [
+            await client.upload(f"part{n}.bin", bytes([n]) * 1_000_000, "application/octet-stream")
+            for n in range(3)
+        ]
+        async with httpx2.AsyncClient(transport=transport) as http:
+            answers = [await http.get(u.url) for u in uploads]
+    assert len({u.url for u in uploads}) == 3
+    assert [a.status_code for a in answers] == [404, 200, 200]  # the oldest went, as an expired URL does
+    assert answers[2].content == bytes([2]) * 1_000_000

@@ -76,8 +76,9 @@ async def test_the_push_path_reports_every_status_and_percentages_for_one_detail
 async def test_events_keep_a_task_longer_than_the_silence_on_the_socket_for_one_detail(
     wiro: RunningEmulator,
 ) -> None:
-    # Events come at least every 0.4 s over 4 s: no spell of 0.8 s passes without one.
-    outcome, seen = await run_and_follow(wiro, seconds=4.0, silence=0.8)
+    # Events come at least every 0.4 s over 4 s: no spell of 1.2 s passes without one, and the
+    # spells run out three times before the end.
+    outcome, seen = await run_and_follow(wiro, seconds=4.0, silence=1.2)
     assert outcome.finished and outcome.task.state == "completed"
     assert outcome.detail_requests == 1 and len(wiro.state.requests("Task/Detail")) == 1
     assert seen[-1].status == "task_postprocess_end"

@@ -253,8 +253,8 @@ class Emulator:
         if "file" not in files:
             return _fail(0, "Request parameter [file] required")
         data = files["file"]
-        key = f"upload-{len(self.state.files) + 1}"
-        self.state.files[f"{key}/file"] = ("application/octet-stream", data)
+        key = f"upload-{self.state.files.stored + 1}"
+        self.state.files.put(f"{key}/file", "application/octet-stream", data)
         url = str(request.base_url).rstrip("/") + f"/files/{key}/file"
         item = {
             "id": key,
@@ -349,7 +349,7 @@ class Emulator:
 
     def _make_output(self, task: SandboxTask) -> dict[str, Any]:
         name, contenttype, data = output_file(task.spec.effective_media, f"{task.id}:{task.params}")
-        self.state.files[f"{task.uuid}/{name}"] = (contenttype, data)
+        self.state.files.put(f"{task.uuid}/{name}", contenttype, data)
         url = f"{task.files_root}/files/{task.uuid}/{name}"
         return {
             "id": task.uuid.replace("-", "")[:32],

@@ -1,4 +1,6 @@
-"""The emulator's memory: tasks on a timeline, injected faults, and the log of requests received."""
+"""The emulator's memory: tasks on a timeline, injected faults, and the log of requests received.
+Each is bounded, so a long-lived sandbox does not grow without end: the oldest tasks, logged
+requests and files go first (a file then answers 404, as an expired output URL on Wiro does)."""
 
 from __future__ import annotations
 
@@ -108,14 +110,45 @@ class SandboxTask:
         return current
 
 
+MAX_TASKS = 20_000
+MAX_LOGGED = 20_000
+MAX_FILE_BYTES = 256_000_000  # output and uploaded files together (an image task's is about 200 KB)
+
+
+class FileStore:
+    """Files served under /files/, by key, the oldest dropped once all of them pass `max_bytes`."""
+
+    def __init__(self, max_bytes: int = MAX_FILE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._files: dict[str, tuple[str, bytes]] = {}
+        self._bytes = 0
+        self.stored = 0  # files ever stored: a key that never repeats
+
+    def put(self, key: str, contenttype: str, data: bytes) -> None:
+        self._drop(key)
+        self._files[key] = (contenttype, data)
+        self._bytes += len(data)
+        self.stored += 1
+        while self._bytes > self.max_bytes and len(self._files) > 1:
+            self._drop(next(iter(self._files)))
+
+    def get(self, key: str) -> tuple[str, bytes] | None:
+        return self._files.get(key)
+
+    def _drop(self, key: str) -> None:
+        old = self._files.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old[1])
+
+
 class SandboxState:
     def __init__(self, specs: list[ModelSpec], seconds: dict[str, float] | None = None) -> None:
         self.models = {spec.slug.lower(): spec for spec in specs}
         self.seconds = dict(seconds or {})
         self.tasks: dict[str, SandboxTask] = {}
         self._by_token: dict[str, SandboxTask] = {}  # the socket registers by token: no scan per task
-        self.files: dict[str, tuple[str, bytes]] = {}
-        self.log: list[LoggedRequest] = []
+        self.files = FileStore()
+        self.log: deque[LoggedRequest] = deque(maxlen=MAX_LOGGED)
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
         self.plans: deque[RunPlan] = deque()
         self.turns: dict[str, int] = defaultdict(int)  # LLM conversations: session_id → turns so far
@@ -168,6 +201,9 @@ class SandboxState:
             task.turn = self.turns[session]
         self.tasks[task.id] = task
         self._by_token[task.token] = task
+        if len(self.tasks) > MAX_TASKS:
+            oldest = self.tasks.pop(next(iter(self.tasks)))
+            self._by_token.pop(oldest.token, None)
         return task
 
     def _new_id(self) -> str:
