@@ -9,9 +9,10 @@ For each server it prints the server process's own CPU per call (from /proc, so 
 is not in it), its peak RSS, and the completion lag of each call: the time from its call to its
 result, less the task's length (which the emulator holds at --seconds). Its CPU is also sampled
 every 0.1 s: how long it was at a full core (90 % or more) while the calls started and while their
-tasks ended (one core is all an event loop has, so that is how long each burst kept it busy). `--profile` samples the
-server with py-spy (`pip install py-spy`; only the thread holding the GIL, so idle threads are not
-counted) and prints the top 5 functions by own time and the journal's share of all samples.
+tasks ended (one core is all an event loop has, so that is how long each burst kept it busy).
+`--profile` samples the server with py-spy (`pip install py-spy`; only the thread holding the GIL,
+so idle threads are not counted) and prints the top 5 functions by own time and the journal's share
+of all samples.
 `--progress` has every call ask for progress notifications, as a client that shows them does (the
 server then sends a couple of dozen a call; the bare server sends none). Prints figures; asserts
 nothing.
