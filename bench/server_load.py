@@ -135,7 +135,7 @@ class BusyTrace:
         while not self._stop.wait(SAMPLE_SECONDS):
             now, now_used = time.monotonic(), cpu_seconds(self.pid)
             if now_used - used >= FULL_CORE * (now - last):
-                self.busy[now - began >= self.split] += now - last
+                self.busy[1 if now - began >= self.split else 0] += now - last
             last, used = now, now_used
 
 

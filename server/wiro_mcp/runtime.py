@@ -215,7 +215,7 @@ async def build_app(
             )
             app = WiroMcp(service, live, per_person=per_person)
             try:
-                async with service.ledger.writing_behind(), anyio.create_task_group() as tg:
+                async with service.writing_behind(), anyio.create_task_group() as tg:
                     tg.start_soon(sync_catalog, live, patterns, settings.tool_patterns, app)
                     yield app
                     tg.cancel_scope.cancel()

@@ -62,7 +62,7 @@ class TaskService:
         self.account = account or endpoint  # whose money: budgets are kept per account
         self.journal = journal
         self.offered = offered  # tasks are reported under their model's typed tool, if it has one
-        self.ledger = ledger = Ledger(journal, endpoint)
+        ledger = Ledger(journal, endpoint)
         self.starter = Starter(
             client,
             config,
@@ -88,6 +88,7 @@ class TaskService:
         self.stop = self.following.stop
         self.previews = self.following.previews
         self.idle = self.following.idle
+        self.writing_behind = ledger.writing_behind  # open while serving: final states written behind results
 
     def __repr__(self) -> str:
         return f"TaskService(endpoint={self.endpoint!r}, {self.offered!r})"
