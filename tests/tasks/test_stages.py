@@ -155,3 +155,42 @@ async def test_a_final_state_is_written_behind_the_result_and_lands_before_the_l
     done = await journal.find(endpoint="e", taskid="7", tasktoken=None)
     assert done is not None and done.state == "completed"
     await journal.aclose()
+
+
+async def test_a_models_run_times_are_learned_and_its_next_follow_asks_less_before_they_are_due(
+    catalog: dict[str, CatalogEntry],
+) -> None:
+    """Three followed model calls teach the service when the model's tasks end; a follow that did not
+    begin at its Run (a resumed wait, a repeat) teaches nothing. With that window the poller asks
+    fewer times before it opens than without."""
+    async with in_process(catalog, seconds=1.0) as sandbox:
+        service = sandbox.service
+        reve = catalog["reve_generate"]
+
+        async def call(prompt: str, *, learn: bool) -> tuple[float, float, list[float]]:
+            """(its run time, its follow's start, when it asked Task/Detail)"""
+            started = await service.submit(reve, {"prompt": prompt})
+            assert isinstance(started, Started)
+            began = time.monotonic()  # the emulator's log keeps the same clock
+            model = started.slug if learn else ""
+            report = await service.follow(started.handle, last_known=started.task, model=model)
+            assert report.task.state == "completed"
+            asked = [
+                r.time
+                for r in sandbox.state.requests("Task/Detail")
+                if r.body.get("taskid") == started.handle.taskid
+            ]
+            return time.monotonic() - began, began, asked
+
+        taken = [(await call(f"learn {n}", learn=True))[0] for n in range(3)]
+        window = service.following.run_times.window(reve.spec.slug)
+        assert window is not None and window.low <= min(taken) and max(taken) <= window.high
+        await call("resumed", learn=False)
+        assert service.following.run_times.window(reve.spec.slug) == window  # that call taught nothing
+
+        def before_the_window(began: float, asked: list[float]) -> int:
+            return sum(at - began < window.low for at in asked)
+
+        _, began, asked = await call("with the window", learn=True)
+        _, plain_began, plain_asked = await call("without", learn=False)
+        assert before_the_window(began, asked) < before_the_window(plain_began, plain_asked)

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import PAGES, RunningEmulator
 from wiro_mcp.sandbox.state import Fault
 from wiro_mcp.wiro.models import Task
-from wiro_mcp.wiro.watch import PollPolicy, watch_task
+from wiro_mcp.wiro.watch import PollPolicy, RunWindow, watch_task
 
 pytestmark = pytest.mark.anyio
 FAST = PollPolicy(scale=0.05)
@@ -133,9 +133,39 @@ def test_the_poller_never_asks_before_wiros_own_schedule_whatever_the_statuses()
         "task_postprocess_start",
     ]
     rng = random.Random(5)
-    for _ in range(200):
+    for run in range(400):
+        low = rng.uniform(0, 120)  # half the runs with a window learned from the model's run times
+        window = RunWindow(low, low + rng.uniform(0, 60)) if run % 2 else None
         elapsed, spent = 0.0, 0
         while elapsed < 300:
-            elapsed = policy.next_after(elapsed, spent, rng.choice(statuses))
+            elapsed = policy.next_after(elapsed, spent, rng.choice(statuses), window)
             spent += 1
             assert elapsed >= policy.tick(spent) - 1e-9  # Wiro's (spent + 1)-th, its first being at 0
+
+
+def requests_between(start: float, end: float, window: RunWindow | None) -> list[float]:
+    """When the poller asks, within [start, end), about a task that shows no sign of its end."""
+    policy, asked, elapsed = PollPolicy(), [], 0.0
+    while elapsed < end:
+        elapsed = policy.next_after(elapsed, len(asked), "task_output", window)
+        asked.append(elapsed)
+    return [t for t in asked if start <= t < end]
+
+
+def test_a_learned_run_time_moves_requests_from_before_it_into_it() -> None:
+    """A task whose end comes unannounced, of a model whose tasks have ended between 36 and 44 s:
+    fewer requests before that window than Wiro's ladder makes, more within it, and the gaps there
+    shorter than the ladder's 5 s."""
+    window = RunWindow(36.0, 44.0)
+    assert len(requests_between(0, 36, window)) < len(requests_between(0, 36, None))
+    within = requests_between(36, 44, window)
+    assert len(within) > len(requests_between(36, 44, None))
+    assert within[0] == 36.0
+    assert max(b - a for a, b in zip([36.0, *within], [*within, 44.0], strict=True)) < 5.0
+
+
+def test_a_window_shifts_with_a_follow_that_begins_later() -> None:
+    """Polling taking over from the socket 30 s in sees the window 30 s closer, and none once past."""
+    assert RunWindow(36.0, 44.0).after(30.0) == RunWindow(6.0, 14.0)
+    assert RunWindow(36.0, 44.0).after(40.0) == RunWindow(0.0, 4.0)
+    assert RunWindow(36.0, 44.0).after(44.0) is None

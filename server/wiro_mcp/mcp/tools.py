@@ -83,6 +83,7 @@ async def run_entry(
             last_known=started.task,
             notes=started.notes,
             stop_on_cancel=not started.repeated,
+            model="" if started.repeated else started.slug,  # a repeat's follow did not begin at its Run
         )
     except Exception:
         # Whatever went wrong after Run, the agent gets the ids of the task it paid for.

@@ -16,6 +16,7 @@ from wiro_mcp.jsonish import as_dict
 from wiro_mcp.outputs import Outputs, Preview
 from wiro_mcp.tasks.ledger import Ledger
 from wiro_mcp.tasks.records import ServiceConfig, TaskReport
+from wiro_mcp.tasks.run_times import RunTimes
 from wiro_mcp.tasks.start import SESSION_FIELD
 from wiro_mcp.wiro.client import WiroClient
 from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATES, Task, TaskHandle
@@ -53,6 +54,7 @@ class Following:
         self.outputs = outputs
         self.ledger = ledger
         self.naming = naming
+        self.run_times = RunTimes()  # how long each model's tasks have taken lately: polling's cue
         self._stopping = 0  # cancelled calls still stopping their remote tasks
         # What the latest cancelled calls did to their tasks (for a terminal: "task N stopped"): id → how.
         self.cancelled: dict[str, str] = {}
@@ -73,9 +75,12 @@ class Following:
         wait_seconds: float | None = None,
         notes: tuple[str, ...] = (),
         stop_on_cancel: bool = True,
+        model: str = "",
     ) -> TaskReport:
         """Follow up to the bounded wait; on cancellation, stop the remote task (unless detached, or
-        `stop_on_cancel` is off: a repeated call's cancel must not stop the first caller's task)."""
+        `stop_on_cancel` is off: a repeated call's cancel must not stop the first caller's task).
+        `model` is given for a task whose Run has just answered: its run time is then learned."""
+        began = anyio.current_time()
         latest: list[Task] = [last_known] if last_known else []
         live = anyio.CancelScope()  # cancelled when the task turns out to wait for live audio
 
@@ -94,7 +99,11 @@ class Following:
             outcome = None
             with live:
                 outcome = await self.follower.follow(
-                    handle, wait_seconds=wait, on_update=remember, last_known=last_known
+                    handle,
+                    wait_seconds=wait,
+                    on_update=remember,
+                    last_known=last_known,
+                    expected=self.run_times.window(model) if model else None,
                 )
             if outcome is None:
                 return await self._stop_live(handle, latest[-1], notes)
@@ -119,6 +128,8 @@ class Following:
             # The task exists even though Wiro stopped answering: hand back its ids, never lose them.
             lost = f"Following the task failed ({exc}); it may still be running: wait on it again later."
             return await self._report(latest[-1], False, (*notes, lost))
+        if model and outcome.finished and outcome.task.state == "completed":
+            self.run_times.add(model, anyio.current_time() - began)
         return await self._report(outcome.task, outcome.finished, notes)
 
     async def _stop_live(self, handle: TaskHandle, last: Task, notes: tuple[str, ...]) -> TaskReport:

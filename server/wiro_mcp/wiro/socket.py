@@ -22,7 +22,7 @@ from wiro_mcp.wiro.client import WiroClient
 from wiro_mcp.wiro.models import TERMINAL_STATES, TERMINAL_STATUSES, Task, TaskHandle
 from wiro_mcp.wiro.socket_events import apply_event
 from wiro_mcp.wiro.socket_pool import SocketPool, Subscription
-from wiro_mcp.wiro.watch import OnUpdate, TaskFollower, WatchOutcome
+from wiro_mcp.wiro.watch import OnUpdate, RunWindow, TaskFollower, WatchOutcome
 from wiro_mcp.wiro.wsclient import SocketClosed, WireSocket, connect
 
 log = logging.getLogger(__name__)
@@ -68,12 +68,18 @@ class SocketFollower:
         wait_seconds: float,
         on_update: OnUpdate | None = None,
         last_known: Task | None = None,
+        expected: RunWindow | None = None,
     ) -> WatchOutcome:
         if not handle.token:  # the socket takes the task token only
             return await self.fallback.follow(
-                handle, wait_seconds=wait_seconds, on_update=on_update, last_known=last_known
+                handle,
+                wait_seconds=wait_seconds,
+                on_update=on_update,
+                last_known=last_known,
+                expected=expected,
             )
-        deadline = anyio.current_time() + max(wait_seconds, 0.0)
+        began = anyio.current_time()
+        deadline = began + max(wait_seconds, 0.0)
         run = _SocketRun(self, handle, on_update)
         if last_known is None:  # resuming: where the task stands, and maybe it has ended already
             await run.detail()
@@ -90,7 +96,11 @@ class SocketFollower:
         if remaining <= 0 and run.latest is not None:
             return run.outcome(False)
         polled = await self.fallback.follow(
-            handle, wait_seconds=max(remaining, 0.0), on_update=on_update, last_known=run.latest
+            handle,
+            wait_seconds=max(remaining, 0.0),
+            on_update=on_update,
+            last_known=run.latest,
+            expected=expected.after(anyio.current_time() - began) if expected else None,
         )
         return WatchOutcome(polled.task, polled.finished, polled.detail_requests + run.requests)
 

@@ -5,11 +5,13 @@ then every 10 s. That schedule is the budget: the k-th Detail request is never s
 k-th, so a task never costs more requests than with Wiro's server. Within it, every request falls on
 one of Wiro's own ticks (so an end that comes without warning is seen about when Wiro's server would
 see it, whatever the task's timeline), except that the first is skipped (Run's answer is the first
-look) and every other tick is skipped while the task is still queued or being set up (its end is
-at least a generation away). The requests saved are spent close together once Detail shows the last phases,
-which Wiro documents before the end (output complete, the process ended, post-processing), so the
-end is then seen sooner than on Wiro's fixed ticks. Reaching the deadline is not an error: the
-latest snapshot comes back so the caller can hand out a handle.
+look) and, after the 2 s tick (a short task may be done by then), every other tick while the task is
+still queued or being set up (its end is at least a generation away). The requests saved are spent
+close together once Detail shows the last phases, which Wiro documents before the end (output
+complete, the process ended, post-processing), so the end is then seen sooner than on Wiro's fixed
+ticks. An end that comes without warning is seen sooner where the model's earlier tasks say when it
+is due (a `RunWindow`): ticks before it are skipped alike and the saving spent across it. Reaching
+the deadline is not an error: the latest snapshot comes back so the caller can hand out a handle.
 """
 
 from __future__ import annotations
@@ -39,10 +41,10 @@ WIRO_LADDER: tuple[tuple[float, float], ...] = ((15.0, 2.0), (60.0, 5.0), (math.
 @dataclass(frozen=True)
 class PollPolicy:
     """`ladder`: (below this many seconds, poll every this many), Wiro's own schedule by default;
-    `scale` shrinks the whole schedule (tests). `skip_early` skips every other tick while the task
-    is queued or being set up; with `spend_near_end` the requests saved are spent once the end is
-    near. Both off is Wiro's schedule itself, less its first request (the benchmarks' baseline).
-    `bench/poll_timeline.py` judges it on timelines drawn independently of the emulator's."""
+    `scale` shrinks the whole schedule (tests). `skip_early` skips every other tick after the first
+    while the task is queued or being set up; with `spend_near_end` the requests saved are spent once
+    the end is near. Both off is Wiro's schedule itself, less its first request (the benchmarks'
+    baseline). `bench/poll_timeline.py` judges it on timelines drawn independently of the emulator's."""
 
     ladder: tuple[tuple[float, float], ...] = WIRO_LADDER
     scale: float = 1.0
@@ -73,15 +75,45 @@ class PollPolicy:
                 return count
             count += 1
 
-    def next_after(self, elapsed: float, spent: int, status: str) -> float:
-        """When (seconds after the follow began) to send the next request, `spent` sent so far."""
+    def next_after(self, elapsed: float, spent: int, status: str, expected: RunWindow | None = None) -> float:
+        """When (seconds after the follow began) to send the next request, `spent` sent so far;
+        `expected`: when this model's tasks have ended lately, on the same clock."""
         passed = self.count_by(elapsed)  # Wiro's ticks gone by
         banked = passed - spent  # requests Wiro's schedule has made and this one has not
         if self.spend_near_end and status in NEAR_END_STATUSES and banked >= 1:
             wait = max(self.interval_at(elapsed) / (banked + 1), self.quickest * self.scale)
             return max(elapsed + wait, self.tick(spent + 1))
-        skip = 1 if self.skip_early and status in EARLY_STATUSES and passed % 2 == 0 else 0
-        return self.tick(passed + 1 + skip)
+        # The end is not due yet while the task is being set up, nor (by its model's latest run times)
+        # before their window opens: every other tick is skipped, and the saving spent in the window.
+        # Never Wiro's first tick: a short task may have ended by then.
+        due_later = expected is not None and self.tick(passed + 1) < expected.low
+        not_due = status in EARLY_STATUSES or due_later
+        skip = 1 if self.skip_early and not_due and passed > 0 and passed % 2 == 0 else 0
+        wiro = self.tick(passed + 1 + skip)
+        if expected is None or banked < 1 or status in EARLY_STATUSES or elapsed >= expected.high:
+            return wiro
+        # Within the window the saved requests are spread over what is left of it (the first at its
+        # opening), each no later than Wiro's next tick, none ahead of Wiro's count.
+        if elapsed < expected.low:
+            soon = expected.low
+        else:
+            soon = elapsed + max((expected.high - elapsed) / (banked + 1), self.quickest * self.scale)
+        return max(min(wiro, soon), self.tick(spent + 1))
+
+
+@dataclass(frozen=True)
+class RunWindow:
+    """When a model's tasks have ended lately, in seconds after their follow began: most of them
+    between `low` and `high` (the follower's cue for a task whose end comes without warning)."""
+
+    low: float
+    high: float
+
+    def after(self, seconds: float) -> RunWindow | None:
+        """The same window for a follow that begins `seconds` later; None once it has passed."""
+        if self.high - seconds <= 0:
+            return None
+        return RunWindow(max(self.low - seconds, 0.0), self.high - seconds)
 
 
 @dataclass(frozen=True)
@@ -103,6 +135,7 @@ async def watch_task(
     policy: PollPolicy | None = None,
     on_update: OnUpdate | None = None,
     last_known: Task | None = None,
+    expected: RunWindow | None = None,
 ) -> WatchOutcome:
     """Poll Task/Detail until the task ends or `wait_seconds` pass; never raises on the deadline."""
     policy = policy or PollPolicy()
@@ -115,7 +148,7 @@ async def watch_task(
     while True:
         if latest is not None:  # with nothing known yet (a resumed task), look at once
             status = latest.status if transient == 0 else ""
-            at = began + policy.next_after(anyio.current_time() - began, requests, status)
+            at = began + policy.next_after(anyio.current_time() - began, requests, status, expected)
             if at >= deadline:
                 await anyio.sleep_until(deadline)
                 return WatchOutcome(task=latest, finished=False, detail_requests=requests)
@@ -156,6 +189,7 @@ class TaskFollower(Protocol):
         wait_seconds: float,
         on_update: OnUpdate | None = None,
         last_known: Task | None = None,
+        expected: RunWindow | None = None,
     ) -> WatchOutcome: ...
 
 
@@ -174,6 +208,7 @@ class PollingFollower:
         wait_seconds: float,
         on_update: OnUpdate | None = None,
         last_known: Task | None = None,
+        expected: RunWindow | None = None,
     ) -> WatchOutcome:
         return await watch_task(
             self.client,
@@ -182,4 +217,5 @@ class PollingFollower:
             policy=self.policy,
             on_update=on_update,
             last_known=last_known,
+            expected=expected,
         )
