@@ -17,6 +17,7 @@ THUMBNAIL_SIDE = 512
 THUMBNAIL_MAX_BYTES = 75_000
 MAX_PIXELS = 60_000_000  # e.g. 7746x7746: far above any generated image, far below a bomb
 _QUALITIES = (82, 70, 55, 40)
+REDUCING_GAP = 1.0
 # Pillow's own guard, as its docs advise: a bomb warning is an error. Set once here: catch_warnings
 # around each call would change the process's filters from worker threads at the same time.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -30,9 +31,12 @@ def thumbnail(data: bytes) -> bytes | None:
     try:
         with Image.open(io.BytesIO(data)) as opened:  # above MAX_PIXELS it raises before decoding
             opened.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))  # JPEG sources decode smaller
-            image = ImageOps.exif_transpose(opened)
-            image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-            flat = _on_white(image)
+            ImageOps.exif_transpose(opened, in_place=True)  # no copy of the whole decoded image
+            # Whole factors by box averaging first, then the filter over what is left: Pillow's default
+            # gap of 2 filters a 1024 px image to 512 at full cost (16 ms against 2 ms for the same
+            # thumbnail to the eye; bench/thumbnails.py).
+            opened.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), reducing_gap=REDUCING_GAP)
+            flat = _on_white(opened)
     except _UNREADABLE as exc:
         log.info("no preview: the image cannot be read (%s)", type(exc).__name__)
         return None
