@@ -75,6 +75,32 @@ async def test_under_faults_the_task_still_completes_and_run_was_sent_once(wiro:
     assert len(wiro.state.requests("Run")) == 1
 
 
+async def test_slow_answers_stretch_the_budget_as_they_stretch_wiros_own_schedule(
+    wiro: RunningEmulator,
+) -> None:
+    """Wiro's server waits its interval after each answer: with Detail answering in 0.2 s (twice the
+    scaled ladder's step), its k-th request comes k - 1 answers' time after its tick, and so does ours,
+    even where it spends the requests it has in hand."""
+    wiro.state.plan_next_run(seconds=2)
+    async with wiro.client() as client:
+        answer = await client.run("reve", "generate", {"prompt": "x"})
+        wiro.state.inject("Task/Detail", *[Fault("slow", seconds=0.2)] * 12)
+        outcome = await watch_task(
+            client,
+            taskid=answer.taskid,
+            wait_seconds=20,
+            policy=FAST,
+            last_known=Task(id=answer.taskid, status="task_start"),
+            expected=RunWindow(0.0, 3.0),  # a window from the start: requests in hand spent at once
+        )
+    assert outcome.finished
+    began = wiro.state.requests("Run")[0].time
+    asked = [r.time - began for r in wiro.state.requests("Task/Detail")]
+    assert len(asked) >= 4
+    for k, at in enumerate(asked[1:], start=1):  # the (k + 1)-th request, after k slow answers
+        assert at >= FAST.tick(k) + k * 0.2 - 0.02, (k, at)
+
+
 def test_sandbox_command_answers_the_pages_curl(tmp_path) -> None:
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
@@ -120,7 +146,8 @@ def test_sandbox_command_answers_the_pages_curl(tmp_path) -> None:
 
 def test_the_poller_never_asks_before_wiros_own_schedule_whatever_the_statuses() -> None:
     """The budget holds on any timeline: the k-th Detail request is never before the k-th of Wiro's
-    own server (which asks at once, then on its ladder), for every status the task shows."""
+    own server (which asks at once, then on its ladder, each wait after an answer), for every status
+    the task shows."""
     import random
 
     policy = PollPolicy()
@@ -136,11 +163,13 @@ def test_the_poller_never_asks_before_wiros_own_schedule_whatever_the_statuses()
     for run in range(400):
         low = rng.uniform(0, 120)  # half the runs with a window learned from the model's run times
         window = RunWindow(low, low + rng.uniform(0, 60)) if run % 2 else None
+        trip = rng.choice((0.0, rng.uniform(0, 1)))  # Wiro's server waits its interval after each answer
         elapsed, spent = 0.0, 0
         while elapsed < 300:
-            elapsed = policy.next_after(elapsed, spent, rng.choice(statuses), window)
+            elapsed = policy.next_after(elapsed, spent, rng.choice(statuses), window, trip)
             spent += 1
-            assert elapsed >= policy.tick(spent) - 1e-9  # Wiro's (spent + 1)-th, its first being at 0
+            # Wiro's spent-th: its first at once, each later one a round trip later than its tick.
+            assert elapsed >= policy.tick(spent - 1) + (spent - 1) * trip - 1e-9
 
 
 def requests_between(start: float, end: float, window: RunWindow | None) -> list[float]:
@@ -155,12 +184,12 @@ def requests_between(start: float, end: float, window: RunWindow | None) -> list
 def test_a_learned_run_time_moves_requests_from_before_it_into_it() -> None:
     """A task whose end comes unannounced, of a model whose tasks have ended between 36 and 44 s:
     fewer requests before that window than Wiro's ladder makes, more within it, and the gaps there
-    shorter than the ladder's 5 s."""
+    shorter than the ladder's 5 s, the last at its close."""
     window = RunWindow(36.0, 44.0)
     assert len(requests_between(0, 36, window)) < len(requests_between(0, 36, None))
     within = requests_between(36, 44, window)
     assert len(within) > len(requests_between(36, 44, None))
-    assert within[0] == 36.0
+    assert 44.0 in requests_between(36, 45, window)  # the window's close
     assert max(b - a for a, b in zip([36.0, *within], [*within, 44.0], strict=True)) < 5.0
 
 

@@ -103,7 +103,7 @@ class Following:
                     wait_seconds=wait,
                     on_update=remember,
                     last_known=last_known,
-                    expected=self.run_times.window(model) if model else None,
+                    expected=self.run_times.window(model),  # none for "": nothing is kept under it
                 )
             if outcome is None:
                 return await self._stop_live(handle, latest[-1], notes)

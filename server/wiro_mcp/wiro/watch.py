@@ -4,14 +4,15 @@ Wiro's own MCP server polls at once, then every 2 s for a task's first 15 s, eve
 then every 10 s. That schedule is the budget: the k-th Detail request is never sent before Wiro's own
 k-th, so a task never costs more requests than with Wiro's server. Within it, every request falls on
 one of Wiro's own ticks (so an end that comes without warning is seen about when Wiro's server would
-see it, whatever the task's timeline), except that the first is skipped (Run's answer is the first
-look) and, after the 2 s tick (a short task may be done by then), every other tick while the task is
-still queued or being set up (its end is at least a generation away). The requests saved are spent
-close together once Detail shows the last phases, which Wiro documents before the end (output
-complete, the process ended, post-processing), so the end is then seen sooner than on Wiro's fixed
-ticks. An end that comes without warning is seen sooner where the model's earlier tasks say when it
-is due (a `RunWindow`): ticks before it are skipped alike and the saving spent across it. Reaching
-the deadline is not an error: the latest snapshot comes back so the caller can hand out a handle.
+see it, whatever the task's timeline), except that Wiro's first, at once, is held (Run's answer is
+the first look) and, after the 2 s tick (a short task may be done by then), every other tick while
+the task is still queued or being set up (its end is at least a generation away). The requests in
+hand are spent close together once Detail shows the last phases, which Wiro documents before the
+end (output complete, the process ended, post-processing), so the end is then seen sooner than on
+Wiro's fixed ticks. An end that comes without warning is seen sooner where the model's earlier tasks
+say when it is due (a `RunWindow`): ticks before it are skipped alike and the requests in hand
+spread across it, the last at its close. Reaching the deadline is not an error: the latest snapshot
+comes back so the caller can hand out a handle.
 """
 
 from __future__ import annotations
@@ -75,30 +76,41 @@ class PollPolicy:
                 return count
             count += 1
 
-    def next_after(self, elapsed: float, spent: int, status: str, expected: RunWindow | None = None) -> float:
+    def next_after(
+        self,
+        elapsed: float,
+        spent: int,
+        status: str,
+        expected: RunWindow | None = None,
+        round_trip: float = 0.0,
+    ) -> float:
         """When (seconds after the follow began) to send the next request, `spent` sent so far;
-        `expected`: when this model's tasks have ended lately, on the same clock."""
-        passed = self.count_by(elapsed)  # Wiro's ticks gone by
-        banked = passed - spent  # requests Wiro's schedule has made and this one has not
+        `expected`: when this model's tasks have ended lately, on the same clock; `round_trip`: a
+        Detail's, as measured (Wiro's server waits its interval after each answer, so each of its
+        requests comes a round trip later than the one before would have it on the ladder alone)."""
+        passed = self.count_by(elapsed)  # Wiro's ticks gone by, after its first
+        # Requests Wiro's schedule has made and this one has not, its first (at once) included: Run's
+        # answer is this follower's first look, so that one is held for when the end is near.
+        banked = passed + 1 - spent
+        floor = self.tick(spent) + spent * round_trip  # Wiro's (spent + 1)-th: never before it
         if self.spend_near_end and status in NEAR_END_STATUSES and banked >= 1:
             wait = max(self.interval_at(elapsed) / (banked + 1), self.quickest * self.scale)
-            return max(elapsed + wait, self.tick(spent + 1))
+            return max(elapsed + wait, floor)
         # The end is not due yet while the task is being set up, nor (by its model's latest run times)
         # before their window opens: every other tick is skipped, and the saving spent in the window.
         # Never Wiro's first tick: a short task may have ended by then.
         due_later = expected is not None and self.tick(passed + 1) < expected.low
-        not_due = status in EARLY_STATUSES or due_later
+        setting_up = status in EARLY_STATUSES
+        not_due = setting_up or due_later
         skip = 1 if self.skip_early and not_due and passed > 0 and passed % 2 == 0 else 0
-        wiro = self.tick(passed + 1 + skip)
-        if expected is None or banked < 1 or status in EARLY_STATUSES or elapsed >= expected.high:
+        wiro = max(self.tick(passed + 1 + skip), floor)
+        if expected is None or banked < 1 or setting_up or elapsed >= expected.high:
             return wiro
-        # Within the window the saved requests are spread over what is left of it (the first at its
-        # opening), each no later than Wiro's next tick, none ahead of Wiro's count.
-        if elapsed < expected.low:
-            soon = expected.low
-        else:
-            soon = elapsed + max((expected.high - elapsed) / (banked + 1), self.quickest * self.scale)
-        return max(min(wiro, soon), self.tick(spent + 1))
+        # Within the window the requests in hand are spread over what is left of it, the last at its
+        # close, each no later than Wiro's next tick.
+        start = max(elapsed, expected.low)
+        soon = start + max((expected.high - start) / banked, self.quickest * self.scale)
+        return max(min(wiro, soon), floor)
 
 
 @dataclass(frozen=True)
@@ -145,17 +157,22 @@ async def watch_task(
     seen_status = last_known.status if last_known else None
     requests = 0
     transient = 0
+    waited, answered = 0.0, 0  # from each request's due time to its answer: what Wiro's server drifts by
     while True:
+        due = anyio.current_time()
         if latest is not None:  # with nothing known yet (a resumed task), look at once
             status = latest.status if transient == 0 else ""
-            at = began + policy.next_after(anyio.current_time() - began, requests, status, expected)
+            trip = waited / answered if answered else 0.0
+            at = began + policy.next_after(anyio.current_time() - began, requests, status, expected, trip)
             if at >= deadline:
                 await anyio.sleep_until(deadline)
                 return WatchOutcome(task=latest, finished=False, detail_requests=requests)
             await anyio.sleep_until(at)
+            due = at
         try:
             requests += 1
             task = await client.detail(taskid=taskid, tasktoken=tasktoken)
+            waited, answered = waited + anyio.current_time() - due, answered + 1
             transient = 0
         except (WiroTransportError, WiroServerError, WiroRateLimitError) as error:
             transient += 1
