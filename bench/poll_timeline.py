@@ -18,9 +18,9 @@ Each timeline (every follower follows the same one) follows the status order Wir
 Task lengths are 3/15/40 s (±10 %). The followers run the real code on one event loop, with the
 clock scaled by `--scale` for the 40 s rows and less for shorter ones, so that each row takes as long
 (figures are scaled back), each task answered by a fake Task/Detail that reads the timeline after a
-0.05 s trip there (and as long back): a round trip of 0.1 s. Wiro's own
-server waits its interval after each answer, so its ticks drift by the round trip; ours do not.
-Prints figures; asserts nothing.
+0.05 s trip there (and as long back): a round trip of 0.1 s. Wiro's own server waits its interval
+after each answer, so its ticks drift by the round trip; ours do not, but our budget drifts alike
+(the k-th request never before Wiro's k-th). Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -133,14 +133,14 @@ async def run(runs: int, scale: float, seed: int) -> dict[tuple[str, float, str]
     found: dict[tuple[str, float, str], list[tuple[int, float]]] = {}
 
     async def one(
-        family: str, length: float, name: str, line: Timeline, window: RunWindow | None, scale: float
+        family: str, length: float, name: str, line: Timeline, window: RunWindow | None, row_scale: float
     ) -> None:
-        fake = FakeDetail(line, scale, anyio.current_time())
+        fake = FakeDetail(line, row_scale, anyio.current_time())
         if name == "wiro":
-            requests, done = await official(fake, scale)
+            requests, done = await official(fake, row_scale)
         else:
-            requests, done = await ours(fake, scale, window if name == "learned" else None)
-        lag = (done - fake.started) / scale - line.end
+            requests, done = await ours(fake, row_scale, window if name == "learned" else None)
+        lag = (done - fake.started) / row_scale - line.end
         found.setdefault((family, length, name), []).append((requests, lag))
 
     for family in FAMILIES:

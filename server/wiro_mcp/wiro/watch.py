@@ -42,9 +42,9 @@ WIRO_LADDER: tuple[tuple[float, float], ...] = ((15.0, 2.0), (60.0, 5.0), (math.
 @dataclass(frozen=True)
 class PollPolicy:
     """`ladder`: (below this many seconds, poll every this many), Wiro's own schedule by default;
-    `scale` shrinks the whole schedule (tests). `skip_early` skips every other tick after the first
-    while the task is queued or being set up; with `spend_near_end` the requests saved are spent once
-    the end is near. Both off is Wiro's schedule itself, less its first request (the benchmarks'
+    `scale` shrinks the whole schedule (tests). `skip_early` skips every other tick after the 2 s one
+    while the task is queued or being set up; with `spend_near_end` the requests in hand are spent
+    once the end is near. Both off is Wiro's schedule itself, less its first request (the benchmarks'
     baseline). `bench/poll_timeline.py` judges it on timelines drawn independently of the emulator's."""
 
     ladder: tuple[tuple[float, float], ...] = WIRO_LADDER
@@ -98,7 +98,7 @@ class PollPolicy:
             return max(elapsed + wait, floor)
         # The end is not due yet while the task is being set up, nor (by its model's latest run times)
         # before their window opens: every other tick is skipped, and the saving spent in the window.
-        # Never Wiro's first tick: a short task may have ended by then.
+        # Never the 2 s tick: a short task may have ended by then.
         due_later = expected is not None and self.tick(passed + 1) < expected.low
         setting_up = status in EARLY_STATUSES
         not_due = setting_up or due_later
