@@ -1,7 +1,7 @@
 """The whole server under load: N concurrent model calls through one `wiro-mcp --http` process (its
 journal, progress, results and image previews all on), against a bare server of the same SDK whose
 one tool sleeps as long as a task takes (the floor: what MCP over HTTP costs by itself), in the same
-run. The emulator runs in a third process; the calls come from this one, over streamable HTTP.
+run. Both run on uvloop where it is installed (`--http`'s default, and `uvicorn.run`'s). The emulator runs in a third process; the calls come from this one, over streamable HTTP.
 
     python bench/server_load.py [--calls 500] [--seconds 10] [--runs 3] [--profile] [--progress]
 
