@@ -11,7 +11,6 @@ import httpx2
 import pytest
 
 from tests.conftest import API_SECRET, RunningEmulator
-from wiro_mcp.event_loop import uvloop_installed
 from tests.e2e.helpers import (
     INITIALIZE,
     TOKEN,
@@ -23,6 +22,7 @@ from tests.e2e.helpers import (
     running_http_server,
     wait_for_request,
 )
+from wiro_mcp.event_loop import uvloop_installed
 
 pytestmark = pytest.mark.e2e
 
