@@ -211,23 +211,27 @@ class Outputs:
     async def previews(self, outputs: Sequence[Output], saved: dict[str, Path]) -> dict[str, Preview]:
         """What the chat can be shown of each output, by URL: an image as a small JPEG thumbnail, audio
         and text files when small. A preview is a nicety, so failures are quiet."""
-        cap = self.policy.preview_max_bytes
         found: dict[str, Preview] = {}
         for out in outputs:
-            mime = out.mime
-            kind = mime.split("/", 1)[0]
-            limit = (
-                cap
-                if kind == "image"
-                else min(cap, INLINE_AUDIO_BYTES if kind == "audio" else INLINE_TEXT_BYTES)
-            )
-            if limit <= 0 or not is_previewed(mime) or not 0 < out.size <= limit:
+            limit = self.preview_limit(out)
+            if limit <= 0:
                 continue
             async with self._previewing:
-                preview = await self._preview(out, kind, limit, saved)
+                preview = await self._preview(out, out.mime.split("/", 1)[0], limit, saved)
             if preview is not None:
                 found[out.url] = preview
         return found
+
+    def preview_limit(self, out: Output) -> int:
+        """The most of this output read for its preview; 0 when it gets none (not a kind a chat shows
+        from bytes, or larger than its kind's limit)."""
+        cap = self.policy.preview_max_bytes
+        mime = out.mime
+        kind = mime.split("/", 1)[0]
+        limit = (
+            cap if kind == "image" else min(cap, INLINE_AUDIO_BYTES if kind == "audio" else INLINE_TEXT_BYTES)
+        )
+        return limit if limit > 0 and is_previewed(mime) and 0 < out.size <= limit else 0
 
     @property
     def _previewing(self) -> anyio.CapacityLimiter:

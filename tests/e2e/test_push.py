@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 
 import anyio
+import mcp_types as types
 import pytest
 
 from tests.conftest import RunningEmulator
 from tests.e2e.conftest import OpenServer
 from tests.e2e.helpers import interrupt_call, wait_for_request
+from wiro_mcp.sandbox.state import Fault
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -45,6 +47,22 @@ async def test_progress_notifications_carry_wiros_percentages(
     )
     assert len(wiro.state.requests("socket")) == 1
     assert len(wiro.state.requests("Task/Detail")) == 1  # the one read at the end
+
+
+async def test_an_images_preview_is_fetched_while_task_detail_confirms_the_end(
+    wiro: RunningEmulator, open_server: OpenServer
+) -> None:
+    held = 3.0  # Wiro's answer to the last Task/Detail, held this long
+    wiro.state.plan_next_run(seconds=1.0)
+    wiro.state.inject("Task/Detail", Fault("slow", seconds=held))
+    async with open_server() as client:
+        result = await client.call_tool("reve_generate", {"prompt": "a koala"})
+    assert not result.is_error and result.structured_content
+    assert result.structured_content["state"] == "completed"
+    assert any(isinstance(block, types.ImageContent) for block in result.content)
+    (detail,) = wiro.state.requests("Task/Detail")
+    (fetched,) = wiro.state.requests("files")  # once: the result shows the preview made meanwhile
+    assert fetched.time < detail.time + held  # asked for while the Detail was held, not after it
 
 
 async def test_a_cancel_while_listening_to_the_socket_kills_the_task(

@@ -15,7 +15,13 @@ from wiro_mcp.sandbox.socket import SocketFault
 from wiro_mcp.wiro.client import WiroClient
 from wiro_mcp.wiro.models import Task, TaskHandle
 from wiro_mcp.wiro.socket import SocketFollower
-from wiro_mcp.wiro.socket_events import SocketEvent, apply_event, parse_event
+from wiro_mcp.wiro.socket_events import (
+    MAX_ANNOUNCED_OUTPUTS,
+    SocketEvent,
+    announced_outputs,
+    apply_event,
+    parse_event,
+)
 from wiro_mcp.wiro.watch import PollingFollower, PollPolicy, WatchOutcome
 
 pytestmark = pytest.mark.anyio
@@ -203,6 +209,28 @@ def test_every_documented_message_shape_parses(text: str, kind: str, message: ob
 def test_an_event_names_its_task_by_token_and_id() -> None:
     event = parse_event('{"type": "task_start", "id": 534574, "tasktoken": "eDcC", "message": null}')
     assert event == SocketEvent("task_start", None, token="eDcC", taskid="534574")
+
+
+def test_the_end_event_announces_its_files_and_nothing_else_does() -> None:
+    documented = {
+        "name": "0.png",
+        "contenttype": "image/png",
+        "size": "202472",
+        "url": "https://cdn1.wiro.ai/x/0.png",
+    }
+    end = parse_event(json.dumps({"type": "task_postprocess_end", "id": "1", "message": [documented]}))
+    assert end is not None
+    (output,) = announced_outputs(end)
+    assert (output.url, output.mime, output.size) == (documented["url"], "image/png", 202472)
+    # Hostile or other shapes: bounded, and only items with a URL.
+    many = SocketEvent("task_postprocess_end", [{"url": f"https://cdn/{n}.png"} for n in range(10_000)])
+    assert len(announced_outputs(many)) == MAX_ANNOUNCED_OUTPUTS
+    odd = SocketEvent(
+        "task_postprocess_end", ["https://cdn/0.png", None, 7, {"name": "no url"}, [{"url": "x"}]]
+    )
+    assert announced_outputs(odd) == []
+    assert announced_outputs(SocketEvent("task_postprocess_end", {"url": "https://cdn/0.png"})) == []
+    assert announced_outputs(SocketEvent("task_output", [documented])) == []
 
 
 @pytest.mark.parametrize("text", ["\x00not an event{", "[]", '{"message": "no type"}', "null"])

@@ -76,6 +76,12 @@ async def rerun_from_journal(service: TaskService, report: TaskReport) -> dict[s
     return call
 
 
+def inline_media(service: TaskService, ctx: ServerRequestContext[Any]) -> bool:
+    """Whether this client's results carry image and audio previews: not where the viewer plays the
+    files themselves, unless configured."""
+    return not client_supports_apps(ctx) or service.config.preview_beside_viewer
+
+
 async def reported(
     service: TaskService,
     ctx: ServerRequestContext[Any],
@@ -89,7 +95,7 @@ async def reported(
     left out (the viewer plays the files themselves) unless configured, and a finished task's result
     carries, for the viewer alone, the call that runs it again with a new seed."""
     viewer = client_supports_apps(ctx)  # it renders the task viewer
-    previews = await service.previews(report, media=not viewer or service.config.preview_beside_viewer)
+    previews = await service.previews(report, media=inline_media(service, ctx))
     result = task_result(report, previews, quote, repeat_age=repeat_age)
     if viewer and rerun is not None and report.task.state in RERUN_STATES:
         result.meta = {**(result.meta or {}), RERUN_KEY: rerun}

@@ -11,6 +11,7 @@ import anyio
 from mcp.server import ServerRequestContext
 
 from wiro_mcp.catalog.validate import one_line
+from wiro_mcp.mcp.client_view import inline_media
 from wiro_mcp.tasks import TaskReport, TaskService
 from wiro_mcp.wiro.models import STATUS_ORDER, STATUS_WORDS, Task, TaskHandle
 
@@ -142,7 +143,9 @@ async def follow_with_progress(
     service: TaskService, ctx: Context, handle: TaskHandle, **options: Any
 ) -> TaskReport:
     """`service.follow` with progress notifications, kept alive while the task is quiet; plain
-    `service.follow` when the caller asked for none (about 0.5 ms a call of updates nobody would be sent)."""
+    `service.follow` when the caller asked for none (about 0.5 ms a call of updates nobody would be sent).
+    Either way the previews this client's result shows are made while the end is confirmed."""
+    options.setdefault("preview_media", inline_media(service, ctx))
     if not wants_progress(ctx):
         return await service.follow(handle, **options)
     progress = Progress(ctx, f"task {handle.label}")

@@ -300,6 +300,7 @@ class Emulator:
 
     async def _file(self, request: Request) -> Response:
         key = f"{request.path_params['uuid']}/{request.path_params['name']}"
+        self.state.log.append(LoggedRequest("files", {"key": key}, {}, signed=False, time=time.monotonic()))
         found = self.state.files.get(key)
         if found is None:
             return Response(status_code=404)

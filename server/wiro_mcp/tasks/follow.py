@@ -15,11 +15,11 @@ from wiro_mcp.errors import WiroError, WiroValidationError
 from wiro_mcp.jsonish import as_dict
 from wiro_mcp.outputs import Outputs, Preview
 from wiro_mcp.tasks.ledger import Ledger
-from wiro_mcp.tasks.records import ServiceConfig, TaskReport
+from wiro_mcp.tasks.records import EarlyPreviews, ServiceConfig, TaskReport
 from wiro_mcp.tasks.run_times import RunTimes
 from wiro_mcp.tasks.start import SESSION_FIELD
 from wiro_mcp.wiro.client import WiroClient
-from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATES, Task, TaskHandle
+from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATES, Output, Task, TaskHandle
 from wiro_mcp.wiro.watch import TaskFollower
 
 log = logging.getLogger(__name__)
@@ -76,13 +76,22 @@ class Following:
         notes: tuple[str, ...] = (),
         stop_on_cancel: bool = True,
         model: str = "",
+        preview_media: bool | None = None,
     ) -> TaskReport:
         """Follow up to the bounded wait; on cancellation, stop the remote task (unless detached, or
         `stop_on_cancel` is off: a repeated call's cancel must not stop the first caller's task).
-        `model` is given for a task whose Run has just answered: its run time is then learned."""
+        `model` is given for a task whose Run has just answered: its run time is then learned.
+        `preview_media` is given when the result will show previews (with images and audio, or
+        without): they are then made while the last Task/Detail confirms the end."""
         began = anyio.current_time()
         latest: list[Task] = [last_known] if last_known else []
         live = anyio.CancelScope()  # cancelled when the task turns out to wait for live audio
+        early: EarlyPreviews = {}
+
+        async def preview_early(announced: list[Output]) -> None:
+            chosen = [o for o in _shown_kinds(announced, preview_media) if self.outputs.preview_limit(o)]
+            made = await self.outputs.previews(chosen, {})
+            early.update({(o.url, o.mime): made.get(o.url) for o in chosen})
 
         async def remember(task: Task) -> None:
             latest.append(task)
@@ -104,6 +113,10 @@ class Following:
                     on_update=remember,
                     last_known=last_known,
                     expected=self.run_times.window(model),  # none for "": nothing is kept under it
+                    # Previews are read from the saved files when downloads are on.
+                    on_outputs=preview_early
+                    if preview_media is not None and self.outputs.policy.download_dir is None
+                    else None,
                 )
             if outcome is None:
                 return await self._stop_live(handle, latest[-1], notes)
@@ -130,7 +143,7 @@ class Following:
             return await self._report(latest[-1], False, (*notes, lost))
         if model and outcome.finished and outcome.task.state == "completed":
             self.run_times.add(model, anyio.current_time() - began)
-        return await self._report(outcome.task, outcome.finished, notes)
+        return await self._report(outcome.task, outcome.finished, notes, early)
 
     async def _stop_live(self, handle: TaskHandle, last: Task, notes: tuple[str, ...]) -> TaskReport:
         """A realtime model, not known as one before Run: it waits for live audio no tool call can send,
@@ -176,7 +189,9 @@ class Following:
                     await self.ledger.update(stopped)
                 return
 
-    async def _report(self, task: Task, finished: bool, notes: tuple[str, ...] = ()) -> TaskReport:
+    async def _report(
+        self, task: Task, finished: bool, notes: tuple[str, ...] = (), early: EarlyPreviews | None = None
+    ) -> TaskReport:
         await self.ledger.update_behind(task)
         tool, slug = self.naming(task)
         saved: dict[str, Path] = {}
@@ -201,13 +216,19 @@ class Following:
             saved=saved,
             notes=notes,
             sandbox=self.endpoint.startswith(SANDBOX_ENDPOINT),
+            early_previews=early or {},
         )
 
     async def previews(self, report: TaskReport, *, media: bool = True) -> dict[str, Preview]:
-        """What the chat can be shown of a report's outputs, made when its result is (and not kept):
-        `media` off leaves images and audio out, for a client whose viewer plays them from their URLs."""
-        outputs = [o for o in report.task.file_outputs if media or not o.mime.startswith(INLINE_MEDIA)]
-        return await self.outputs.previews(outputs, report.saved)
+        """What the chat can be shown of a report's outputs, made when its result is (and not kept),
+        or while the end was confirmed: `media` off leaves images and audio out, for a client whose
+        viewer plays them from their URLs."""
+        outputs = _shown_kinds(report.task.file_outputs, media)
+        early = report.early_previews
+        found = {o.url: early[o.url, o.mime] for o in outputs if (o.url, o.mime) in early}
+        rest = [o for o in outputs if (o.url, o.mime) not in early]
+        made = await self.outputs.previews(rest, report.saved) if rest else {}
+        return {**{url: p for url, p in found.items() if p is not None}, **made}
 
     async def look(self, handle: TaskHandle) -> TaskReport:
         task = await self.client.detail(**handle.ids)
@@ -231,3 +252,8 @@ class Following:
                 return await self._report(task, True, (f"The task had already ended ({task.status}).",))
         task = stopped if stopped is not None else await self.client.detail(**handle.ids)
         return await self._report(task, task.state in TERMINAL_STATES)
+
+
+def _shown_kinds(outputs: list[Output], media: bool | None) -> list[Output]:
+    """The outputs a result may preview: all, or with `media` off all but images and audio."""
+    return [o for o in outputs if media or not o.mime.startswith(INLINE_MEDIA)]

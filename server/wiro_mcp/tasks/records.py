@@ -11,6 +11,7 @@ from typing import Any, Literal
 from wiro_mcp.catalog.load import CatalogEntry
 from wiro_mcp.catalog.pricing import UNKNOWN, Quote
 from wiro_mcp.catalog.validate import FieldError
+from wiro_mcp.outputs import Preview
 from wiro_mcp.settings import Settings
 from wiro_mcp.wiro.answers import Answer
 from wiro_mcp.wiro.models import Task, TaskHandle
@@ -98,6 +99,9 @@ class Started:
         return self.task is None
 
 
+EarlyPreviews = dict[tuple[str, str], Preview | None]
+
+
 @dataclass(frozen=True)
 class TaskReport:
     """What the server knows of a task after following it for a while."""
@@ -112,3 +116,6 @@ class TaskReport:
     answer: Answer | None = None  # the text a finished task returned (an LLM's answer, a transcript)
     answer_file: Path | None = None  # the whole answer, when it is longer than a result shows
     session: str = ""  # the conversation a chat model's task belongs to (its session_id)
+    # Previews made while the last Task/Detail confirmed the end, by (URL, type) as the end event
+    # named them; None for one tried in vain. Used by the result if Detail names the same files.
+    early_previews: EarlyPreviews = field(default_factory=EarlyPreviews)

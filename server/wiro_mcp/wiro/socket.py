@@ -20,9 +20,9 @@ import anyio
 from wiro_mcp.errors import WiroError
 from wiro_mcp.wiro.client import WiroClient
 from wiro_mcp.wiro.models import TERMINAL_STATES, TERMINAL_STATUSES, Task, TaskHandle
-from wiro_mcp.wiro.socket_events import apply_event
+from wiro_mcp.wiro.socket_events import SocketEvent, announced_outputs, apply_event
 from wiro_mcp.wiro.socket_pool import SocketPool, Subscription
-from wiro_mcp.wiro.watch import OnUpdate, RunWindow, TaskFollower, WatchOutcome
+from wiro_mcp.wiro.watch import OnOutputs, OnUpdate, RunWindow, TaskFollower, WatchOutcome
 from wiro_mcp.wiro.wsclient import SocketClosed, WireSocket, connect
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ class SocketFollower:
         on_update: OnUpdate | None = None,
         last_known: Task | None = None,
         expected: RunWindow | None = None,
+        on_outputs: OnOutputs | None = None,
     ) -> WatchOutcome:
         if not handle.token:  # the socket takes the task token only
             return await self.fallback.follow(
@@ -77,10 +78,11 @@ class SocketFollower:
                 on_update=on_update,
                 last_known=last_known,
                 expected=expected,
+                on_outputs=on_outputs,
             )
         began = anyio.current_time()
         deadline = began + max(wait_seconds, 0.0)
-        run = _SocketRun(self, handle, on_update)
+        run = _SocketRun(self, handle, on_update, on_outputs)
         if last_known is None:  # resuming: where the task stands, and maybe it has ended already
             await run.detail()
             if run.latest is not None and run.latest.state in TERMINAL_STATES:
@@ -101,6 +103,7 @@ class SocketFollower:
             on_update=on_update,
             last_known=run.latest,
             expected=expected.after(anyio.current_time() - began) if expected else None,
+            on_outputs=on_outputs,
         )
         return WatchOutcome(polled.task, polled.finished, polled.detail_requests + run.requests)
 
@@ -108,10 +111,17 @@ class SocketFollower:
 class _SocketRun:
     """One task followed over one socket connection."""
 
-    def __init__(self, follower: SocketFollower, handle: TaskHandle, on_update: OnUpdate | None) -> None:
+    def __init__(
+        self,
+        follower: SocketFollower,
+        handle: TaskHandle,
+        on_update: OnUpdate | None,
+        on_outputs: OnOutputs | None,
+    ) -> None:
         self.f = follower
         self.handle = handle
         self.on_update = on_update
+        self.on_outputs = on_outputs
         self.latest: Task | None = None
         self.requests = 0
 
@@ -148,6 +158,7 @@ class _SocketRun:
             spell = min(self.f.silence, FIRST_CHECK_SECONDS)
             first = spell < self.f.silence  # the short first spell, however long its events keep it
             heard = -math.inf  # when the last event came, by time.monotonic()
+            end: SocketEvent | None = None
             while True:
                 # One scope per spell, left alone by each event (moving its deadline reschedules a
                 # timer, which adds up over hundreds of sockets): when it expires, an event heard
@@ -157,11 +168,14 @@ class _SocketRun:
                         event = await events.next_event()
                         heard = time.monotonic()
                         if event.kind in TERMINAL_STATUSES:
-                            return await self._ended()
+                            end = event
+                            break
                         assert self.latest is not None
                         updated = apply_event(self.latest, event)
                         if updated is not None:
                             await self.report(updated)
+                if end is not None:  # outside the spell: its deadline does not cut the Detail
+                    return await self._ended(end)
                 quiet_for = time.monotonic() - heard
                 if quiet_for < self.f.silence:
                     spell = self.f.silence - quiet_for
@@ -190,8 +204,19 @@ class _SocketRun:
             raise _Fallback(f"was silent for {self.f.silence:g} s")
         return False
 
-    async def _ended(self) -> WatchOutcome:
-        task = await self.detail()
+    async def _ended(self, end: SocketEvent) -> WatchOutcome:
+        """The end, confirmed by one Task/Detail (the authoritative outputs, `pexit` and cost); the
+        files the end event names are handed to `on_outputs` meanwhile, so that what is made of them
+        (previews) is ready when the Detail is, not one more trip to Wiro later."""
+        announced = announced_outputs(end) if self.on_outputs is not None else []
+        if self.on_outputs is None or not announced:
+            task = await self.detail()
+        else:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self.on_outputs, announced)
+                await self.detail()
+            task = self.latest  # the Detail's
+            assert task is not None
         if task.state not in TERMINAL_STATES:
             raise _Fallback("ended before Task/Detail did")
         return self.outcome(True)

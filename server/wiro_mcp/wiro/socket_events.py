@@ -1,7 +1,8 @@
 """Wiro's socket events, as its WebSocket page documents them: lifecycle statuses with `message: null`;
 `task_output` with a `progressGenerate` object or a plain string (either may arrive JSON-encoded as a
-string), for an LLM an object with the growing `thinking`/`answer` arrays; `task_error`, an interim stderr line, never a failure; `task_end`, before post-processing and
-not the end."""
+string), for an LLM an object with the growing `thinking`/`answer` arrays; `task_error`, an interim
+stderr line, never a failure; `task_end`, before post-processing and not the end;
+`task_postprocess_end`, the end, with the outputs array."""
 
 from __future__ import annotations
 
@@ -10,17 +11,20 @@ import logging
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+
+from pydantic import ValidationError
 
 from wiro_mcp.jsonish import as_dict, bounded_loads
 from wiro_mcp.wiro.answers import answer_in, is_streamed_answer
-from wiro_mcp.wiro.models import STATUS_ORDER, Task
+from wiro_mcp.wiro.models import STATUS_ORDER, Output, Task
 
 log = logging.getLogger(__name__)
 
 _STATUSES = frozenset({*STATUS_ORDER, "task_cancel", "task_stream_ready", "task_stream_end"})
 MAX_ID_CHARS = 200
 PARTIAL_ANSWER_CHARS = 160  # the tail of a growing answer that progress shows (a line)
+MAX_ANNOUNCED_OUTPUTS = 100
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,21 @@ def parse_event(text: str) -> SocketEvent | None:
         with contextlib.suppress(ValueError):
             message = bounded_loads(message)  # the JSON-encoded-as-a-string variant
     return SocketEvent(kind, message, _text(data.get("tasktoken")), _text(data.get("id")))
+
+
+def announced_outputs(event: SocketEvent) -> list[Output]:
+    """The files a `task_postprocess_end` event names, before Task/Detail confirms them (at most
+    MAX_ANNOUNCED_OUTPUTS, each with a URL); none for any other event, or a message of another shape."""
+    message: Any = event.message
+    if event.kind != "task_postprocess_end" or not isinstance(message, list):
+        return []
+    found: list[Output] = []
+    for item in cast(list[Any], message)[:MAX_ANNOUNCED_OUTPUTS]:
+        with contextlib.suppress(ValidationError):
+            output = Output.model_validate(as_dict(item))
+            if output.url:
+                found.append(output)
+    return found
 
 
 def progress_of(message: Any) -> tuple[float | None, str]:

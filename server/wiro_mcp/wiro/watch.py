@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
 
 from wiro_mcp.errors import WiroRateLimitError, WiroServerError, WiroTransportError
 from wiro_mcp.wiro.client import WiroClient
-from wiro_mcp.wiro.models import TERMINAL_STATES, Task, TaskHandle
+from wiro_mcp.wiro.models import TERMINAL_STATES, Output, Task, TaskHandle
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,8 @@ class WatchOutcome:
 
 
 OnUpdate = Callable[[Task], Awaitable[None]]
+# Given the files a task's end announces while Task/Detail confirms it (their previews made meanwhile).
+OnOutputs = Callable[[list[Output]], Coroutine[Any, Any, None]]
 
 
 async def watch_task(
@@ -197,7 +199,9 @@ async def watch_task(
 
 class TaskFollower(Protocol):
     """Follows one task for up to `wait_seconds`, reporting each new status: `SocketFollower` (Wiro's
-    push channel, the default) or `PollingFollower` (its fallback)."""
+    push channel, the default) or `PollingFollower` (its fallback). `on_outputs` is given the files an
+    end event announces, awaited beside the Task/Detail that confirms the end (a follower that first
+    learns of the outputs from that Detail never calls it)."""
 
     async def follow(
         self,
@@ -207,6 +211,7 @@ class TaskFollower(Protocol):
         on_update: OnUpdate | None = None,
         last_known: Task | None = None,
         expected: RunWindow | None = None,
+        on_outputs: OnOutputs | None = None,
     ) -> WatchOutcome: ...
 
 
@@ -226,6 +231,7 @@ class PollingFollower:
         on_update: OnUpdate | None = None,
         last_known: Task | None = None,
         expected: RunWindow | None = None,
+        on_outputs: OnOutputs | None = None,  # polling first sees the outputs in the last Detail
     ) -> WatchOutcome:
         return await watch_task(
             self.client,
