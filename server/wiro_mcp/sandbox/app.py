@@ -301,6 +301,9 @@ class Emulator:
     async def _file(self, request: Request) -> Response:
         key = f"{request.path_params['uuid']}/{request.path_params['name']}"
         self.state.log.append(LoggedRequest("files", {"key": key}, {}, signed=False, time=time.monotonic()))
+        fault = self.state.take_fault("files")
+        if fault is not None and fault.kind == "slow":  # a CDN's trip, for benchmarks and tests
+            await anyio.sleep(fault.seconds)
         found = self.state.files.get(key)
         if found is None:
             return Response(status_code=404)
