@@ -65,6 +65,19 @@ async def test_an_images_preview_is_fetched_while_task_detail_confirms_the_end(
     assert fetched.time < detail.time + held  # asked for while the Detail was held, not after it
 
 
+async def test_a_last_detail_that_fails_while_previews_are_made_leaves_the_task_to_polling(
+    wiro: RunningEmulator, open_server: OpenServer
+) -> None:
+    wiro.state.plan_next_run(seconds=1.0)
+    wiro.state.inject("Task/Detail", Fault("wiro", code=0, message="Task could not be read"))
+    async with open_server() as client:
+        result = await client.call_tool("reve_generate", {"prompt": "a koala"})
+    assert not result.is_error and result.structured_content
+    assert result.structured_content["state"] == "completed"  # polling's Detail confirmed it
+    assert any(isinstance(block, types.ImageContent) for block in result.content)
+    assert len(wiro.state.requests("Task/Detail")) == 2
+
+
 async def test_a_cancel_while_listening_to_the_socket_kills_the_task(
     wiro: RunningEmulator, open_server: OpenServer
 ) -> None:

@@ -212,9 +212,16 @@ class _SocketRun:
         if self.on_outputs is None or not announced:
             task = await self.detail()
         else:
+            failed: Exception | None = None
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.on_outputs, announced)
-                await self.detail()
+                try:
+                    await self.detail()
+                except Exception as exc:  # raised as it is below, not in the task group's ExceptionGroup
+                    failed = exc
+                    tg.cancel_scope.cancel()
+            if failed is not None:
+                raise failed
             task = self.latest  # the Detail's
             assert task is not None
         if task.state not in TERMINAL_STATES:
