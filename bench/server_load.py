@@ -1,7 +1,7 @@
 """The whole server under load: N concurrent model calls through one `wiro-mcp --http` process (its
 journal, progress, results and image previews all on), against a bare server of the same SDK whose
 one tool sleeps as long as a task takes (the floor: what MCP over HTTP costs by itself), in the same
-run. Both run on uvloop where it is installed (`--http`'s default, and `uvicorn.run`'s). The emulator runs in a third process; the calls come from this one, over streamable HTTP.
+run. The emulator runs in a third process; the calls come from this one, over streamable HTTP.
 
     python bench/server_load.py [--calls 500] [--seconds 10] [--runs 3] [--profile] [--progress]
 
@@ -13,8 +13,6 @@ tasks ended (one core is all an event loop has, so that is how long each burst k
 `--profile` samples the server with py-spy (`pip install py-spy`; only the thread holding the GIL,
 so idle threads are not counted) and prints the top 5 functions by own time and the journal's share
 of all samples.
-`--asyncio` adds a third row, wiro-mcp on asyncio's own loop instead of uvloop (`--http`'s default
-where uvloop is installed), interleaved with the others.
 `--progress` has every call ask for progress notifications, as a client that shows them does (the
 server then sends a couple of dozen a call; the bare server sends none). Prints figures; asserts
 nothing.
@@ -51,7 +49,6 @@ CLIENTS = 20  # HTTP clients the calls are spread over (each holds its share of 
 TICKS = os.sysconf("SC_CLK_TCK")
 SAMPLE_SECONDS = 0.1
 FULL_CORE = 0.9  # a sample at 90 % of a core or more counts as busy
-ASYNCIO_ROW = "asyncio"  # wiro-mcp with WIRO_MCP_EVENT_LOOP=asyncio (`--asyncio`)
 TARGETS = {"cpu_ms": 10.0, "lag_s": 1.0, "rss_mb": 150.0, "journal_share": 0.10}
 # The bare server: one tool that waits as long as a task takes, on the SDK's own streamable HTTP.
 BARE = """
@@ -226,7 +223,6 @@ def run_once(
         args = [WIRO_MCP, "--http", "--port", str(port)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("WIRO_")}
         env.update(
-            WIRO_MCP_EVENT_LOOP="asyncio" if name == ASYNCIO_ROW else "auto",
             WIRO_API_KEY="bench",
             WIRO_API_BASE_URL=f"http://127.0.0.1:{emulator_port}/v1",
             WIRO_SOCKET_URL=f"ws://127.0.0.1:{emulator_port}/v1",
@@ -304,15 +300,8 @@ def main() -> None:
         help="each call asks for progress notifications (as most clients do)",
     )
     parser.add_argument("--keep", type=Path, help="keep py-spy's raw stacks in this folder")
-    parser.add_argument(
-        "--asyncio",
-        action="store_true",
-        help=f"also run wiro-mcp on asyncio's own loop (the row {ASYNCIO_ROW!r}), interleaved",
-    )
     args = parser.parse_args()
     rows: dict[str, list[dict[str, Any]]] = {"wiro-mcp": [], "bare": []}
-    if args.asyncio:
-        rows[ASYNCIO_ROW] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         emulator_port = free_port()
@@ -366,13 +355,6 @@ def main() -> None:
         f"{TARGETS['lag_s']:g} s (here {lag:.2f}, {added:.2f} above the "
         f"bare server's), peak RSS ≤ {TARGETS['rss_mb']:g} MB, journal ≤ {TARGETS['journal_share']:.0%} of samples"
     )
-    if args.asyncio:
-        plain = rows[ASYNCIO_ROW]
-        print(
-            f"wiro-mcp on its default loop against asyncio's own: CPU "
-            f"{cpu / statistics.median(r['cpu_ms'] for r in plain):.2f}x, median lag "
-            f"{lag / statistics.median(r['lag_s'] for r in plain):.2f}x"
-        )
     if args.profile:
         for r in ours:
             print(f"py-spy, wiro-mcp: journal {r['journal_share']:.1%} of samples; top 5 by own time:")

@@ -22,7 +22,6 @@ from pydantic import SecretStr, ValidationError
 from wiro_mcp import __version__
 from wiro_mcp.catalog.spec import MEDIA
 from wiro_mcp.errors import ConfigError, SpecError
-from wiro_mcp.event_loop import backend_options
 from wiro_mcp.journal import ACTIVE, JOURNAL_STATES
 from wiro_mcp.sandbox import SANDBOX_API_KEY
 from wiro_mcp.settings import Settings, unknown_variables
@@ -278,9 +277,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     _logging(settings, args.command, getattr(args, "verbose", False))
     match args.command:
         case None:
-            http = getattr(args, "http", False)
-            options = backend_options(settings.event_loop, http)
-            anyio.run(commands.serve, settings, sandbox, http, backend_options=options)
+            anyio.run(commands.serve, settings, sandbox, getattr(args, "http", False))
         case "tools":
             return anyio.run(commands.list_tools, settings, sandbox, args.name, args.json)
         case "call":

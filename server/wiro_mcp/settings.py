@@ -106,7 +106,6 @@ class Settings(BaseSettings):
     http_max_sessions: int = Field(default=200, ge=1, le=100_000)
     http_session_idle_seconds: float = Field(default=900.0, gt=0, le=86_400)
     http_drain_seconds: float = Field(default=1.0, ge=0, le=3600)
-    event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
     oauth_issuer: str = ""
     public_url: str = ""
     state_keys: SecretStr | None = None

@@ -22,7 +22,6 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wiro_mcp.errors import ConfigError
-from wiro_mcp.event_loop import running_loop
 from wiro_mcp.mcp.hosting import OAuthResource, Readiness, is_loopback
 
 log = logging.getLogger(__name__)
@@ -251,12 +250,7 @@ async def run_http(server: Server[Any], options: HttpOptions) -> None:
             verifier = JwtVerifier(options.oauth.issuer, options.oauth.audiences, http_client)
         app = http_app(server, options, verifier)
         sock = bound_socket(options.host, options.port)
-        log.info(
-            "serving MCP over streamable HTTP at http://%s:%d/mcp (event loop: %s)",
-            options.host,
-            sock.getsockname()[1],
-            running_loop(),
-        )
+        log.info("serving MCP over streamable HTTP at http://%s:%d/mcp", options.host, sock.getsockname()[1])
         config = uvicorn.Config(
             app, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=1
         )
