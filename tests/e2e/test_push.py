@@ -65,6 +65,20 @@ async def test_an_images_preview_is_fetched_while_task_detail_confirms_the_end(
     assert fetched.time < detail.time + held  # asked for while the Detail was held, not after it
 
 
+async def test_a_slow_preview_never_turns_a_confirmed_end_into_an_unfinished_wait(
+    wiro: RunningEmulator, open_server: OpenServer
+) -> None:
+    wiro.state.plan_next_run(seconds=1.0)
+    wiro.state.inject("files", Fault("slow", seconds=4.0))  # the file comes after the call's wait is over
+    async with open_server(WIRO_MCP_WAIT_SECONDS="2.5") as client:
+        result = await client.call_tool("reve_generate", {"prompt": "a koala"})
+    assert not result.is_error and result.structured_content
+    assert result.structured_content["state"] == "completed"
+    assert "task_wait" not in str(result.structured_content)  # nothing left to wait for
+    assert any(isinstance(block, types.ImageContent) for block in result.content)
+    assert len(wiro.state.requests("files")) == 1
+
+
 async def test_a_last_detail_that_fails_while_previews_are_made_leaves_the_task_to_polling(
     wiro: RunningEmulator, open_server: OpenServer
 ) -> None:

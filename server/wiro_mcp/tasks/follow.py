@@ -20,7 +20,7 @@ from wiro_mcp.tasks.run_times import RunTimes
 from wiro_mcp.tasks.start import SESSION_FIELD
 from wiro_mcp.wiro.client import WiroClient
 from wiro_mcp.wiro.models import QUEUED_STATUSES, TERMINAL_STATES, Output, Task, TaskHandle
-from wiro_mcp.wiro.watch import TaskFollower
+from wiro_mcp.wiro.watch import TaskFollower, WatchOutcome
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +88,6 @@ class Following:
         live = anyio.CancelScope()  # cancelled when the task turns out to wait for live audio
         early: EarlyPreviews = {}
 
-        async def preview_early(announced: list[Output]) -> None:
-            chosen = [o for o in _shown_kinds(announced, preview_media) if self.outputs.preview_limit(o)]
-            made = await self.outputs.previews(chosen, {})
-            early.update({(o.url, o.mime): made.get(o.url) for o in chosen})
-
         async def remember(task: Task) -> None:
             latest.append(task)
             if task.status == LIVE_AUDIO_STATUS:
@@ -107,16 +102,8 @@ class Following:
                 await on_update(last_known)  # inside the try: a cancel here must still stop the task
             outcome = None
             with live:
-                outcome = await self.follower.follow(
-                    handle,
-                    wait_seconds=wait,
-                    on_update=remember,
-                    last_known=last_known,
-                    expected=self.run_times.window(model),  # none for "": nothing is kept under it
-                    # Previews are read from the saved files when downloads are on.
-                    on_outputs=preview_early
-                    if preview_media is not None and self.outputs.policy.download_dir is None
-                    else None,
+                outcome = await self._follow_previewing(
+                    handle, wait, remember, last_known, model, preview_media, early
                 )
             if outcome is None:
                 return await self._stop_live(handle, latest[-1], notes)
@@ -144,6 +131,56 @@ class Following:
         if model and outcome.finished and outcome.task.state == "completed":
             self.run_times.add(model, anyio.current_time() - began)
         return await self._report(outcome.task, outcome.finished, notes, early)
+
+    async def _follow_previewing(
+        self,
+        handle: TaskHandle,
+        wait: float,
+        on_update: OnUpdate,
+        last_known: Task | None,
+        model: str,
+        media: bool | None,
+        early: EarlyPreviews,
+    ) -> WatchOutcome:
+        """The follower; with `media` given (with images and audio, or without), the previews of the
+        files the end event announces are made into `early` beside the last Task/Detail, outside the
+        follower's wait (an end it confirmed is never cut short by a slow preview), and dropped when
+        the follow ends unfinished. With downloads on, previews are read from the saved files instead."""
+        expected = self.run_times.window(model)  # none for "": nothing is kept under it
+        if media is None or self.outputs.policy.download_dir is not None:
+            return await self.follower.follow(
+                handle, wait_seconds=wait, on_update=on_update, last_known=last_known, expected=expected
+            )
+
+        async def preview(announced: list[Output]) -> None:
+            chosen = [o for o in _shown_kinds(announced, media) if self.outputs.preview_limit(o)]
+            made = await self.outputs.previews(chosen, {})
+            early.update({(o.url, o.mime): made.get(o.url) for o in chosen})
+
+        outcome: WatchOutcome | None = None
+        failed: Exception | None = None
+        async with anyio.create_task_group() as tg:
+
+            def announced(files: list[Output]) -> None:
+                tg.start_soon(preview, files)
+
+            try:
+                outcome = await self.follower.follow(
+                    handle,
+                    wait_seconds=wait,
+                    on_update=on_update,
+                    last_known=last_known,
+                    expected=expected,
+                    on_outputs=announced,
+                )
+            except Exception as exc:  # raised as it is below, not in the task group's ExceptionGroup
+                failed = exc
+            if outcome is None or not outcome.finished:
+                tg.cancel_scope.cancel()
+        if failed is not None:
+            raise failed
+        assert outcome is not None
+        return outcome
 
     async def _stop_live(self, handle: TaskHandle, last: Task, notes: tuple[str, ...]) -> TaskReport:
         """A realtime model, not known as one before Run: it waits for live audio no tool call can send,

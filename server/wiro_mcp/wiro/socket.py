@@ -206,24 +206,12 @@ class _SocketRun:
 
     async def _ended(self, end: SocketEvent) -> WatchOutcome:
         """The end, confirmed by one Task/Detail (the authoritative outputs, `pexit` and cost); the
-        files the end event names are handed to `on_outputs` meanwhile, so that what is made of them
-        (previews) is ready when the Detail is, not one more trip to Wiro later."""
+        files the end event names go to `on_outputs` first, so that what is made of them (previews)
+        is ready about when the Detail is, not one more trip to Wiro later."""
         announced = announced_outputs(end) if self.on_outputs is not None else []
-        if self.on_outputs is None or not announced:
-            task = await self.detail()
-        else:
-            failed: Exception | None = None
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self.on_outputs, announced)
-                try:
-                    await self.detail()
-                except Exception as exc:  # raised as it is below, not in the task group's ExceptionGroup
-                    failed = exc
-                    tg.cancel_scope.cancel()
-            if failed is not None:
-                raise failed
-            task = self.latest  # the Detail's
-            assert task is not None
+        if self.on_outputs is not None and announced:
+            self.on_outputs(announced)
+        task = await self.detail()
         if task.state not in TERMINAL_STATES:
             raise _Fallback("ended before Task/Detail did")
         return self.outcome(True)

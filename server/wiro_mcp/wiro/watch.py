@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import anyio
 
@@ -136,8 +136,9 @@ class WatchOutcome:
 
 
 OnUpdate = Callable[[Task], Awaitable[None]]
-# Given the files a task's end announces while Task/Detail confirms it (their previews made meanwhile).
-OnOutputs = Callable[[list[Output]], Coroutine[Any, Any, None]]
+# Told of the files a task's end announces, before Task/Detail confirms it (not awaited: whatever is
+# made of them is made beside that Detail, by the caller).
+OnOutputs = Callable[[list[Output]], None]
 
 
 async def watch_task(
@@ -199,9 +200,9 @@ async def watch_task(
 
 class TaskFollower(Protocol):
     """Follows one task for up to `wait_seconds`, reporting each new status: `SocketFollower` (Wiro's
-    push channel, the default) or `PollingFollower` (its fallback). `on_outputs` is given the files an
-    end event announces, awaited beside the Task/Detail that confirms the end (a follower that first
-    learns of the outputs from that Detail never calls it)."""
+    push channel, the default) or `PollingFollower` (its fallback). `on_outputs` is told of the files
+    an end event announces, before the Task/Detail that confirms the end (a follower that first
+    learns of them from that Detail never calls it)."""
 
     async def follow(
         self,
