@@ -49,15 +49,20 @@ async def one(
     handle = TaskHandle(taskid=answer.taskid, token=answer.socketaccesstoken, endpoint=root)
     made: dict[str, Preview] = {}
 
-    async def beside(announced: list[Output]) -> None:
+    async def preview(announced: list[Output]) -> None:
         made.update(await outputs.previews(announced, {}))
 
-    outcome = await follower.follow(
-        handle,
-        wait_seconds=60,
-        last_known=Task(id=answer.taskid, status="task_queue"),
-        on_outputs=beside if mode == "beside Detail" else None,
-    )
+    async with anyio.create_task_group() as tg:  # as Following does: the previews begin at the end event
+
+        def announced(files: list[Output]) -> None:
+            tg.start_soon(preview, files)
+
+        outcome = await follower.follow(
+            handle,
+            wait_seconds=60,
+            last_known=Task(id=answer.taskid, status="task_queue"),
+            on_outputs=announced if mode == "beside Detail" else None,
+        )
     if not made:
         made.update(await outputs.previews(outcome.task.file_outputs, {}))
     task = emulator.state.tasks[answer.taskid]
