@@ -49,17 +49,26 @@ async def test_progress_notifications_carry_wiros_percentages(
     assert len(wiro.state.requests("Task/Detail")) == 1  # the one read at the end
 
 
-async def test_an_images_preview_is_fetched_while_task_detail_confirms_the_end(
-    wiro: RunningEmulator, open_server: OpenServer
-) -> None:
-    held = 3.0  # Wiro's answer to the last Task/Detail, held this long
+async def completed_with_a_fault(
+    wiro: RunningEmulator, open_server: OpenServer, endpoint: str, fault: Fault, **env: str
+) -> types.CallToolResult:
+    """The result of an image task of 1 s with `fault` injected at `endpoint`, checked: completed,
+    with its preview inline."""
     wiro.state.plan_next_run(seconds=1.0)
-    wiro.state.inject("Task/Detail", Fault("slow", seconds=held))
-    async with open_server() as client:
+    wiro.state.inject(endpoint, fault)
+    async with open_server(**env) as client:
         result = await client.call_tool("reve_generate", {"prompt": "a koala"})
     assert not result.is_error and result.structured_content
     assert result.structured_content["state"] == "completed"
     assert any(isinstance(block, types.ImageContent) for block in result.content)
+    return result
+
+
+async def test_an_images_preview_is_fetched_while_task_detail_confirms_the_end(
+    wiro: RunningEmulator, open_server: OpenServer
+) -> None:
+    held = 3.0  # Wiro's answer to the last Task/Detail, held this long
+    await completed_with_a_fault(wiro, open_server, "Task/Detail", Fault("slow", seconds=held))
     (detail,) = wiro.state.requests("Task/Detail")
     (fetched,) = wiro.state.requests("files")  # once: the result shows the preview made meanwhile
     assert fetched.time < detail.time + held  # asked for while the Detail was held, not after it
@@ -68,27 +77,20 @@ async def test_an_images_preview_is_fetched_while_task_detail_confirms_the_end(
 async def test_a_slow_preview_never_turns_a_confirmed_end_into_an_unfinished_wait(
     wiro: RunningEmulator, open_server: OpenServer
 ) -> None:
-    wiro.state.plan_next_run(seconds=1.0)
-    wiro.state.inject("files", Fault("slow", seconds=4.0))  # the file comes after the call's wait is over
-    async with open_server(WIRO_MCP_WAIT_SECONDS="2.5") as client:
-        result = await client.call_tool("reve_generate", {"prompt": "a koala"})
-    assert not result.is_error and result.structured_content
-    assert result.structured_content["state"] == "completed"
+    # The file comes after the call's wait is over.
+    slow_file = Fault("slow", seconds=4.0)
+    result = await completed_with_a_fault(wiro, open_server, "files", slow_file, WIRO_MCP_WAIT_SECONDS="2.5")
     assert "task_wait" not in str(result.structured_content)  # nothing left to wait for
-    assert any(isinstance(block, types.ImageContent) for block in result.content)
     assert len(wiro.state.requests("files")) == 1
 
 
 async def test_a_last_detail_that_fails_while_previews_are_made_leaves_the_task_to_polling(
     wiro: RunningEmulator, open_server: OpenServer
 ) -> None:
-    wiro.state.plan_next_run(seconds=1.0)
-    wiro.state.inject("Task/Detail", Fault("wiro", code=0, message="Task could not be read"))
-    async with open_server() as client:
-        result = await client.call_tool("reve_generate", {"prompt": "a koala"})
-    assert not result.is_error and result.structured_content
-    assert result.structured_content["state"] == "completed"  # polling's Detail confirmed it
-    assert any(isinstance(block, types.ImageContent) for block in result.content)
+    unreadable = Fault("wiro", code=0, message="Task could not be read")
+    await completed_with_a_fault(
+        wiro, open_server, "Task/Detail", unreadable
+    )  # polling's Detail confirmed it
     assert len(wiro.state.requests("Task/Detail")) == 2
 
 

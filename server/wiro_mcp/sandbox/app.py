@@ -152,21 +152,26 @@ class Emulator:
         )
         if denied is not None:
             return body, files, denied, None
+        return body, files, *await self._injected(endpoint)
+
+    async def _injected(self, endpoint: str) -> tuple[Response | None, Fault | None]:
+        """The next fault injected for `endpoint`, played: (the answer given instead of the real one,
+        or a drop to apply to the real one)."""
         fault = self.state.take_fault(endpoint)
         if fault is None or fault.kind == "drop":
-            return body, files, None, fault
+            return None, fault
         if fault.kind == "slow":
             await anyio.sleep(fault.seconds)
-            return body, files, None, None
+            return None, None
         if fault.kind == "http":
             reason = {429: "Too Many Requests", 503: "Service Unavailable"}.get(fault.status, "Server error")
             answer = _fail(0, reason, fault.status)
             if fault.retry_after is not None:
                 answer.headers["retry-after"] = f"{fault.retry_after:g}"
-            return body, files, answer, None
+            return answer, None
         if fault.kind == "wiro":
-            return body, files, _fail(fault.code, fault.message or "Injected error"), None
-        return body, files, None, None
+            return _fail(fault.code, fault.message or "Injected error"), None
+        return None, None
 
     @staticmethod
     def _finish(answer: Response, fault: Fault | None) -> Response:
@@ -301,14 +306,14 @@ class Emulator:
     async def _file(self, request: Request) -> Response:
         key = f"{request.path_params['uuid']}/{request.path_params['name']}"
         self.state.log.append(LoggedRequest("files", {"key": key}, {}, signed=False, time=time.monotonic()))
-        fault = self.state.take_fault("files")
-        if fault is not None and fault.kind == "slow":  # a CDN's trip, for benchmarks and tests
-            await anyio.sleep(fault.seconds)
+        early, fault = await self._injected("files")  # a slow CDN, say
+        if early is not None:
+            return early
         found = self.state.files.get(key)
         if found is None:
             return Response(status_code=404)
         contenttype, data = found
-        return Response(data, media_type=contenttype)
+        return self._finish(Response(data, media_type=contenttype), fault)
 
     # ----- task rendering
     def _task_json(self, task: SandboxTask, now: float) -> dict[str, Any]:

@@ -86,7 +86,6 @@ class Following:
         began = anyio.current_time()
         latest: list[Task] = [last_known] if last_known else []
         live = anyio.CancelScope()  # cancelled when the task turns out to wait for live audio
-        early: EarlyPreviews = {}
 
         async def remember(task: Task) -> None:
             latest.append(task)
@@ -100,10 +99,10 @@ class Following:
         try:
             if last_known is not None and on_update is not None:
                 await on_update(last_known)  # inside the try: a cancel here must still stop the task
-            outcome = None
+            outcome, early = None, EarlyPreviews()
             with live:
-                outcome = await self._follow_previewing(
-                    handle, wait, remember, last_known, model, preview_media, early
+                outcome, early = await self._follow_previewing(
+                    handle, wait, remember, last_known, model, preview_media
                 )
             if outcome is None:
                 return await self._stop_live(handle, latest[-1], notes)
@@ -140,17 +139,18 @@ class Following:
         last_known: Task | None,
         model: str,
         media: bool | None,
-        early: EarlyPreviews,
-    ) -> WatchOutcome:
+    ) -> tuple[WatchOutcome, EarlyPreviews]:
         """The follower; with `media` given (with images and audio, or without), the previews of the
-        files the end event announces are made into `early` beside the last Task/Detail, outside the
+        files the end event announces are made beside the last Task/Detail, outside the
         follower's wait (an end it confirmed is never cut short by a slow preview), and dropped when
         the follow ends unfinished. With downloads on, previews are read from the saved files instead."""
         expected = self.run_times.window(model)  # none for "": nothing is kept under it
+        early = EarlyPreviews()
         if media is None or self.outputs.policy.download_dir is not None:
-            return await self.follower.follow(
+            outcome = await self.follower.follow(
                 handle, wait_seconds=wait, on_update=on_update, last_known=last_known, expected=expected
             )
+            return outcome, early
 
         async def preview(announced: list[Output]) -> None:
             chosen = [o for o in _shown_kinds(announced, media) if self.outputs.preview_limit(o)]
@@ -180,7 +180,7 @@ class Following:
         if failed is not None:
             raise failed
         assert outcome is not None
-        return outcome
+        return outcome, early
 
     async def _stop_live(self, handle: TaskHandle, last: Task, notes: tuple[str, ...]) -> TaskReport:
         """A realtime model, not known as one before Run: it waits for live audio no tool call can send,

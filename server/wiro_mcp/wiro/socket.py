@@ -208,8 +208,7 @@ class _SocketRun:
         """The end, confirmed by one Task/Detail (the authoritative outputs, `pexit` and cost); the
         files the end event names go to `on_outputs` first, so that what is made of them (previews)
         is ready about when the Detail is, not one more trip to Wiro later."""
-        announced = announced_outputs(end) if self.on_outputs is not None else []
-        if self.on_outputs is not None and announced:
+        if self.on_outputs is not None and (announced := announced_outputs(end)):
             self.on_outputs(announced)
         task = await self.detail()
         if task.state not in TERMINAL_STATES:
