@@ -1,4 +1,4 @@
-"""A lean WebSocket client for Wiro's channel: one TCP (or TLS) connection opened by anyio, the
+"""A lean WebSocket client for Wiro's channel: one TCP (or TLS) connection (wsstream.py), the
 upgrade request and its answer by h11 (httpcore2's own HTTP/1.1 parser), the frames by wsframes.py,
 read on the caller's own task.
 
@@ -25,7 +25,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
-import anyio.abc
 
 from wiro_mcp import __version__
 from wiro_mcp.wiro.tls import ssl_context as shared_ssl_context
@@ -40,6 +39,7 @@ from wiro_mcp.wiro.wsframes import (
     client_frame,
     close_payload,
 )
+from wiro_mcp.wiro.wsstream import ReadingStream, connect_stream
 
 ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455, section 1.3
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # a whole LLM log fits; anything larger is not Wiro
@@ -62,7 +62,7 @@ class SocketClosed(Exception):
 class WireSocket:
     """One open WebSocket connection: `send_json`, then `receive_text` until it raises SocketClosed."""
 
-    def __init__(self, stream: anyio.abc.ByteStream, received: bytes = b"") -> None:
+    def __init__(self, stream: ReadingStream, received: bytes = b"") -> None:
         self._stream = stream
         self._reader = FrameReader(MAX_MESSAGE_BYTES)
         self._early = received  # bytes that came with the upgrade's answer: the first frames, maybe
@@ -168,15 +168,8 @@ async def connect(
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         with anyio.fail_after(handshake_seconds):
-            stream: anyio.abc.ByteStream = (
-                await anyio.connect_tcp(
-                    parts.hostname,
-                    port,
-                    ssl_context=ssl_context or shared_ssl_context(),
-                    tls_standard_compatible=False,  # a close does not wait for the server's TLS goodbye
-                )
-                if secure
-                else await anyio.connect_tcp(parts.hostname, port)
+            stream = await connect_stream(
+                parts.hostname, port, (ssl_context or shared_ssl_context()) if secure else None
             )
             try:
                 received = await _upgrade(stream, parts.netloc.rpartition("@")[2], target)
@@ -195,7 +188,7 @@ def accept_key(key: str) -> str:
     return base64.b64encode(hashlib.sha1(key.encode() + ACCEPT_GUID).digest()).decode()
 
 
-async def _upgrade(stream: anyio.abc.ByteStream, host: str, target: str) -> bytes:
+async def _upgrade(stream: ReadingStream, host: str, target: str) -> bytes:
     """The upgrade request, and the server's answer read with h11 (bounded); what arrived after the
     answer (the first frames, maybe) is returned for the socket to read first."""
     import h11  # loads with the first socket, not at start-up
