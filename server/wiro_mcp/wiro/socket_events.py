@@ -83,25 +83,22 @@ def progress_of(message: Any) -> tuple[float | None, str]:
     step, steps = _figure(data.get("stepCurrent")), _figure(data.get("stepTotal"))
     if step and steps:
         parts.append(f"step {step}/{steps}")
-    remaining = _figure(data.get("remainingTime"), suffixes=("s", "m", "h", "ms"))
+    remaining = _figure(data.get("remainingTime"), _DURATION)
     if remaining:
         parts.append(f"{remaining} left")
     return percentage, ", ".join(parts)
 
 
-_FIGURE = re.compile(r"^\d{1,9}(?:\.\d{1,3})?$")
+_COUNT = re.compile(r"\d{1,9}(?:\.\d{1,3})?")
+_DURATION = re.compile(r"\d{1,9}(?:\.\d{1,3})?(?:ms|s|m|h)?")
 
 
-def _figure(value: Any, suffixes: tuple[str, ...] = ()) -> str:
+def _figure(value: Any, form: re.Pattern[str] = _COUNT) -> str:
     """A short number (`6`, `3.5s`, `12m`) as text, or "" for anything else."""
-    text = (
-        str(value).strip()[:20]
-        if isinstance(value, str | int | float) and not isinstance(value, bool)
-        else ""
-    )
-    unit = next((u for u in sorted(suffixes, key=len, reverse=True) if text.endswith(u)), "")
-    number = text[: len(text) - len(unit)] if unit else text
-    return text if _FIGURE.match(number) else ""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return ""
+    text = str(value).strip()[:20]
+    return text if form.fullmatch(text) else ""
 
 
 def apply_event(task: Task, event: SocketEvent) -> Task | None:
