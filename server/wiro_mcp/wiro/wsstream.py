@@ -114,7 +114,9 @@ class ReadingStream:
             raise anyio.ClosedResourceError
         self._transport.write(data)
         if p.drained is not None and not p.drained.done():
-            await p.drained
+            await p.drained  # the OS's buffer is full: wait for room (or for the connection's end)
+            if p.lost is not None:
+                raise anyio.BrokenResourceError from p.lost
         else:
             await anyio.lowlevel.checkpoint_if_cancelled()
 
