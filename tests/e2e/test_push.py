@@ -88,9 +88,7 @@ async def test_a_last_detail_that_fails_while_previews_are_made_leaves_the_task_
     wiro: RunningEmulator, open_server: OpenServer
 ) -> None:
     unreadable = Fault("wiro", code=0, message="Task could not be read")
-    await completed_with_a_fault(
-        wiro, open_server, "Task/Detail", unreadable
-    )  # polling's Detail confirmed it
+    await completed_with_a_fault(wiro, open_server, "Task/Detail", unreadable)  # polling's Detail did
     assert len(wiro.state.requests("Task/Detail")) == 2
 
 

@@ -144,13 +144,8 @@ class Following:
         files the end event announces are made beside the last Task/Detail, outside the
         follower's wait (an end it confirmed is never cut short by a slow preview), and dropped when
         the follow ends unfinished. With downloads on, previews are read from the saved files instead."""
-        expected = self.run_times.window(model)  # none for "": nothing is kept under it
         early = EarlyPreviews()
-        if media is None or self.outputs.policy.download_dir is not None:
-            outcome = await self.follower.follow(
-                handle, wait_seconds=wait, on_update=on_update, last_known=last_known, expected=expected
-            )
-            return outcome, early
+        previewing = media is not None and self.outputs.policy.download_dir is None
 
         async def preview(announced: list[Output]) -> None:
             chosen = [o for o in _shown_kinds(announced, media) if self.outputs.preview_limit(o)]
@@ -170,8 +165,8 @@ class Following:
                     wait_seconds=wait,
                     on_update=on_update,
                     last_known=last_known,
-                    expected=expected,
-                    on_outputs=announced,
+                    expected=self.run_times.window(model),  # none for "": nothing is kept under it
+                    on_outputs=announced if previewing else None,
                 )
             except Exception as exc:  # raised as it is below, not in the task group's ExceptionGroup
                 failed = exc
