@@ -54,14 +54,15 @@ async def one(
 
     async with anyio.create_task_group() as tg:  # as Following does: the previews begin at the end event
 
-        def announced(files: list[Output]) -> None:
-            tg.start_soon(preview, files)
+        async def announced(files: list[Output]) -> None:
+            if files:
+                tg.start_soon(preview, files)
 
         outcome = await follower.follow(
             handle,
             wait_seconds=60,
             last_known=Task(id=answer.taskid, status="task_queue"),
-            on_outputs=announced if mode == "beside Detail" else None,
+            on_end=announced if mode == "beside Detail" else None,
         )
     if not made:
         made.update(await outputs.previews(outcome.task.file_outputs, {}))

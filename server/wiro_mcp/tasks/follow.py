@@ -14,6 +14,7 @@ import anyio
 from wiro_mcp.errors import WiroError, WiroValidationError
 from wiro_mcp.jsonish import as_dict
 from wiro_mcp.outputs import Outputs, Preview
+from wiro_mcp.tasks.finishing import Finishing
 from wiro_mcp.tasks.ledger import Ledger
 from wiro_mcp.tasks.records import EarlyPreviews, ServiceConfig, TaskReport
 from wiro_mcp.tasks.run_times import RunTimes
@@ -55,6 +56,7 @@ class Following:
         self.ledger = ledger
         self.naming = naming
         self.run_times = RunTimes()  # how long each model's tasks have taken lately: polling's cue
+        self.finishing = Finishing()  # ends that come together, in turn while the loop is saturated
         self._stopping = 0  # cancelled calls still stopping their remote tasks
         # What the latest cancelled calls did to their tasks (for a terminal: "task N stopped"): id → how.
         self.cancelled: dict[str, str] = {}
@@ -143,9 +145,11 @@ class Following:
         """The follower; with `media` given (with images and audio, or without), the previews of the
         files the end event announces are made beside the last Task/Detail, outside the
         follower's wait (an end it confirmed is never cut short by a slow preview), and dropped when
-        the follow ends unfinished. With downloads on, previews are read from the saved files instead."""
+        the follow ends unfinished. With downloads on, previews are read from the saved files instead.
+        From its end event on, the task holds its turn in `finishing` until its previews are made."""
         early = EarlyPreviews()
         previewing = media is not None and self.outputs.policy.download_dir is None
+        held = False
 
         async def preview(announced: list[Output]) -> None:
             chosen = [o for o in _shown_kinds(announced, media) if self.outputs.preview_limit(o)]
@@ -154,24 +158,32 @@ class Following:
 
         outcome: WatchOutcome | None = None
         failed: Exception | None = None
-        async with anyio.create_task_group() as tg:
+        try:
+            async with anyio.create_task_group() as tg:
 
-            def announced(files: list[Output]) -> None:
-                tg.start_soon(preview, files)
+                async def ended(files: list[Output]) -> None:
+                    nonlocal held
+                    await self.finishing.enter()
+                    held = True
+                    if previewing and files:
+                        tg.start_soon(preview, files)
 
-            try:
-                outcome = await self.follower.follow(
-                    handle,
-                    wait_seconds=wait,
-                    on_update=on_update,
-                    last_known=last_known,
-                    expected=self.run_times.window(model),  # none for "": nothing is kept under it
-                    on_outputs=announced if previewing else None,
-                )
-            except Exception as exc:  # raised as it is below, not in the task group's ExceptionGroup
-                failed = exc
-            if outcome is None or not outcome.finished:
-                tg.cancel_scope.cancel()
+                try:
+                    outcome = await self.follower.follow(
+                        handle,
+                        wait_seconds=wait,
+                        on_update=on_update,
+                        last_known=last_known,
+                        expected=self.run_times.window(model),  # none for "": nothing is kept under it
+                        on_end=ended,
+                    )
+                except Exception as exc:  # raised as it is below, not in the task group's ExceptionGroup
+                    failed = exc
+                if outcome is None or not outcome.finished:
+                    tg.cancel_scope.cancel()
+        finally:
+            if held:
+                self.finishing.leave()
         if failed is not None:
             raise failed
         assert outcome is not None

@@ -22,7 +22,7 @@ from wiro_mcp.wiro.client import WiroClient
 from wiro_mcp.wiro.models import TERMINAL_STATES, TERMINAL_STATUSES, Task, TaskHandle
 from wiro_mcp.wiro.socket_events import SocketEvent, announced_outputs, apply_event
 from wiro_mcp.wiro.socket_pool import SocketPool, Subscription
-from wiro_mcp.wiro.watch import OnOutputs, OnUpdate, RunWindow, TaskFollower, WatchOutcome
+from wiro_mcp.wiro.watch import OnEnd, OnUpdate, RunWindow, TaskFollower, WatchOutcome
 from wiro_mcp.wiro.wsclient import SocketClosed, WireSocket, connect
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class SocketFollower:
         on_update: OnUpdate | None = None,
         last_known: Task | None = None,
         expected: RunWindow | None = None,
-        on_outputs: OnOutputs | None = None,
+        on_end: OnEnd | None = None,
     ) -> WatchOutcome:
         if not handle.token:  # the socket takes the task token only
             return await self.fallback.follow(
@@ -78,11 +78,11 @@ class SocketFollower:
                 on_update=on_update,
                 last_known=last_known,
                 expected=expected,
-                on_outputs=on_outputs,
+                on_end=on_end,
             )
         began = anyio.current_time()
         deadline = began + max(wait_seconds, 0.0)
-        run = _SocketRun(self, handle, on_update, on_outputs)
+        run = _SocketRun(self, handle, on_update, on_end)
         if last_known is None:  # resuming: where the task stands, and maybe it has ended already
             await run.detail()
             if run.latest is not None and run.latest.state in TERMINAL_STATES:
@@ -103,7 +103,7 @@ class SocketFollower:
             on_update=on_update,
             last_known=run.latest,
             expected=expected.after(anyio.current_time() - began) if expected else None,
-            on_outputs=on_outputs,
+            on_end=on_end,
         )
         return WatchOutcome(polled.task, polled.finished, polled.detail_requests + run.requests)
 
@@ -116,12 +116,12 @@ class _SocketRun:
         follower: SocketFollower,
         handle: TaskHandle,
         on_update: OnUpdate | None,
-        on_outputs: OnOutputs | None,
+        on_end: OnEnd | None,
     ) -> None:
         self.f = follower
         self.handle = handle
         self.on_update = on_update
-        self.on_outputs = on_outputs
+        self.on_end = on_end
         self.latest: Task | None = None
         self.requests = 0
 
@@ -206,10 +206,10 @@ class _SocketRun:
 
     async def _ended(self, end: SocketEvent) -> WatchOutcome:
         """The end, confirmed by one Task/Detail (the authoritative outputs, `pexit` and cost); the
-        files the end event names go to `on_outputs` first, so that what is made of them (previews)
+        end event and the files it names go to `on_end` first, so that what is made of them (previews)
         is ready about when the Detail is, not one more trip to Wiro later."""
-        if self.on_outputs is not None and (announced := announced_outputs(end)):
-            self.on_outputs(announced)
+        if self.on_end is not None:
+            await self.on_end(announced_outputs(end))
         task = await self.detail()
         if task.state not in TERMINAL_STATES:
             raise _Fallback("ended before Task/Detail did")

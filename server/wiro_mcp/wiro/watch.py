@@ -136,9 +136,10 @@ class WatchOutcome:
 
 
 OnUpdate = Callable[[Task], Awaitable[None]]
-# Told of the files a task's end announces, before Task/Detail confirms it (not awaited: whatever is
-# made of them is made beside that Detail, by the caller).
-OnOutputs = Callable[[list[Output]], None]
+# Told of a task's end event and the files it announces (maybe none), before the Task/Detail that
+# confirms it: awaited (the caller may make that end wait its turn), whatever is made of the files is
+# made beside that Detail, by the caller.
+OnEnd = Callable[[list[Output]], Awaitable[None]]
 
 
 async def watch_task(
@@ -200,9 +201,9 @@ async def watch_task(
 
 class TaskFollower(Protocol):
     """Follows one task for up to `wait_seconds`, reporting each new status: `SocketFollower` (Wiro's
-    push channel, the default) or `PollingFollower` (its fallback). `on_outputs` is told of the files
-    an end event announces, before the Task/Detail that confirms the end (a follower that first
-    learns of them from that Detail never calls it)."""
+    push channel, the default) or `PollingFollower` (its fallback). `on_end` is told of an end event
+    and the files it announces, before the Task/Detail that confirms the end (a follower that first
+    learns of the end from that Detail never calls it)."""
 
     async def follow(
         self,
@@ -212,7 +213,7 @@ class TaskFollower(Protocol):
         on_update: OnUpdate | None = None,
         last_known: Task | None = None,
         expected: RunWindow | None = None,
-        on_outputs: OnOutputs | None = None,
+        on_end: OnEnd | None = None,
     ) -> WatchOutcome: ...
 
 
@@ -232,7 +233,7 @@ class PollingFollower:
         on_update: OnUpdate | None = None,
         last_known: Task | None = None,
         expected: RunWindow | None = None,
-        on_outputs: OnOutputs | None = None,  # polling first sees the outputs in the last Detail
+        on_end: OnEnd | None = None,  # polling first sees the end in the last Detail
     ) -> WatchOutcome:
         return await watch_task(
             self.client,
