@@ -150,3 +150,18 @@ def test_import_of_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "nope.txt: cannot read" in done.stderr
+
+
+def test_a_default_no_json_can_carry_is_no_default() -> None:
+    """Python's JSON reader takes `Infinity` and `NaN`: a Tool/Detail with one as a default (or inside
+    one) gets no default, so its schema stays JSON and nothing odd is sent to Run."""
+    answer = json.loads(
+        '{"cleanslugowner": "acme", "cleanslugproject": "gen", "parameters": [{"items": ['
+        '{"id": "strength", "type": "number", "default": Infinity},'
+        '{"id": "scale", "type": "range", "default": "-inf"},'
+        '{"id": "sizes", "type": "text", "default": [1, NaN]},'
+        '{"id": "steps", "type": "number", "default": 30}]}]}'
+    )
+    spec = import_tool_detail(answer)
+    defaults = {i.id: i.default for i in spec.inputs}
+    assert defaults == {"strength": None, "scale": None, "sizes": None, "steps": 30}
