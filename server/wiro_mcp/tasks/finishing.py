@@ -7,7 +7,8 @@ So while the loop is saturated (one pass over its ready callbacks takes longer t
 end beyond the first `least` waits here, first come first served, for one that finishes; otherwise
 it goes at once. A loop that is free (waiting on Wiro's round trips, as it mostly is) never queues
 anything: slow answers are not waited for one behind the other. A queued end looks again every
-`recheck` seconds and goes as soon as the loop is free.
+`recheck` seconds and goes as soon as the loop is free, so a turn held long (an end that polling
+took over) costs the others nothing then.
 """
 
 from __future__ import annotations
