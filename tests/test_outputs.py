@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.conftest import serve_app
-from wiro_mcp.outputs import OutputPolicy, Outputs, RefusedUrl, distinct_names
+from wiro_mcp.outputs import ByteBudget, OutputPolicy, Outputs, RefusedUrl, distinct_names
 from wiro_mcp.sandbox.media import png
 from wiro_mcp.wiro.models import Output
 
@@ -23,9 +23,20 @@ BASE = "http://wiro.test/v1"  # not resolvable: Wiro is not on an internal addre
 PNG = png("ok", 8, 8)  # a real image: previews are thumbnails made from it
 
 
+IN_FLIGHT = {"now": 0, "most": 0}  # fetches of far.png the CDN is answering at once
+
+
 async def cdn(request: Request) -> Response:
     match request.path_params["name"]:
         case "ok.png":
+            return Response(PNG, media_type="image/png")
+        case "big.png":
+            return Response(png("big", 256, 256), media_type="image/png")
+        case "far.png":  # a CDN a round trip away
+            IN_FLIGHT["now"] += 1
+            IN_FLIGHT["most"] = max(IN_FLIGHT["most"], IN_FLIGHT["now"])
+            await anyio.sleep(0.2)
+            IN_FLIGHT["now"] -= 1
             return Response(PNG, media_type="image/png")
         case "to-metadata":
             return RedirectResponse("http://169.254.169.254/latest/meta-data")
@@ -124,6 +135,64 @@ async def test_previews_are_quiet_about_refusals() -> None:
     ]
     found = await outputs(preview_max_bytes=2000).previews(items, {})
     assert list(found) == [items[0].url] and found[items[0].url].mime == "image/jpeg"
+
+
+@pytest.mark.parametrize(("budget", "most"), [(64_000_000, 40), (3 * (len(PNG) * 105 // 100 + 65_536), 3)])
+async def test_previews_of_small_files_are_fetched_side_by_side_within_the_byte_budget(
+    budget: int, most: int
+) -> None:
+    """Each preview holds its file's given size of the budget while it is made: forty small images
+    of tasks that end together are fetched at once (their round trips side by side), a budget of
+    three of them lets three go at a time."""
+    fetcher = outputs(preview_bytes_at_once=budget)
+    items = [
+        Output(name=f"{n}.png", contenttype="image/png", size=len(PNG), url="http://wiro.test/files/far.png")
+        for n in range(40)
+    ]
+    IN_FLIGHT["most"] = 0
+    made: list[int] = []
+
+    async def one(out: Output) -> None:
+        made.append(len(await fetcher.previews([out], {})))
+
+    async with anyio.create_task_group() as tg:
+        for out in items:
+            tg.start_soon(one, out)
+    assert made == [1] * 40 and IN_FLIGHT["most"] == most
+
+
+async def test_a_file_larger_than_its_given_size_gets_no_preview() -> None:
+    """Bytes held are counted by the sizes Wiro gives, so one that comes larger is refused."""
+    lied = Output(name="a.png", contenttype="image/png", size=1000, url="http://wiro.test/files/big.png")
+    told = Output(name="b.png", contenttype="image/png", size=len(PNG), url="http://wiro.test/files/ok.png")
+    found = await outputs().previews([lied, told], {})
+    assert list(found) == [told.url]
+
+
+async def test_a_byte_budget_goes_first_come_first_served_and_loses_nothing_to_a_cancel() -> None:
+    budget = ByteBudget(100)
+    order: list[str] = []
+    gates = {name: anyio.Event() for name in "abcd"}
+    scopes: dict[str, anyio.CancelScope] = {}
+
+    async def hold(name: str, n: int) -> None:
+        with anyio.CancelScope() as scope:
+            scopes[name] = scope
+            async with budget.hold(n):
+                order.append(name)
+                await gates[name].wait()
+
+    async with anyio.create_task_group() as tg:
+        for name, n in (("a", 60), ("b", 500), ("c", 30), ("d", 10)):  # b: more than all, waits for all
+            tg.start_soon(hold, name, n)
+            await anyio.wait_all_tasks_blocked()
+        assert order == ["a"] and budget.free == 40  # c would fit, but b came first
+        scopes["b"].cancel()
+        await anyio.wait_all_tasks_blocked()
+        assert order == ["a", "c", "d"] and budget.free == 0
+        for gate in gates.values():
+            gate.set()
+    assert budget.free == 100
 
 
 async def test_downloads_replace_old_files_and_keep_same_named_outputs_apart(tmp_path: Path) -> None:

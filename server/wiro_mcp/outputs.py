@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 import tempfile
+from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,7 @@ class OutputPolicy:
     download_dir: Path | None = None
     download_max_bytes: int = 2_000_000_000
     download_seconds: float = 600.0
+    preview_bytes_at_once: int = 64_000_000  # of files held for previews at once, by their given sizes
 
 
 def safe_name(name: str, fallback: str) -> str:
@@ -140,7 +142,53 @@ class UrlPolicy:
             raise RefusedUrl(f"{host} is an internal address")
 
 
-PREVIEWS_AT_ONCE = 16
+PREVIEWS_AT_ONCE = 16  # images decoded at once (each decoded image is many times its file)
+SIZE_SLACK = 1.05  # a file may come this much larger than its given size (and 64 KiB) for a preview
+
+
+class ByteBudget:
+    """Bytes held at once, first come first served: `hold(n)` waits until n fit (one larger than
+    the whole budget waits for all of it)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.free = total
+        self._waiting: deque[tuple[int, anyio.Event]] = deque()
+
+    def __repr__(self) -> str:
+        return f"ByteBudget(free={self.free} of {self.total}, waiting={len(self._waiting)})"
+
+    @contextlib.asynccontextmanager
+    async def hold(self, wanted: int) -> AsyncGenerator[None, None]:
+        n = min(max(wanted, 0), self.total)
+        if self._waiting or self.free < n:
+            turn = (n, anyio.Event())
+            self._waiting.append(turn)
+            try:
+                await turn[1].wait()
+            except BaseException:  # cancelled while waiting: what was handed over meanwhile goes on
+                if turn[1].is_set():
+                    self._release(n)
+                else:
+                    self._waiting.remove(turn)
+                    self._hand_over()
+                raise
+        else:
+            self.free -= n
+        try:
+            yield
+        finally:
+            self._release(n)
+
+    def _release(self, n: int) -> None:
+        self.free += n
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        while self._waiting and self._waiting[0][0] <= self.free:
+            n, ready = self._waiting.popleft()
+            self.free -= n
+            ready.set()
 
 
 class Outputs:
@@ -152,6 +200,7 @@ class Outputs:
         self._given_http = http
         self._own_http: httpx2.AsyncClient | None = None  # made at the first fetch, not at start-up
         self._limiter: anyio.CapacityLimiter | None = None  # made in the event loop, with the first preview
+        self._held = ByteBudget(policy.preview_bytes_at_once)
 
     def __repr__(self) -> str:
         return f"Outputs(download_dir={self.policy.download_dir!r})"
@@ -216,8 +265,11 @@ class Outputs:
             limit = self.preview_limit(out)
             if limit <= 0:
                 continue
-            async with self._previewing:
-                preview = await self._preview(out, out.mime.split("/", 1)[0], limit, saved)
+            # Held by the size Wiro gives, so that small files are fetched many at once (their round
+            # trips side by side) and the bytes held stay bounded; a file larger than it said is refused.
+            expected = min(limit, int(out.size * SIZE_SLACK) + 65_536)
+            async with self._held.hold(expected):
+                preview = await self._preview(out, out.mime.split("/", 1)[0], expected, saved)
             if preview is not None:
                 found[out.url] = preview
         return found
@@ -234,9 +286,9 @@ class Outputs:
         return limit if limit > 0 and is_previewed(mime) and 0 < out.size <= limit else 0
 
     @property
-    def _previewing(self) -> anyio.CapacityLimiter:
-        """Previews being made at once: each holds its file (up to the preview limit) and its decoded
-        image in memory, so hundreds of tasks ending together must not all hold theirs at once."""
+    def _decoding(self) -> anyio.CapacityLimiter:
+        """Images decoded at once: each decoded image is many times its file, so hundreds of tasks
+        ending together must not all hold theirs at once."""
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(PREVIEWS_AT_ONCE)
         return self._limiter
@@ -244,6 +296,8 @@ class Outputs:
     async def _preview(self, out: Output, kind: str, limit: int, saved: dict[str, Path]) -> Preview | None:
         try:
             if out.url in saved:  # already on disk: not fetched a second time
+                if (await anyio.Path(saved[out.url]).stat()).st_size > limit:
+                    return None
                 data = await anyio.Path(saved[out.url]).read_bytes()
             else:
                 data = await self.fetch(out.url, limit, self.policy.preview_seconds)
@@ -259,10 +313,11 @@ class Outputs:
         # Decoding is CPU work, for a worker thread; an image no larger than its thumbnail (about 2 ms
         # of work) costs less done here than the trip to the thread and back, where the thread and
         # the event loop contend for the interpreter.
-        if already_small(data):
-            small = thumbnail(data)
-        else:
-            small = await anyio.to_thread.run_sync(thumbnail, data)
+        async with self._decoding:
+            if already_small(data):
+                small = thumbnail(data)
+            else:
+                small = await anyio.to_thread.run_sync(thumbnail, data)
         return Preview(small, "image/jpeg") if small is not None else None
 
     async def keep_text(self, tool: str, taskid: str, name: str, text: str) -> tuple[Path | None, str]:
