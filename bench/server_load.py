@@ -4,6 +4,7 @@ one tool sleeps as long as a task takes (the floor: what MCP over HTTP costs by 
 run. The emulator runs in a third process; the calls come from this one, over streamable HTTP.
 
     python bench/server_load.py [--calls 500] [--seconds 10] [--runs 3] [--profile] [--progress]
+                                [--latency 0]
 
 For each server it prints the server process's own CPU per call (from /proc, so the clients' CPU
 is not in it), its peak RSS, and the completion lag of each call: the time from its call to its
@@ -14,8 +15,10 @@ tasks ended (one core is all an event loop has, so that is how long each burst k
 so idle threads are not counted) and prints the top 5 functions by own time and the journal's share
 of all samples.
 `--progress` has every call ask for progress notifications, as a client that shows them does (the
-server then sends a couple of dozen a call; the bare server sends none). Prints figures; asserts
-nothing.
+server then sends a couple of dozen a call; the bare server sends none).
+`--latency S` has the emulator answer every HTTP request S seconds late (`wiro-mcp sandbox
+--latency`), as a far-away Wiro and its CDN do: requests queued behind one another (in a pool, in a
+limit) then show, which on loopback take no time. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -300,13 +303,17 @@ def main() -> None:
         help="each call asks for progress notifications (as most clients do)",
     )
     parser.add_argument("--keep", type=Path, help="keep py-spy's raw stacks in this folder")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds the emulator answers every HTTP request late"
+    )
     args = parser.parse_args()
     rows: dict[str, list[dict[str, Any]]] = {"wiro-mcp": [], "bare": []}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         emulator_port = free_port()
         emulator = [WIRO_MCP, "sandbox", "--port", str(emulator_port), "--api-key", "bench"]
-        with process([*emulator, "--seconds", str(args.seconds)], emulator_port) as emulator_pid:
+        emulator += ["--seconds", str(args.seconds), "--latency", str(args.latency)]
+        with process(emulator, emulator_port) as emulator_pid:
             for _ in range(args.runs):  # interleaved, so both see the same machine
                 for name in rows:
                     rows[name].append(
@@ -321,7 +328,10 @@ def main() -> None:
                             args.keep,
                         )
                     )
-    print(f"{args.calls} concurrent calls of {args.seconds:g} s tasks, {args.runs} runs (median, min-max):")
+    far = f", Wiro {args.latency:g} s away" if args.latency else ""
+    print(
+        f"{args.calls} concurrent calls of {args.seconds:g} s tasks{far}, {args.runs} runs (median, min-max):"
+    )
     print(
         f"{'server':>9} {'completed':>10} {'CPU ms/call':>16} {'lag median':>17} {'lag p95':>17} "
         f"{'peak RSS':>19} {'CPU: server, client, emulator':>30}"

@@ -187,6 +187,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve every task registered on a socket connection (Wiro documents one per connection)",
     )
+    sandbox.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="answer every HTTP request this much later, as a far-away Wiro does (default 0)",
+    )
 
     journal = sub.add_parser("journal", help="list, locate or clear the local task journal")
     journal.add_argument("action", choices=["list", "clear", "path"])
@@ -289,6 +296,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             host, port = getattr(args, "host", "127.0.0.1"), getattr(args, "port", 8790)
             if args.extra_models < 0:
                 raise ConfigError("--extra-models must be 0 or more")
+            if not 0 <= args.latency <= 60:  # NaN is neither
+                raise ConfigError("--latency must be 0 to 60 seconds")
             anyio.run(
                 commands.run_sandbox,
                 settings,
@@ -299,6 +308,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 secret,
                 args.extra_models,
                 args.shared_sockets,
+                args.latency,
             )
         case "models":
             return _models(args, settings, sandbox)

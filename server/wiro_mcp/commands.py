@@ -272,8 +272,10 @@ async def run_sandbox(
     api_secret: SecretStr | None,
     extra_models: int = 0,
     shared_sockets: bool = False,
+    latency: float = 0.0,
 ) -> None:
     from wiro_mcp.sandbox.app import Emulator  # the emulator's code loads only where it runs
+    from wiro_mcp.sandbox.distance import far_away
 
     specs = [e.spec for e in load_catalog(settings.catalog_paths).values()]
     secret = api_secret.get_secret_value() if api_secret else None
@@ -285,11 +287,12 @@ async def run_sandbox(
         extra_models=extra_models,
         shared_sockets=shared_sockets,
     )
-    async with serve_in_background(emulator.app, host, port, log_errors=True) as url:
+    async with serve_in_background(far_away(emulator.app, latency), host, port, log_errors=True) as url:
         mode = "signature" if secret else "key-only"
+        late = f", answers {latency:g} s late" if latency else ""
         _err(
             f"Wiro emulator at {url}/v1, its socket at {url.replace('http://', 'ws://', 1)}/v1 "
-            f"({len(emulator.state.models)} models, {mode} mode, x-api-key: {api_key}). Ctrl-C stops it."
+            f"({len(emulator.state.models)} models, {mode} mode{late}, x-api-key: {api_key}). Ctrl-C stops it."
         )
         await anyio.sleep_forever()
 
