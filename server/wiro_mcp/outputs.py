@@ -142,7 +142,7 @@ class UrlPolicy:
             raise RefusedUrl(f"{host} is an internal address")
 
 
-PREVIEWS_AT_ONCE = 16  # images decoded at once (each decoded image is many times its file)
+DECODES_AT_ONCE = 16  # images decoded at once (each decoded image is many times its file)
 SIZE_SLACK = 1.05  # a file may come this much larger than its given size (and 64 KiB) for a preview
 
 
@@ -290,7 +290,7 @@ class Outputs:
         """Images decoded at once: each decoded image is many times its file, so hundreds of tasks
         ending together must not all hold theirs at once."""
         if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(PREVIEWS_AT_ONCE)
+            self._limiter = anyio.CapacityLimiter(DECODES_AT_ONCE)
         return self._limiter
 
     async def _preview(self, out: Output, kind: str, limit: int, saved: dict[str, Path]) -> Preview | None:
