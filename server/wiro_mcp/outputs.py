@@ -296,9 +296,10 @@ class Outputs:
     async def _preview(self, out: Output, kind: str, limit: int, saved: dict[str, Path]) -> Preview | None:
         try:
             if out.url in saved:  # already on disk: not fetched a second time
-                if (await anyio.Path(saved[out.url]).stat()).st_size > limit:
+                path = anyio.Path(saved[out.url])
+                if (await path.stat()).st_size > limit:
                     return None
-                data = await anyio.Path(saved[out.url]).read_bytes()
+                data = await path.read_bytes()
             else:
                 data = await self.fetch(out.url, limit, self.policy.preview_seconds)
         except (RefusedUrl, httpx2.HTTPError, OSError, TimeoutError) as exc:

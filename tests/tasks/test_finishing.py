@@ -50,6 +50,25 @@ async def settle(
             await anyio.sleep(0.005)
 
 
+async def queue_ends(
+    tg: anyio.abc.TaskGroup, finishing: Finishing, names: str
+) -> tuple[list[str], dict[str, anyio.CancelScope]]:
+    """An end for each of `names`, queued in that order: (those that went, in order; each one's scope)."""
+    order: list[str] = []
+    scopes: dict[str, anyio.CancelScope] = {}
+
+    async def end(name: str) -> None:
+        with anyio.CancelScope() as scope:
+            scopes[name] = scope
+            await finishing.enter()
+            order.append(name)
+
+    for n, name in enumerate(names):
+        tg.start_soon(end, name)
+        await settle(finishing, n + 1)
+    return order, scopes
+
+
 async def test_on_a_free_loop_every_end_goes_at_once(tg: anyio.abc.TaskGroup) -> None:
     finishing = Finishing(least=2)
     release = anyio.Event()
@@ -105,18 +124,7 @@ async def test_a_cancelled_wait_loses_no_one_their_turn(tg: anyio.abc.TaskGroup)
     load = Saturated()
     load.start(tg)
     await finishing.enter()
-    order: list[str] = []
-    scopes: dict[str, anyio.CancelScope] = {}
-
-    async def end(name: str) -> None:
-        with anyio.CancelScope() as scope:
-            scopes[name] = scope
-            await finishing.enter()
-            order.append(name)
-
-    for n, name in enumerate("abcd"):
-        tg.start_soon(end, name)
-        await settle(finishing, n + 1)
+    order, scopes = await queue_ends(tg, finishing, "abcd")
     scopes["a"].cancel()  # the oldest gives up: the next is the oldest now
     scopes["c"].cancel()
     await settle(finishing, 2)
@@ -138,18 +146,7 @@ async def test_once_the_loop_is_free_an_end_goes_even_when_the_one_before_it_gav
     load = Saturated()
     load.start(tg)
     await finishing.enter()
-    order: list[str] = []
-    scopes: dict[str, anyio.CancelScope] = {}
-
-    async def end(name: str) -> None:
-        with anyio.CancelScope() as scope:
-            scopes[name] = scope
-            await finishing.enter()
-            order.append(name)
-
-    for n, name in enumerate("ab"):
-        tg.start_soon(end, name)
-        await settle(finishing, n + 1)
+    order, scopes = await queue_ends(tg, finishing, "ab")
     scopes["a"].cancel()  # "b" is the oldest now: it looks at the loop from here on
     await settle(finishing, 1)
     load.on = False

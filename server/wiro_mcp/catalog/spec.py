@@ -7,7 +7,7 @@ by the importer, so a correction survives a re-import.
 
 from __future__ import annotations
 
-import math
+import json
 import re
 from typing import Any, Literal
 
@@ -51,20 +51,6 @@ REALTIME_SLUGS = frozenset(
 )
 
 
-def _finite_throughout(value: Any, depth: int = 0) -> bool:
-    """No NaN or infinity anywhere in `value` (a JSON value, at most 20 levels deep)."""
-    if isinstance(value, float):
-        return math.isfinite(value)
-    items: list[Any] | None = None
-    if isinstance(value, list | tuple):
-        items = list(value)  # pyright: ignore[reportUnknownArgumentType]
-    elif isinstance(value, dict):
-        items = list(value.values())  # pyright: ignore[reportUnknownArgumentType, reportUnknownMemberType]
-    if items is None:
-        return True
-    return depth < 20 and all(_finite_throughout(v, depth + 1) for v in items)
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -92,7 +78,13 @@ class Input(_Strict):
     @classmethod
     def _no_default_beyond_json(cls, value: Any) -> Any:
         """A default with a NaN or an infinity in it (no JSON can carry one) is no default."""
-        return value if _finite_throughout(value) else None
+        if value is None or isinstance(value, str | int):  # most defaults: nothing to look into
+            return value
+        try:
+            json.dumps(value, allow_nan=False)
+        except (ValueError, TypeError, RecursionError):
+            return None
+        return value
 
     # Wiro's file-field rule, in one place: a file input `inputImage` takes a URL in `inputImageUrl`
     # and, in a multipart Run, the bytes in the part `inputImage` (with `inputImageUrl` left empty).

@@ -13,6 +13,7 @@ took over) costs the others nothing then.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import anyio
@@ -57,11 +58,8 @@ class Finishing:
         me = _Waiter()
         self._queue.append(me)
         try:
-            while not me.turn:
-                if self._queue[0] is me:
-                    with anyio.move_on_after(self.recheck):
-                        await me.wake.wait()
-                else:
+            while True:
+                with anyio.move_on_after(self.recheck if self._queue[0] is me else math.inf):
                     await me.wake.wait()
                 if me.turn:
                     return
