@@ -152,3 +152,20 @@ async def test_once_the_loop_is_free_an_end_goes_even_when_the_one_before_it_gav
     load.on = False
     await settle(finishing, 0, order, 1)
     assert order == ["b"] and finishing.active == 2
+
+
+async def test_a_turn_handed_over_while_the_oldest_looks_at_the_loop_is_taken(
+    tg: anyio.abc.TaskGroup,
+) -> None:
+    """The oldest waiting end looks at the loop (a checkpoint) at each recheck; a turn handed to it
+    meanwhile, leaving no one else waiting, is still its own. Here it looks at every turn of the loop
+    and always finds it saturated, and the turn is handed over at a different moment each time."""
+    finishing = Finishing(least=1, busy_pass=-1.0, recheck=0.0)
+    await finishing.enter()
+    for attempt in range(20):
+        order, _ = await queue_ends(tg, finishing, "w")
+        for _ in range(attempt % 5):
+            await anyio.lowlevel.checkpoint()
+        finishing.leave()  # the turn goes to the one waiting
+        await settle(finishing, 0, order, 1)
+        assert finishing.active == 1

@@ -58,7 +58,7 @@ class Finishing:
         me = _Waiter()
         self._queue.append(me)
         try:
-            while True:
+            while not me.turn:  # handed one (and out of the queue) while it looked at the loop
                 with anyio.move_on_after(self.recheck if self._queue[0] is me else math.inf):
                     await me.wake.wait()
                 if me.turn:
